@@ -1,0 +1,255 @@
+#include "daemon/bus.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <system_error>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "daemon/bus_modem.hpp"
+#include "daemon/log.hpp"
+#include "daemon/sd_loop.hpp"
+#include "version.hpp"
+
+namespace cellgate {
+namespace {
+
+struct SdBusDeleter {
+    // Flush so replies and the last PropertiesChanged still go out when the daemon stops.
+    void operator()(sd_bus* b) const noexcept { sd_bus_flush_close_unref(b); }
+};
+using SdBusPtr = std::unique_ptr<sd_bus, SdBusDeleter>;
+
+struct SdBusSlotDeleter {
+    void operator()(sd_bus_slot* s) const noexcept { sd_bus_slot_unref(s); }
+};
+using SdBusSlotPtr = std::unique_ptr<sd_bus_slot, SdBusSlotDeleter>;
+
+// RequestName replies, from the D-Bus specification.
+constexpr uint32_t kPrimaryOwner = 1;
+constexpr uint32_t kAlreadyOwner = 4;
+
+void check(int r, const char* what) {
+    if (r < 0) throw std::system_error(-r, std::generic_category(), what);
+}
+
+// guarded() for sd-bus handlers: an exception becomes a generic D-Bus error reply.
+template <class F>
+int bus_guarded(const char* where, sd_bus_error* error, F&& body) noexcept {
+    int r = guarded(where, std::forward<F>(body));
+    if (r == -EIO && error && !sd_bus_error_is_set(error))
+        (void)sd_bus_error_set_const(error, SD_BUS_ERROR_FAILED, "internal error");
+    return r;
+}
+
+int append_value(sd_bus_message* reply, const PropertyValue& v) {
+    return std::visit(
+        [reply](const auto& x) -> int {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::string>)
+                return sd_bus_message_append_basic(reply, 's', x.c_str());
+            else if constexpr (std::is_same_v<T, uint32_t>)
+                return sd_bus_message_append_basic(reply, 'u', &x);
+            else
+                return sd_bus_message_append_basic(reply, 'i', &x);
+        },
+        v);
+}
+
+}  // namespace
+
+struct Bus::Impl {
+    Impl(SdEventLoop& loop, Handlers h) : handlers(std::move(h)) {
+        sd_bus* b = nullptr;
+        check(sd_bus_open_system(&b), "sd_bus_open_system");
+        bus.reset(b);
+        (void)sd_bus_set_description(b, "cellgated");
+
+        build_modem_vtable();
+        sd_bus_slot* s = nullptr;
+        check(sd_bus_add_object_vtable(b, &s, kGatewayPath, kGatewayInterface, kGatewayVtable, this),
+              "sd_bus_add_object_vtable(Gateway1)");
+        gateway_slot.reset(s);
+        check(sd_bus_add_object_vtable(b, &s, kModemPath, kModemInterface, modem_vtable.data(), this),
+              "sd_bus_add_object_vtable(Modem)");
+        modem_slot.reset(s);
+
+        // sd-bus turns a lost connection into this local signal; without the bus the daemon is
+        // unreachable and unmanageable, so it exits and systemd restarts it.
+        check(sd_bus_match_signal_async(b, &s, nullptr, "/org/freedesktop/DBus/Local",
+                                        "org.freedesktop.DBus.Local", "Disconnected",
+                                        &Impl::on_disconnected, nullptr, this),
+              "sd_bus_match_signal_async(Disconnected)");
+        disconnect_slot.reset(s);
+
+        check(sd_bus_attach_event(b, loop.raw(), SD_EVENT_PRIORITY_NORMAL), "sd_bus_attach_event");
+
+        sd_event_source* e = nullptr;
+        check(sd_event_add_defer(loop.raw(), &e, &Impl::on_emit, this), "sd_event_add_defer");
+        emit_source.reset(e);
+        (void)sd_event_source_set_enabled(e, SD_EVENT_OFF);
+        (void)sd_event_source_set_description(e, "bus-emit-changes");
+
+        check(sd_bus_request_name_async(b, &s, kBusName, 0, &Impl::on_name_reply, this),
+              "sd_bus_request_name_async");
+        name_slot.reset(s);
+    }
+
+    void build_modem_vtable() {
+        modem_vtable.push_back(SD_BUS_VTABLE_START(0));
+        for (const auto& p : modem_properties())
+            modem_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_modem_property, 0,
+                                                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+        // No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus then grants the call only to senders with our
+        // uid (root) before the handler runs, a second check behind the bus policy.
+        modem_vtable.push_back(SD_BUS_METHOD("Reset", "", "", &Impl::method_reset, 0));
+        modem_vtable.push_back(SD_BUS_VTABLE_END);
+    }
+
+    void schedule_emit() { (void)sd_event_source_set_enabled(emit_source.get(), SD_EVENT_ONESHOT); }
+
+    static int get_version(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                           void*, sd_bus_error* error) {
+        return bus_guarded("Version getter", error,
+                           [&] { return sd_bus_message_append_basic(reply, 's', kVersion); });
+    }
+
+    static int get_gateway_state(sd_bus*, const char*, const char*, const char*,
+                                 sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        auto* self = static_cast<Impl*>(userdata);
+        return bus_guarded("State getter", error, [&] {
+            return sd_bus_message_append_basic(reply, 's', self->gateway_state.c_str());
+        });
+    }
+
+    static int get_modem_property(sd_bus*, const char*, const char*, const char* property,
+                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        auto* self = static_cast<Impl*>(userdata);
+        return bus_guarded("Modem property getter", error, [&] {
+            const ModemProperty* p = find_modem_property(property);
+            if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
+            return append_value(reply, p->get(self->modem_current));
+        });
+    }
+
+    static int method_reset(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+        auto* self = static_cast<Impl*>(userdata);
+        return bus_guarded("Reset()", error, [&] {
+            const char* sender = sd_bus_message_get_sender(m);
+            if (!caller_is_root(m)) {
+                log::warning("bus: Reset() from ", sender ? sender : "?", " refused: caller is not root");
+                return sd_bus_error_set_const(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                              "Reset() is restricted to root");
+            }
+            if (!self->handlers.reset_modem)
+                return sd_bus_error_set_const(error, kErrorNoModem, "no modem is configured");
+            log::notice("bus: Reset() requested by ", sender ? sender : "?");
+            self->handlers.reset_modem();
+            return sd_bus_reply_method_return(m, "");
+        });
+    }
+
+    // The uid comes from dbus-daemon's GetConnectionCredentials (its SO_PEERCRED of the caller);
+    // this is a synchronous call to the bus, acceptable for a rare, privileged method. An euid
+    // that was only filled in from /proc (AUGMENT) is racy and is not trusted: fail closed.
+    static bool caller_is_root(sd_bus_message* m) {
+        sd_bus_creds* raw = nullptr;
+        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &raw) < 0) return false;
+        std::unique_ptr<sd_bus_creds, decltype(&sd_bus_creds_unref)> creds(raw, &sd_bus_creds_unref);
+        if (sd_bus_creds_get_augmented_mask(creds.get()) & SD_BUS_CREDS_EUID) return false;
+        uid_t euid = 1;
+        return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 && euid == 0;
+    }
+
+    static int on_name_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
+        auto* self = static_cast<Impl*>(userdata);
+        return guarded("RequestName reply", [&] {
+            if (sd_bus_message_is_method_error(m, nullptr)) {
+                const sd_bus_error* e = sd_bus_message_get_error(m);
+                self->fail(std::string("cannot own ") + kBusName + ": " +
+                           (e && e->message ? e->message : "error"));
+                return;
+            }
+            uint32_t result = 0;
+            if (sd_bus_message_read(m, "u", &result) < 0 ||
+                (result != kPrimaryOwner && result != kAlreadyOwner)) {
+                self->fail(std::string(kBusName) + " is already owned by another process");
+                return;
+            }
+            log::info("bus: acquired ", kBusName);
+            if (self->handlers.name_acquired) self->handlers.name_acquired();
+        });
+    }
+
+    static int on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*) {
+        auto* self = static_cast<Impl*>(userdata);
+        return guarded("bus disconnect", [&] { self->fail("connection to the system bus lost"); });
+    }
+
+    void fail(const std::string& reason) {
+        if (handlers.failed) handlers.failed(reason);
+    }
+
+    static int on_emit(sd_event_source*, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        return guarded("PropertiesChanged", [&] { self->emit_changes(); });
+    }
+
+    void emit_changes() {
+        // Clients that connect later read current values, so a change made while the bus was not
+        // yet up needs no signal; just mark it published.
+        const bool ready = sd_bus_is_ready(bus.get()) > 0;
+        if (gateway_state != gateway_emitted) {
+            gateway_emitted = gateway_state;
+            if (ready) {
+                int r = sd_bus_emit_properties_changed(bus.get(), kGatewayPath, kGatewayInterface,
+                                                       "State", nullptr);
+                if (r < 0) log::debug("bus: emitting Gateway1.State failed: ", -r);
+            }
+        }
+        auto names = changed_modem_properties(modem_emitted, modem_current);
+        modem_emitted = modem_current;
+        if (ready && !names.empty()) {
+            names.push_back(nullptr);
+            int r = sd_bus_emit_properties_changed_strv(bus.get(), kModemPath, kModemInterface,
+                                                        const_cast<char**>(names.data()));
+            if (r < 0) log::debug("bus: emitting Modem PropertiesChanged failed: ", -r);
+        }
+    }
+
+    static constexpr sd_bus_vtable kGatewayVtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", &Impl::get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", &Impl::get_gateway_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_VTABLE_END,
+    };
+
+    Handlers handlers;
+    std::string gateway_state = "starting", gateway_emitted = "starting";
+    modem::ModemStatus modem_current, modem_emitted;
+
+    // Declared so that slots and sources go before the vtable they point into and the bus.
+    SdBusPtr bus;
+    std::vector<sd_bus_vtable> modem_vtable;
+    SdBusSlotPtr gateway_slot, modem_slot, disconnect_slot, name_slot;
+    SdEventSourcePtr emit_source;
+};
+
+Bus::Bus(SdEventLoop& loop, Handlers handlers) : impl_(std::make_unique<Impl>(loop, std::move(handlers))) {}
+
+Bus::~Bus() = default;
+
+void Bus::set_gateway_state(std::string_view state) {
+    if (impl_->gateway_state == state) return;
+    impl_->gateway_state = state;
+    impl_->schedule_emit();
+}
+
+void Bus::set_modem_status(const modem::ModemStatus& status) {
+    if (impl_->modem_current == status) return;
+    impl_->modem_current = status;
+    impl_->schedule_emit();
+}
+
+}  // namespace cellgate

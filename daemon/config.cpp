@@ -1,0 +1,552 @@
+#include "daemon/config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <initializer_list>
+#include <span>
+#include <string_view>
+#include <utility>
+
+namespace cellgate {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Anything bigger is not a config file (and /dev/zero must not hang --check-config).
+constexpr size_t kMaxFileSize = 1 << 20;
+
+struct Where {
+    int line = 0;
+    int column = 0;
+};
+
+Where where_of(const YAML::Mark& m) {
+    if (m.is_null() || m.line < 0 || m.column < 0) return {};
+    return {m.line + 1, m.column + 1};
+}
+
+Where where_of(const YAML::Node& n) { return n.IsDefined() ? where_of(n.Mark()) : Where{}; }
+
+class Errors {
+public:
+    explicit Errors(std::string file) : file_(std::move(file)) {}
+
+    void add(Where w, std::string key, std::string message) {
+        errors_.push_back({file_, w.line, w.column, std::move(key), std::move(message)});
+    }
+    bool empty() const { return errors_.empty(); }
+
+    // Sorted by position so --check-config reads top to bottom; positionless errors come first.
+    std::vector<ConfigError> take() {
+        std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+        return std::move(errors_);
+    }
+
+private:
+    std::string file_;
+    std::vector<ConfigError> errors_;
+};
+
+// Values are echoed to help the user, but they may be binary junk or huge.
+std::string quoted(std::string_view s) {
+    constexpr size_t kMax = 64;
+    std::string out = "'";
+    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            static const char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > kMax) out += "...";
+    out += "'";
+    return out;
+}
+
+std::string join(std::span<const std::string_view> names, std::string_view sep) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += sep;
+        out += n;
+    }
+    return out;
+}
+
+const char* describe(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Null: return "nothing";
+        case YAML::NodeType::Scalar: return "a single value";
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a map";
+        case YAML::NodeType::Undefined: break;
+    }
+    return "nothing";
+}
+
+std::string format_duration(milliseconds d) {
+    if (d == 0ms) return "0s";
+    long long left = d.count();
+    std::string out;
+    for (auto [unit, ms] : {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}, {"ms", 1LL}}) {
+        if (left >= ms) {
+            out += std::to_string(left / ms) + unit;
+            left %= ms;
+        }
+    }
+    return out;
+}
+
+// One key of a map, with where it was written.
+struct Field {
+    std::string path;  // dotted, e.g. "modem.apn.auth"
+    YAML::Node key;
+    YAML::Node value;
+
+    // Null values have no useful mark of their own; point at the key instead.
+    Where at() const { return value.IsNull() ? where_of(key) : where_of(value); }
+};
+
+// Walks one YAML map: reports unknown, duplicate and non-string keys, and hands out the known ones.
+// A section of the config is one function that builds a MapWalker and reads its fields.
+class MapWalker {
+public:
+    // A null node is an empty map (`modem:` with every child commented out).
+    MapWalker(Errors& errors, const YAML::Node& node, std::string path, Where where,
+              std::initializer_list<std::string_view> allowed)
+        : errors_(errors), path_(std::move(path)), where_(where), allowed_(allowed) {
+        if (node.IsNull() || !node.IsDefined()) return;
+        if (!node.IsMap()) {
+            errors_.add(where_of(node), path_,
+                        std::string("expected a map with keys ") + join(allowed_, ", ") + ", got " +
+                            describe(node));
+            wrong_type_ = true;
+            return;
+        }
+        for (const auto& entry : node) {
+            const YAML::Node& key = entry.first;
+            if (!key.IsScalar()) {
+                errors_.add(where_of(key), path_, std::string("keys must be plain names, got ") + describe(key));
+                continue;
+            }
+            const std::string& name = key.Scalar();
+            const std::string child = child_path(name);
+            if (std::find(allowed_.begin(), allowed_.end(), name) == allowed_.end()) {
+                errors_.add(where_of(key), child,
+                            "unknown key " + quoted(name) + "; allowed here: " + join(allowed_, ", "));
+                continue;
+            }
+            const auto dup = std::find_if(fields_.begin(), fields_.end(),
+                                          [&](const Field& f) { return f.key.Scalar() == name; });
+            if (dup != fields_.end()) {
+                errors_.add(where_of(key), child,
+                            "duplicate key (first set on line " + std::to_string(where_of(dup->key).line) + ")");
+                continue;
+            }
+            fields_.push_back({child, key, entry.second});
+        }
+    }
+
+    std::optional<Field> get(std::string_view name) const {
+        for (const auto& f : fields_)
+            if (f.key.Scalar() == name) return f;
+        return std::nullopt;
+    }
+
+    std::optional<Field> require(std::string_view name, std::string_view what) const {
+        auto f = get(name);
+        // A section of the wrong type was already reported; its children are not "missing".
+        if (!f && !wrong_type_)
+            errors_.add(where_, child_path(std::string(name)), "is required; " + std::string(what));
+        return f;
+    }
+
+private:
+    std::string child_path(const std::string& name) const { return path_.empty() ? name : path_ + "." + name; }
+
+    Errors& errors_;
+    std::string path_;
+    Where where_;
+    std::vector<std::string_view> allowed_;
+    std::vector<Field> fields_;
+    bool wrong_type_ = false;
+};
+
+// ---- value readers: each reports its own error and returns nullopt on failure ----
+
+std::optional<std::string> read_scalar(Errors& e, const Field& f, std::string_view expected) {
+    if (f.value.IsScalar()) return f.value.Scalar();
+    e.add(f.at(), f.path, "expected " + std::string(expected) + ", got " + describe(f.value));
+    return std::nullopt;
+}
+
+// For optional strings `key:` with no value means "not set".
+std::optional<std::string> read_optional_scalar(Errors& e, const Field& f, std::string_view expected,
+                                                bool& ok) {
+    ok = true;
+    if (f.value.IsNull()) return std::nullopt;
+    auto s = read_scalar(e, f, expected);
+    ok = s.has_value();
+    return s;
+}
+
+std::optional<long long> parse_integer(std::string_view s) {
+    long long v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+std::optional<int> read_int(Errors& e, const Field& f, int lo, int hi) {
+    auto s = read_scalar(e, f, "an integer");
+    if (!s) return std::nullopt;
+    auto v = parse_integer(*s);
+    if (!v) {
+        e.add(f.at(), f.path, "expected an integer, got " + quoted(*s));
+        return std::nullopt;
+    }
+    if (*v < lo || *v > hi) {
+        e.add(f.at(), f.path,
+              "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + *s);
+        return std::nullopt;
+    }
+    return static_cast<int>(*v);
+}
+
+std::optional<milliseconds> read_duration(Errors& e, const Field& f, milliseconds lo, milliseconds hi) {
+    auto s = read_scalar(e, f, "a duration like 90s");
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d) {
+        if (parse_integer(*s))
+            e.add(f.at(), f.path,
+                  "duration " + quoted(*s) + " has no unit; write e.g. " + *s + "s (units: ms, s, m, h)");
+        else
+            e.add(f.at(), f.path, "expected a duration like 90s, 2m, 1h, 500ms or 1m30s, got " + quoted(*s));
+        return std::nullopt;
+    }
+    if (*d < lo || *d > hi) {
+        e.add(f.at(), f.path,
+              "must be between " + format_duration(lo) + " and " + format_duration(hi) + ", got " +
+                  format_duration(*d));
+        return std::nullopt;
+    }
+    return d;
+}
+
+template <class T>
+struct Choice {
+    std::string_view name;
+    T value;
+};
+
+template <class T, size_t N>
+std::optional<T> read_choice(Errors& e, const Field& f, const Choice<T> (&choices)[N]) {
+    std::vector<std::string_view> names;
+    for (const auto& c : choices) names.push_back(c.name);
+    auto s = read_scalar(e, f, "one of " + join(names, " | "));
+    if (!s) return std::nullopt;
+    for (const auto& c : choices)
+        if (c.name == *s) return c.value;
+    e.add(f.at(), f.path, "must be one of " + join(names, " | ") + ", got " + quoted(*s));
+    return std::nullopt;
+}
+
+bool has_control_chars(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+// ---- sections ----
+
+constexpr Choice<std::optional<modem::Vendor>> kVendors[] = {
+    {"auto", std::nullopt},
+    {"generic", modem::Vendor::generic},
+    {"quectel", modem::Vendor::quectel},
+    {"simcom", modem::Vendor::simcom},
+    {"luat", modem::Vendor::luat},
+    {"huawei", modem::Vendor::huawei},
+};
+constexpr Choice<modem::ApnAuth> kAuths[] = {
+    {"none", modem::ApnAuth::none}, {"pap", modem::ApnAuth::pap}, {"chap", modem::ApnAuth::chap}};
+constexpr Choice<modem::IpType> kIpTypes[] = {
+    {"ipv4", modem::IpType::ipv4}, {"ipv6", modem::IpType::ipv6}, {"ipv4v6", modem::IpType::ipv4v6}};
+constexpr Choice<log::Level> kLogLevels[] = {{"err", log::Level::err},
+                                             {"warning", log::Level::warning},
+                                             {"notice", log::Level::notice},
+                                             {"info", log::Level::info},
+                                             {"debug", log::Level::debug}};
+constexpr Choice<int> kBauds[] = {{"9600", 9600},     {"19200", 19200},   {"38400", 38400},
+                                  {"57600", 57600},   {"115200", 115200}, {"230400", 230400},
+                                  {"460800", 460800}, {"921600", 921600}};
+
+// APN credentials end up inside a quoted AT argument: a '"' or CR would break out of it.
+// The value may be a secret (password), so the messages never include it. false = reported.
+bool read_credential(Errors& e, const Field& f, std::string& out) {
+    bool ok = true;
+    auto s = read_optional_scalar(e, f, "a string", ok);
+    if (!s) return ok;
+    if (s->size() > 64) {
+        e.add(f.at(), f.path, "must be at most 64 characters");
+        return false;
+    }
+    if (s->find('"') != std::string::npos || has_control_chars(*s)) {
+        e.add(f.at(), f.path, "must not contain '\"' or control characters");
+        return false;
+    }
+    out = *s;
+    return true;
+}
+
+void read_apn(Errors& e, const Field& section, modem::ApnSettings& apn) {
+    MapWalker m(e, section.value, section.path, where_of(section.key),
+                {"name", "user", "password", "auth", "ip_type"});
+
+    if (auto f = m.require("name", "set the APN your operator gave you, e.g. cmnet")) {
+        if (auto s = read_scalar(e, *f, "an APN name")) {
+            const bool chars_ok = std::all_of(s->begin(), s->end(), [](char c) {
+                return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                       c == '-';
+            });
+            if (s->empty() || s->size() > 62 || !chars_ok)
+                e.add(f->at(), f->path, "must be 1-62 characters of A-Z a-z 0-9 . -, got " + quoted(*s));
+            else
+                apn.name = *s;
+        }
+    }
+    bool user_ok = true;
+    if (auto f = m.get("user")) user_ok = read_credential(e, *f, apn.user);
+    if (auto f = m.get("password")) read_credential(e, *f, apn.password);
+    if (auto f = m.get("auth")) {
+        if (auto v = read_choice(e, *f, kAuths)) {
+            apn.auth = *v;
+            if (apn.auth != modem::ApnAuth::none && user_ok && apn.user.empty())
+                e.add(f->at(), f->path, f->value.Scalar() + " needs a non-empty apn.user");
+        }
+    }
+    if (auto f = m.get("ip_type"))
+        if (auto v = read_choice(e, *f, kIpTypes)) apn.ip_type = *v;
+}
+
+std::optional<ModemConfig> read_modem(Errors& e, const Field& section) {
+    ModemConfig c;
+    MapWalker m(e, section.value, section.path, where_of(section.key),
+                {"port", "vendor", "baud", "pin", "apn", "cid", "signal_interval", "registration_grace",
+                 "registration_timeout", "status_poll", "recovery_backoff", "recovery_backoff_max",
+                 "port_return_timeout"});
+
+    if (auto f = m.require("port", "set a device path such as /dev/ttyUSB2 or \"auto\"")) {
+        if (auto s = read_scalar(e, *f, "a device path or \"auto\"")) {
+            if (*s != "auto" && (s->empty() || s->front() != '/' || s->size() > 4095 || has_control_chars(*s)))
+                e.add(f->at(), f->path, "must be \"auto\" or an absolute device path such as /dev/ttyUSB2, got " +
+                                            quoted(*s));
+            else
+                c.port = *s;
+        }
+    }
+    if (auto f = m.get("vendor"))
+        if (auto v = read_choice(e, *f, kVendors)) c.vendor = *v;
+    if (auto f = m.get("baud")) {
+        if (auto s = read_scalar(e, *f, "a baud rate")) {
+            const auto it = std::find_if(std::begin(kBauds), std::end(kBauds),
+                                         [&](const auto& b) { return b.name == *s; });
+            if (it == std::end(kBauds))
+                e.add(f->at(), f->path,
+                      "must be a standard rate: 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600, got " +
+                          quoted(*s));
+            else
+                c.baud = it->value;
+        }
+    }
+    if (auto f = m.get("pin")) {
+        bool ok = true;
+        if (auto s = read_optional_scalar(e, *f, "a quoted PIN such as \"1234\"", ok)) {
+            const bool digits = std::all_of(s->begin(), s->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (!digits || s->size() < 4 || s->size() > 8)
+                e.add(f->at(), f->path, "must be 4-8 digits");  // never echo the PIN
+            else
+                c.pin = *s;
+        }
+    }
+    if (auto f = m.require("apn", "set at least apn.name")) read_apn(e, *f, c.apn);
+    if (auto f = m.get("cid"))
+        if (auto v = read_int(e, *f, 1, 15)) c.cid = *v;
+
+    const auto duration = [&](std::string_view key, milliseconds& out, milliseconds lo, milliseconds hi) {
+        if (auto f = m.get(key))
+            if (auto v = read_duration(e, *f, lo, hi)) out = *v;
+    };
+    duration("signal_interval", c.signal_interval, 5s, 1h);
+    duration("registration_grace", c.registration_grace, 5s, 1h);
+    duration("registration_timeout", c.registration_timeout, 10s, 1h);
+    duration("status_poll", c.status_poll, 5s, 1h);
+    // The ladder doubles from recovery_backoff up to recovery_backoff_max, so the pair must be ordered.
+    const auto backoff_field = m.get("recovery_backoff");
+    bool backoff_ok = true;
+    if (backoff_field) {
+        const auto v = read_duration(e, *backoff_field, 1s, 10min);
+        backoff_ok = v.has_value();
+        if (v) c.recovery_backoff = *v;
+    }
+    if (auto f = m.get("recovery_backoff_max")) {
+        if (auto v = read_duration(e, *f, 1s, 1h)) {
+            if (backoff_ok && *v < c.recovery_backoff)
+                e.add(f->at(), f->path,
+                      "must be at least recovery_backoff (" + format_duration(c.recovery_backoff) + "), got " +
+                          format_duration(*v));
+            else
+                c.recovery_backoff_max = *v;
+        }
+    } else if (backoff_field && backoff_ok && c.recovery_backoff > c.recovery_backoff_max) {
+        e.add(backoff_field->at(), backoff_field->path,
+              "exceeds the default recovery_backoff_max (" + format_duration(c.recovery_backoff_max) +
+                  "); set recovery_backoff_max too");
+    }
+    duration("port_return_timeout", c.port_return_timeout, 5s, 10min);
+    return c;
+}
+
+Config read_config(Errors& e, const YAML::Node& root) {
+    Config c;
+    MapWalker top(e, root, "", {}, {"modem", "log_level"});
+    if (auto f = top.get("modem")) c.modem = read_modem(e, *f);
+    if (auto f = top.get("log_level"))
+        if (auto v = read_choice(e, *f, kLogLevels)) c.log_level = *v;
+    return c;
+}
+
+// yaml-cpp's messages carry no document text, except the escape ones which quote a piece of a quoted
+// string, which may be a password.
+std::string syntax_message(const std::string& msg) {
+    for (std::string_view prefix : {"unknown escape character", "invalid unicode"})
+        if (msg.starts_with(prefix)) return std::string(prefix) + " in a quoted string";
+    return msg;
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+    std::string out = file;
+    if (line > 0) {
+        out += ":" + std::to_string(line);
+        if (column > 0) out += ":" + std::to_string(column);
+    }
+    out += ": ";
+    if (!key.empty()) out += key + ": ";
+    out += message;
+    return out;
+}
+
+std::optional<milliseconds> parse_duration(std::string_view text) {
+    struct Unit {
+        std::string_view name;
+        long long ms;
+        int rank;  // units must appear in increasing rank
+    };
+    // "ms" before "m" so the prefix match picks the right one.
+    static constexpr Unit kUnits[] = {{"h", 3'600'000, 0}, {"ms", 1, 3}, {"m", 60'000, 1}, {"s", 1'000, 2}};
+
+    if (text.empty()) return std::nullopt;
+    long long total = 0;
+    int last_rank = -1;
+    size_t i = 0;
+    while (i < text.size()) {
+        const size_t start = i;
+        long long value = 0;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') value = value * 10 + (text[i++] - '0');
+        // Nine digits of hours is far beyond any sane timer and keeps the sum from overflowing.
+        if (i == start || i - start > 9) return std::nullopt;
+        const Unit* unit = nullptr;
+        for (const auto& u : kUnits) {
+            if (text.substr(i).starts_with(u.name)) {
+                unit = &u;
+                break;
+            }
+        }
+        if (!unit) return std::nullopt;
+        i += unit->name.size();
+        // Units strictly largest to smallest, each once: "1m30s" yes, "30s1m" and "1m1m" no.
+        if (unit->rank <= last_rank) return std::nullopt;
+        last_rank = unit->rank;
+        total += value * unit->ms;
+    }
+    return milliseconds{total};
+}
+
+ConfigResult load_config_string(const std::string& yaml, const std::string& source_name) {
+    Errors errors(source_name);
+    Config config;
+    try {
+        std::vector<YAML::Node> docs;
+        try {
+            docs = YAML::LoadAll(yaml);
+        } catch (const YAML::Exception& ex) {
+            errors.add(where_of(ex.mark), "", "YAML syntax error: " + syntax_message(ex.msg));
+        }
+        if (docs.size() > 1) {
+            errors.add(where_of(docs[1]), "", "only one YAML document is allowed (found a second '---')");
+        } else if (docs.size() == 1) {
+            config = read_config(errors, docs[0]);
+        }
+    } catch (const std::exception& ex) {
+        // Defensive: yaml-cpp node accessors throw on misuse; a bug here must not kill the caller.
+        errors.add({}, "", std::string("internal error while reading the config: ") + ex.what());
+    } catch (...) {
+        errors.add({}, "", "internal error while reading the config");
+    }
+
+    ConfigResult result;
+    if (errors.empty()) {
+        config.source = source_name;
+        result.config = std::move(config);
+    }
+    result.errors = errors.take();
+    return result;
+}
+
+ConfigResult load_config_file(const std::string& path) {
+    const auto fail = [&](const char* what, int err) {
+        ConfigResult r;
+        r.errors.push_back({path, 0, 0, "", std::string(what) + ": " + std::strerror(err)});
+        return r;
+    };
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open", errno);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) return fail("cannot read", EISDIR);
+
+    std::string text;
+    char buf[8192];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail("cannot read", errno);
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > kMaxFileSize) return fail("cannot read", EFBIG);
+    }
+    return load_config_string(text, path);
+}
+
+}  // namespace cellgate

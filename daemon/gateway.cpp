@@ -1,0 +1,143 @@
+#include "daemon/gateway.hpp"
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon/bus.hpp"
+#include "daemon/log.hpp"
+#include "daemon/sd_loop.hpp"
+#include "modem/modem.hpp"
+
+namespace cellgate {
+
+using modem::ModemState;
+
+const char* to_string(GatewayState s) {
+    switch (s) {
+        case GatewayState::starting: return "starting";
+        case GatewayState::offline: return "offline";
+        case GatewayState::degraded: return "degraded";
+        case GatewayState::online: return "online";
+    }
+    return "unknown";
+}
+
+GatewayVerdict evaluate_gateway(const GatewayInputs& in) {
+    if (!in.name_acquired) return {GatewayState::starting, "waiting for the bus name"};
+    if (!in.modem_configured) return {GatewayState::online, "no modem configured, host network is the uplink"};
+    if (!in.modem_known) return {GatewayState::starting, "waiting for the modem"};
+
+    std::string modem = std::string("modem ") + modem::to_string(in.modem.state);
+    switch (in.modem.state) {
+        case ModemState::connected:
+            return {GatewayState::online, modem};
+        case ModemState::failed:
+            if (in.modem.failed_reason != modem::FailedReason::none)
+                modem += std::string(": ") + modem::to_string(in.modem.failed_reason);
+            return {GatewayState::offline, modem};
+        case ModemState::absent:
+        case ModemState::disabled:
+            return {GatewayState::offline, modem};
+        case ModemState::initializing:
+        case ModemState::locked:
+        case ModemState::searching:
+        case ModemState::registered:
+        case ModemState::connecting:
+        case ModemState::resetting:
+            break;
+    }
+    return {GatewayState::degraded, modem};
+}
+
+std::string status_line(GatewayState state, const GatewayInputs& in) {
+    std::string line = to_string(state);
+    if (!in.modem_configured) return line + "; no modem configured";
+    if (!in.modem_known) return line + "; modem starting";
+
+    const auto& m = in.modem;
+    line += "; modem ";
+    line += modem::to_string(m.state);
+    if (m.state == ModemState::failed && m.failed_reason != modem::FailedReason::none)
+        line += std::string(" (") + modem::to_string(m.failed_reason) + ")";
+    if (m.access_tech != modem::AccessTech::none) line += std::string(" ") + modem::to_string(m.access_tech);
+    if (!m.operator_name.empty()) line += " '" + m.operator_name + "'";
+    if (!m.ip_address.empty()) line += " " + m.ip_address;
+    if (m.signal_quality > 0) line += " signal " + std::to_string(m.signal_quality) + "%";
+    if (!m.recovery_step.empty()) line += ", recovering: " + m.recovery_step;
+    return line;
+}
+
+Gateway::Gateway(const Config& config) : loop_(std::make_unique<SdEventLoop>()) {
+    inputs_.modem_configured = config.modem.has_value();
+
+    Bus::Handlers handlers;
+    handlers.name_acquired = [this] {
+        inputs_.name_acquired = true;
+        update();
+    };
+    handlers.failed = [this](const std::string& reason) {
+        log::error("bus: ", reason, "; exiting");
+        loop_->exit(1);
+    };
+    if (config.modem) {
+        modem_ = std::make_unique<modem::Modem>(*loop_, *config.modem);
+        handlers.reset_modem = [this] { modem_->reset(); };
+        modem_->on_change = [this](const modem::ModemStatus& s) { on_modem_change(s); };
+    }
+    bus_ = std::make_unique<Bus>(*loop_, std::move(handlers));
+    // No modem section: the Modem object exists and says "disabled" (the default status).
+    bus_->set_modem_status(inputs_.modem);
+}
+
+Gateway::~Gateway() {
+    // The modem's callbacks point into bus_; drop them first whatever the member order.
+    modem_.reset();
+    bus_.reset();
+}
+
+int Gateway::run() {
+    if (modem_) {
+        modem_->start();
+        // start() publishes the first status through on_change; if it did not, take it now.
+        if (!inputs_.modem_known) on_modem_change(modem_->status());
+    }
+    int r = loop_->run();
+    (void)sd_notify(0, "STOPPING=1");
+    if (r < 0) {
+        log::error("loop: failed: ", -r);
+        return 1;
+    }
+    return r;
+}
+
+void Gateway::on_modem_change(const modem::ModemStatus& status) {
+    inputs_.modem_known = true;
+    inputs_.modem = status;
+    bus_->set_modem_status(status);
+    update();
+}
+
+void Gateway::update() {
+    auto verdict = evaluate_gateway(inputs_);
+    if (verdict.state != state_) {
+        log::notice("gateway: ", to_string(state_), " -> ", to_string(verdict.state), " (", verdict.reason, ")");
+        state_ = verdict.state;
+        bus_->set_gateway_state(to_string(state_));
+    }
+
+    std::string status = status_line(state_, inputs_);
+    std::string message;
+    if (!ready_sent_ && inputs_.name_acquired) {
+        // READY=1 only once the name is ours: systemd's BusName= ordering and our clients both
+        // assume the service is reachable when the unit is "started".
+        message = "READY=1\n";
+        ready_sent_ = true;
+    }
+    if (status != last_status_ || !message.empty()) {
+        message += "STATUS=" + status;
+        last_status_ = status;
+        int r = sd_notify(0, message.c_str());
+        if (r < 0) log::debug("sd_notify failed: ", -r);
+    }
+}
+
+}  // namespace cellgate

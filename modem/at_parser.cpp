@@ -1,0 +1,190 @@
+#include "modem/at_parser.hpp"
+
+#include <array>
+#include <charconv>
+
+#include "modem/at_replies.hpp"
+
+namespace cellgate::modem {
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (upper(a[i]) != upper(b[i])) return false;
+    return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// Codes of CME/CMS errors: digits only, otherwise the text is verbose.
+int parse_code(std::string_view s) {
+    int v = -1;
+    const auto* end = s.data() + s.size();
+    auto [p, ec] = std::from_chars(s.data(), end, v);
+    if (ec != std::errc() || p != end || v < 0) return -1;
+    return v;
+}
+
+// Prefixes that end with ':' match as prefixes; bare words match the whole line or a word
+// followed by ':' or ' ' ("*ATREADY: 1").
+constexpr std::array kUrcPrefixes = {
+    // 3GPP registration, packet-domain, SIM, time zone, SMS/USSD/call indications.
+    "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CGEV:", "+CPIN:", "+CTZV:", "+CTZE:", "+CTZEU:",
+    "+CMTI:", "+CMT:", "+CDS:", "+CBM:", "+CUSD:", "+CLIP:", "+CRING:", "+CIEV:", "RING",
+    // Quectel.
+    "RDY", "+QIND:", "+QUSIM:", "+QNETDEVSTATUS:", "+QIURC:", "+QSIMSTAT:", "POWERED DOWN",
+    // SIMCom, ASR-based modules, Luat.
+    "SMS DONE", "PB DONE", "SMS READY", "CALL READY", "*ATREADY", "+SIMCARD:", "NORMAL POWER DOWN",
+    "+PACSP0", "+PACSP1",
+    // Huawei / Luat caret indications.
+    "^MODE:", "^NDISSTAT:", "^SYSSTART", "^RSSI:", "^HCSQ:", "^SIMST:", "^SRVST:", "^BOOT:",
+    "^DSFLOWRPT:", "^CEND:",
+};
+
+// Registration URCs whose solicited (read) form always carries "<n>," first.
+constexpr std::array kRegistrationNames = {"+CREG", "+CGREG", "+CEREG", "+C5GREG"};
+
+bool prefix_matches(std::string_view line, std::string_view prefix) {
+    if (prefix.back() == ':') return line.starts_with(prefix);
+    if (!istarts_with(line, prefix)) return false;
+    if (line.size() == prefix.size()) return true;
+    const char next = line[prefix.size()];
+    return next == ':' || next == ' ';
+}
+
+// "+CREG: ..." -> "+CREG"; "" when the line has no "+NAME:" / "^NAME:" / "*NAME:" shape.
+std::string_view line_name(std::string_view line) {
+    if (line.empty() || (line[0] != '+' && line[0] != '^' && line[0] != '*')) return {};
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return {};
+    return trim(line.substr(0, colon));
+}
+
+}  // namespace
+
+void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '\r' || c == '\n') {
+            const auto line = trim(partial_);
+            if (!line.empty()) out.emplace_back(line);
+            partial_.clear();
+            overflow_ = false;
+            continue;
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7f) continue;
+        if (c >= 0x80 && partial_.empty()) continue;
+        if (partial_.size() < max_line) {
+            partial_.push_back(ch);
+        } else {
+            overflow_ = true;
+        }
+    }
+}
+
+bool LineSplitter::at_prompt() const { return !overflow_ && trim(partial_) == ">"; }
+
+void LineSplitter::reset() {
+    partial_.clear();
+    overflow_ = false;
+}
+
+std::optional<FinalResult> parse_final_result(std::string_view raw) {
+    const auto line = trim(raw);
+    FinalResult r;
+    if (line == "OK") return r;
+    if (line == "ERROR" || line == "COMMAND NOT SUPPORT") {
+        r.status = AtStatus::error;
+        r.error_text = std::string(line);
+        return r;
+    }
+    if (line == "NO CARRIER" || line == "BUSY" || line == "NO ANSWER" || line == "NO DIALTONE") {
+        r.status = AtStatus::no_carrier;
+        r.error_text = std::string(line);
+        return r;
+    }
+    if (line == "CONNECT" || line.starts_with("CONNECT ")) {
+        r.status = AtStatus::connect;
+        return r;
+    }
+    struct Coded {
+        std::string_view prefix;
+        AtStatus status;
+    };
+    static constexpr std::array kCoded = {
+        Coded{"+CME ERROR:", AtStatus::cme_error},
+        Coded{"+CMS ERROR:", AtStatus::cms_error},
+        Coded{"MODEM ERROR:", AtStatus::error},  // EZX phones, per ModemManager
+    };
+    for (const auto& k : kCoded) {
+        if (!line.starts_with(k.prefix)) continue;
+        const auto text = trim(line.substr(k.prefix.size()));
+        r.status = k.status;
+        r.error_text = std::string(text);
+        r.error_code = parse_code(text);
+        if (r.error_code < 0 && k.status == AtStatus::cme_error) r.error_code = cme_code_from_text(text);
+        return r;
+    }
+    return std::nullopt;
+}
+
+bool is_urc_prefix(std::string_view line) {
+    for (const std::string_view p : kUrcPrefixes)
+        if (prefix_matches(line, p)) return true;
+    return false;
+}
+
+bool solicits(std::string_view command, std::string_view line) {
+    const auto name = line_name(line);
+    if (name.empty()) return false;
+    auto cmd = trim(command);
+    if (istarts_with(cmd, "AT")) cmd.remove_prefix(2);
+    // Concatenated commands ("AT+CREG?;+CGREG?") answer each part in turn.
+    while (!cmd.empty()) {
+        const auto semi = cmd.find(';');
+        const auto part = trim(cmd.substr(0, semi));
+        cmd = semi == std::string_view::npos ? std::string_view{} : cmd.substr(semi + 1);
+
+        const auto end = part.find_first_of("=?");
+        const auto part_name = part.substr(0, end);
+        if (!iequals(part_name, name)) continue;
+        const auto form = end == std::string_view::npos ? std::string_view{} : part.substr(end);
+        if (form.empty() || form == "=?") return true;
+        // Set forms answer with lines (AT+CGPADDR=1) unless the name is an indication: after
+        // AT+CREG=2 or AT+CPIN="1234" a "+CREG:" / "+CPIN:" line is the URC it switched on.
+        if (form.front() == '=') return !is_urc_prefix(line);
+        // "+CREG: 1" without "<n>," cannot be the read reply, so it stays a URC.
+        for (const std::string_view reg : kRegistrationNames)
+            if (iequals(name, reg)) return line.find(',') != std::string_view::npos;
+        return true;
+    }
+    return false;
+}
+
+bool is_echo(std::string_view line, std::string_view command) {
+    const auto cmd = trim(command);
+    return !cmd.empty() && iequals(trim(line), cmd);
+}
+
+LineKind classify_line(std::string_view line, std::string_view pending_command) {
+    if (parse_final_result(line)) return LineKind::final_result;
+    // With nothing in flight every line is news the owner may want (RDY, unknown vendor URCs).
+    if (trim(pending_command).empty()) return LineKind::urc;
+    if (is_urc_prefix(line) && !solicits(pending_command, line)) return LineKind::urc;
+    return LineKind::info;
+}
+
+}  // namespace cellgate::modem

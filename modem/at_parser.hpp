@@ -1,0 +1,64 @@
+// Framing and classification of the AT byte stream, with no I/O: the channel feeds whatever
+// read() returned, gets whole lines back, and asks which of them end the pending command, which
+// are unsolicited, and which belong to the response.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modem/at_types.hpp"
+
+namespace cellgate::modem {
+
+// Incremental line splitter. Any CR or LF ends a line (modules mix "\r\n", lone "\r" and lone
+// "\n"); empty lines are skipped; NUL and other control bytes are dropped so that USB noise after
+// a reset cannot hide the lines that follow; leading non-ASCII bytes of a line are dropped for the
+// same reason; a line longer than max_line keeps its first max_line bytes and the rest is ignored
+// until the next line end.
+class LineSplitter {
+public:
+    static constexpr std::size_t max_line = 4096;
+
+    // Appends every complete line in `bytes` (trimmed of spaces) to `out`.
+    void feed(std::string_view bytes, std::vector<std::string>& out);
+    // The unterminated tail is the "> " data prompt, which never gets a line end.
+    bool at_prompt() const;
+    // Forgets the unterminated tail (after the prompt was taken, or when the port reopens).
+    void reset();
+
+private:
+    std::string partial_;
+    bool overflow_ = false;
+};
+
+struct FinalResult {
+    AtStatus status = AtStatus::ok;
+    int error_code = -1;
+    std::string error_text;
+};
+// OK, ERROR, +CME ERROR, +CMS ERROR, NO CARRIER, BUSY, NO ANSWER, NO DIALTONE, CONNECT[ <rate>],
+// COMMAND NOT SUPPORT, MODEM ERROR; nullopt for anything else. Verbose +CME ERROR texts get their
+// numeric code from cme_code_from_text().
+std::optional<FinalResult> parse_final_result(std::string_view line);
+
+// Starts with a prefix only ever sent unsolicited, or one that is unsolicited unless the pending
+// command asked for it (+CREG:, +CPIN:, ...).
+bool is_urc_prefix(std::string_view line);
+
+// Whether `command` (e.g. "AT+CREG?", "AT+CGPADDR=1", "AT+CPIN?;+CSQ") asks for lines with the
+// prefix `line` starts with. Set forms of indications ("AT+CREG=2", "AT+CPIN=...") do not: a
+// "+CREG:" line after them is a URC. A read "+CREG:" line always has "<n>," first.
+bool solicits(std::string_view command, std::string_view line);
+
+// The echo of `command` (modules echo until ATE0, and again after every reboot).
+bool is_echo(std::string_view line, std::string_view command);
+
+enum class LineKind { info, urc, final_result };
+// `pending_command` is "" when nothing is in flight; then every line that is not a final result
+// is a URC. Echo is not detected here (see is_echo).
+LineKind classify_line(std::string_view line, std::string_view pending_command);
+
+}  // namespace cellgate::modem

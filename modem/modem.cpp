@@ -1,0 +1,62 @@
+#include "modem/modem.hpp"
+
+#include "daemon/log.hpp"
+#include "modem/at_channel.hpp"
+#include "modem/modem_controller.hpp"
+#include "modem/port_locator.hpp"
+
+namespace cellgate::modem {
+
+using namespace std::chrono_literals;
+
+// USB devices re-enumerate within a few seconds of a reset; polling once a second notices the
+// return quickly at negligible cost (one stat or one enumeration per second while absent).
+constexpr auto kReopenInterval = 1s;
+
+struct Modem::Impl {
+    Impl(Scheduler& sched, const ModemConfig& cfg)
+        : config(cfg),
+          channel(sched, [this](std::string& error) { return open(error); }, kReopenInterval),
+          controller(sched, channel, cfg, [this](const std::string& why) { channel.drop(why); }) {}
+
+    std::unique_ptr<SerialPort> open(std::string& error) {
+        auto choice = locate_port(config.port, error);
+        std::unique_ptr<SerialPort> port;
+        if (choice) port = open_serial_port(choice->path, config.baud, error);
+        if (!port) {
+            // The channel retries every second while the module is away; say so once, not every time.
+            if (error != last_error) log::warning("modem: cannot open ", config.port, ": ", error, " (will keep trying)");
+            last_error = error;
+            return nullptr;
+        }
+        last_error.clear();
+        log::info("modem: opened ", choice->path, choice->description.empty() ? "" : " — ", choice->description);
+        controller.set_usb_vendor(choice->vendor);
+        controller.set_port_name(config.port == "auto" ? choice->path : config.port);
+        return port;
+    }
+
+    ModemConfig config;
+    std::string last_error;
+    AtChannel channel;
+    ModemController controller;
+};
+
+Modem::Modem(Scheduler& sched, const ModemConfig& config) : impl_(std::make_unique<Impl>(sched, config)) {
+    impl_->controller.on_change = [this](const ModemStatus& s) {
+        if (on_change) on_change(s);
+    };
+}
+
+Modem::~Modem() = default;
+
+void Modem::start() {
+    impl_->controller.start();
+    impl_->channel.start();
+}
+
+void Modem::reset() { impl_->controller.reset(); }
+
+const ModemStatus& Modem::status() const { return impl_->controller.status(); }
+
+}  // namespace cellgate::modem

@@ -1,0 +1,830 @@
+#include "modem/modem_controller.hpp"
+
+#include <algorithm>
+
+#include "daemon/log.hpp"
+#include "modem/at_replies.hpp"
+
+namespace cellgate::modem {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+namespace {
+
+// Timeouts from the reference table (atcommands.md A4): queries seconds, network operations minutes.
+constexpr milliseconds kQuery = 3s;
+constexpr milliseconds kCpin = 5s;
+constexpr milliseconds kCfun = 18s;
+constexpr milliseconds kCgatt = 140s;
+constexpr int kProbeTries = 3;
+// Right after boot the SIM answers "+CME ERROR: 14" (busy) for a few seconds.
+constexpr milliseconds kSimBusyRetry = 2s;
+constexpr int kSimBusyTries = 15;
+constexpr int kPinWaitTries = 10;
+// Several vendors answer the data call with OK and bring the bearer up asynchronously.
+constexpr milliseconds kDataCallPoll = 2s;
+constexpr int kDataCallPolls = 90;  // 180 s, ModemManager's connection timeout
+constexpr int kIpPolls = 5;
+// Three queries in a row without any answer means the module is wedged, not slow.
+constexpr int kMaxConsecutiveTimeouts = 3;
+
+std::string seconds_text(milliseconds d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+}
+
+std::string strip_prefix(std::string line) {
+    // "+CGMI: Quectel" and bare "Quectel" are both in the wild.
+    if (!line.empty() && (line[0] == '+' || line[0] == '^')) {
+        if (auto colon = line.find(':'); colon != std::string::npos) {
+            line.erase(0, colon + 1);
+            line.erase(0, line.find_first_not_of(' '));
+        }
+    }
+    if (line.size() >= 2 && line.front() == '"' && line.back() == '"') line = line.substr(1, line.size() - 2);
+    return line;
+}
+
+std::string first_line(const AtResult& r) {
+    for (const auto& l : r.lines)
+        if (!l.empty()) return strip_prefix(l);
+    return {};
+}
+
+std::string describe(const AtResult& r) {
+    if (r.status == AtStatus::cme_error || r.status == AtStatus::cms_error) {
+        std::string s = r.status == AtStatus::cme_error ? "+CME ERROR: " : "+CMS ERROR: ";
+        return s + (r.error_text.empty() ? std::to_string(r.error_code) : r.error_text);
+    }
+    if (!r.error_text.empty()) return r.error_text;
+    return to_string(r.status);
+}
+
+bool registered(int stat) { return stat == 1 || stat == 5 || stat == 6 || stat == 7 || stat == 9 || stat == 10; }
+
+// What goes in a log line: the PIN and APN credentials never do.
+std::string loggable(const std::string& command) {
+    if (command.rfind("AT+CPIN=", 0) == 0) return "AT+CPIN=***";
+    return redacted(command);
+}
+
+}  // namespace
+
+const char* to_string(Phase p) {
+    switch (p) {
+        case Phase::waiting_port: return "waiting-port";
+        case Phase::probing: return "probing";
+        case Phase::sim: return "sim";
+        case Phase::registering: return "registering";
+        case Phase::attaching: return "attaching";
+        case Phase::pdp: return "pdp";
+        case Phase::dialing: return "dialing";
+        case Phase::connected: return "connected";
+        case Phase::backoff: return "backoff";
+        case Phase::recovering: return "recovering";
+        case Phase::resetting: return "resetting";
+        case Phase::halted: return "halted";
+    }
+    return "unknown";
+}
+
+ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig config,
+                                 std::function<void(const std::string&)> drop_port)
+    : sched_(sched),
+      at_(at),
+      config_(std::move(config)),
+      drop_port_(std::move(drop_port)),
+      ladder_(config_.recovery_backoff, config_.recovery_backoff_max) {
+    step_timer_ = sched_.make_timer([this] {
+        auto fn = std::move(step_fn_);
+        step_fn_ = nullptr;
+        if (fn) fn();
+    });
+    signal_timer_ = sched_.make_timer([this] { poll_signal(); });
+    poll_timer_ = sched_.make_timer([this] { poll_status(); });
+    reg_timeout_timer_ = sched_.make_timer([this] {
+        recover(FailedReason::none, "not registered after " + seconds_text(config_.registration_timeout));
+    });
+    grace_timer_ = sched_.make_timer([this] {
+        recover(FailedReason::none, "registration lost for " + seconds_text(config_.registration_grace));
+    });
+    stable_timer_ = sched_.make_timer([this] {
+        if (ladder_.attempts() > 0) log::info("modem: stable again, recovery ladder reset");
+        ladder_.reset();
+    });
+    port_timer_ = sched_.make_timer([this] {
+        status_.failed_reason = FailedReason::port_missing;
+        status_.last_error = "port " + config_.port + " did not return within " + seconds_text(config_.port_return_timeout);
+        log::error("modem: ", status_.last_error, "; still waiting for it");
+        publish();
+    });
+
+    status_.state = ModemState::absent;
+    status_.port = config_.port;
+    status_.apn = config_.apn.name;
+    if (config_.vendor) status_.vendor = to_string(*config_.vendor);
+
+    at_.on_opened = [this] { handle_opened(); };
+    at_.on_lost = [this](const std::string& why) { handle_lost(why); };
+    at_.on_urc = [this](const std::string& line) { handle_urc(line); };
+}
+
+ModemController::~ModemController() {
+    at_.on_opened = nullptr;
+    at_.on_lost = nullptr;
+    at_.on_urc = nullptr;
+}
+
+void ModemController::set_port_name(const std::string& port) {
+    status_.port = port;
+    publish();
+}
+
+void ModemController::start() {
+    publish();
+    if (at_.is_open()) begin_bringup("port open");
+}
+
+void ModemController::reset() {
+    if (!at_.is_open()) {
+        log::warning("modem: reset requested but the port is not open, ignoring");
+        return;
+    }
+    do_reset("reset requested over D-Bus");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing
+
+void ModemController::send(std::string command, milliseconds timeout, AtCallback then) {
+    log::debug("modem: > ", loggable(command));
+    std::weak_ptr<int> alive = alive_;
+    const uint64_t epoch = epoch_;
+    at_.send(std::move(command), timeout, [this, alive, epoch, then = std::move(then)](const AtResult& r) {
+        if (alive.expired() || epoch != epoch_) return;  // a restart made this answer meaningless
+        if (r.status == AtStatus::port_closed) return;   // handle_lost() takes over
+        consecutive_timeouts_ = r.status == AtStatus::timeout ? consecutive_timeouts_ + 1 : 0;
+        then(r);
+    });
+}
+
+void ModemController::run_all(std::vector<Query> queries, std::function<void()> done) {
+    if (queries.empty()) {
+        done();
+        return;
+    }
+    auto q = std::move(queries.front());
+    queries.erase(queries.begin());
+    send(q.command, q.timeout,
+         [this, take = std::move(q.take), rest = std::move(queries), done = std::move(done)](const AtResult& r) mutable {
+             if (take) take(r);
+             run_all(std::move(rest), std::move(done));
+         });
+}
+
+void ModemController::run_required(std::vector<AtStep> steps, std::function<void()> done,
+                                   std::function<void(const AtStep&, const AtResult&)> failed) {
+    if (steps.empty()) {
+        done();
+        return;
+    }
+    auto step = std::move(steps.front());
+    steps.erase(steps.begin());
+    send(step, [this, step, rest = std::move(steps), done = std::move(done), failed = std::move(failed)](
+                   const AtResult& r) mutable {
+        if (!r.ok()) {
+            failed(step, r);
+            return;
+        }
+        run_required(std::move(rest), std::move(done), std::move(failed));
+    });
+}
+
+void ModemController::after(milliseconds delay, std::function<void()> fn) {
+    const uint64_t epoch = epoch_;
+    step_fn_ = [this, epoch, fn = std::move(fn)] {
+        if (epoch == epoch_) fn();
+    };
+    step_timer_->arm(delay);
+}
+
+void ModemController::restart_epoch() {
+    ++epoch_;
+    step_fn_ = nullptr;
+    for (auto* t : {step_timer_.get(), signal_timer_.get(), poll_timer_.get(), reg_timeout_timer_.get(),
+                    grace_timer_.get(), stable_timer_.get()})
+        t->cancel();
+    consecutive_timeouts_ = 0;
+    at_.cancel_all();
+}
+
+ModemState ModemController::public_state() const {
+    // A reset in progress is what a user needs to see, even when a failure led to it.
+    if (phase_ == Phase::resetting && status_.failed_reason != FailedReason::port_missing) return ModemState::resetting;
+    switch (status_.failed_reason) {
+        case FailedReason::none: break;
+        case FailedReason::sim_pin_required:
+        case FailedReason::sim_puk_required: return ModemState::locked;
+        default: return ModemState::failed;
+    }
+    switch (phase_) {
+        case Phase::waiting_port: return ModemState::absent;
+        case Phase::probing:
+        case Phase::sim: return ModemState::initializing;
+        case Phase::registering: return ModemState::searching;
+        case Phase::attaching: return ModemState::registered;
+        case Phase::pdp:
+        case Phase::dialing: return ModemState::connecting;
+        case Phase::connected: return ModemState::connected;
+        case Phase::backoff:
+        case Phase::recovering:
+            return registered(std::max({cereg_, cgreg_})) ? ModemState::registered : ModemState::searching;
+        case Phase::resetting: return ModemState::resetting;
+        case Phase::halted: return ModemState::failed;
+    }
+    return ModemState::failed;
+}
+
+void ModemController::set_phase(Phase next, const std::string& reason) {
+    if (next == phase_) return;
+    const Phase old = phase_;
+    const ModemState old_state = status_.state;
+    phase_ = next;
+    status_.state = public_state();
+    if (status_.state != old_state)
+        log::notice("modem: ", to_string(old), " -> ", to_string(next), " (", reason, "); State ",
+                    to_string(old_state), " -> ", to_string(status_.state));
+    else
+        log::info("modem: ", to_string(old), " -> ", to_string(next), " (", reason, ")");
+    publish();
+}
+
+void ModemController::publish() {
+    status_.state = public_state();
+    status_.registration = effective_registration();
+    if (status_ == published_) return;
+    published_ = status_;
+    if (on_change) on_change(status_);
+}
+
+Registration ModemController::effective_registration() const {
+    // Data needs the packet domain: CEREG (LTE) or CGREG (2G/3G). CREG is circuit-switched only and
+    // an LTE data-only SIM may show it as searching while CEREG is home.
+    for (int stat : {cereg_, cgreg_})
+        if (registered(stat)) return registration_from_stat(stat);
+    for (int stat : {cereg_, cgreg_, creg_})
+        if (stat == 3) return Registration::denied;
+    for (int stat : {cereg_, cgreg_, creg_})
+        if (stat == 2) return Registration::searching;
+    if (registered(creg_)) return registration_from_stat(creg_);
+    for (int stat : {cereg_, cgreg_, creg_})
+        if (stat == 0) return Registration::idle;
+    return Registration::unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bring-up
+
+void ModemController::begin_bringup(const std::string& reason) {
+    restart_epoch();
+    port_timer_->cancel();
+    creg_ = cgreg_ = cereg_ = -1;
+    creg_act_ = cgreg_act_ = cereg_act_ = std::nullopt;
+    probe_tries_ = sim_busy_tries_ = pin_wait_tries_ = 0;
+    pin_sent_ = false;
+    status_.ip_address.clear();
+    set_phase(Phase::probing, reason);
+    probe();
+}
+
+void ModemController::probe() {
+    send("AT", kQuery, [this](const AtResult& r) {
+        // Any final result, even ERROR, proves the module is alive and framing works.
+        if (r.status != AtStatus::timeout) {
+            if (status_.failed_reason == FailedReason::no_response) status_.failed_reason = FailedReason::none;
+            probe_identity();
+            return;
+        }
+        if (++probe_tries_ < kProbeTries) {
+            after(1s, [this] { probe(); });
+            return;
+        }
+        recover(FailedReason::no_response, "module does not answer AT on " + status_.port);
+    });
+}
+
+void ModemController::probe_identity() {
+    std::vector<Query> q;
+    q.push_back({"ATE0", kQuery, nullptr});
+    q.push_back({"AT+CMEE=1", kQuery, nullptr});
+    q.push_back({"AT+CGMI", kQuery, [this](const AtResult& r) { if (r.ok()) status_.manufacturer = first_line(r); }});
+    q.push_back({"AT+CGMM", kQuery, [this](const AtResult& r) { if (r.ok()) status_.model = first_line(r); }});
+    q.push_back({"AT+CGMR", kQuery, [this](const AtResult& r) { if (r.ok()) status_.revision = first_line(r); }});
+    q.push_back({"AT+CGSN", kQuery, [this](const AtResult& r) {
+                     if (auto imei = parse_digits_line(r)) status_.imei = *imei;
+                 }});
+    run_all(std::move(q), [this] {
+        Vendor v = config_.vendor ? *config_.vendor
+                   : usb_vendor_  ? *usb_vendor_
+                                  : detect_vendor_text(status_.manufacturer);
+        if (!vendor_ || vendor_->id() != v) {
+            vendor_ = make_vendor_profile(v);
+            log::info("modem: ", status_.manufacturer, " ", status_.model, " (", status_.revision,
+                      "), vendor profile ", to_string(v),
+                      config_.vendor ? " (configured)" : usb_vendor_ ? " (USB id)" : " (AT+CGMI)");
+        }
+        status_.vendor = to_string(v);
+        publish();
+        // +CGEV reports network-side PDP deactivation; without it a dropped bearer is only found by polling.
+        send("AT+CGEREP=2,1", kQuery, [this](const AtResult&) { check_sim(); });
+    });
+}
+
+void ModemController::check_sim() {
+    set_phase(Phase::sim, "module answers");
+    send("AT+CPIN?", kCpin, [this](const AtResult& r) {
+        if (r.status == AtStatus::timeout) {
+            recover(FailedReason::no_response, "no answer to AT+CPIN?");
+            return;
+        }
+        switch (parse_cpin(r)) {
+            case SimState::ready: sim_ready(); return;
+            case SimState::pin_required:
+                if (pin_rejected_) {
+                    halt(FailedReason::sim_pin_required,
+                         "SIM PIN was rejected earlier; not retrying it to keep the remaining attempts");
+                } else if (!config_.pin) {
+                    halt(FailedReason::sim_pin_required, "SIM needs a PIN and modem.pin is not set");
+                } else if (pin_sent_) {
+                    if (++pin_wait_tries_ > kPinWaitTries) {
+                        recover(FailedReason::none, "SIM still asks for the PIN after it was accepted");
+                    } else {
+                        after(1s, [this] { check_sim(); });
+                    }
+                } else {
+                    enter_pin();
+                }
+                return;
+            case SimState::puk_required:
+                halt(FailedReason::sim_puk_required, "SIM is PUK-locked; it needs the PUK entered by hand");
+                return;
+            case SimState::ph_pin_required:
+                halt(FailedReason::sim_pin_required, "module asks for a PH-SIM (device lock) PIN");
+                return;
+            case SimState::not_inserted: halt(FailedReason::sim_missing, "no SIM card inserted"); return;
+            case SimState::busy:
+                if (++sim_busy_tries_ < kSimBusyTries) {
+                    log::debug("modem: SIM busy, asking again in ", seconds_text(kSimBusyRetry));
+                    after(kSimBusyRetry, [this] { check_sim(); });
+                } else {
+                    recover(FailedReason::none, "SIM stayed busy for " + seconds_text(kSimBusyRetry * kSimBusyTries));
+                }
+                return;
+            case SimState::other: recover(FailedReason::none, "SIM failure: " + describe(r)); return;
+        }
+    });
+}
+
+void ModemController::enter_pin() {
+    pin_sent_ = true;
+    log::info("modem: entering the SIM PIN");
+    send("AT+CPIN=\"" + *config_.pin + "\"", kCpin, [this](const AtResult& r) {
+        if (r.ok()) {
+            after(1s, [this] { check_sim(); });
+            return;
+        }
+        if (r.status == AtStatus::timeout) {
+            recover(FailedReason::no_response, "no answer to the PIN");
+            return;
+        }
+        pin_rejected_ = true;
+        halt(FailedReason::sim_pin_required, "SIM rejected the configured PIN (" + describe(r) +
+                                                 "); not retrying it to keep the remaining attempts");
+    });
+}
+
+void ModemController::sim_ready() {
+    if (status_.failed_reason == FailedReason::sim_missing) status_.failed_reason = FailedReason::none;
+    std::vector<Query> q;
+    q.push_back({"AT+CIMI", kQuery, [this](const AtResult& r) {
+                     if (auto imsi = parse_digits_line(r)) status_.imsi = *imsi;
+                 }});
+    auto iccid = vendor_->iccid_query();
+    q.push_back({iccid.command, iccid.timeout, [this](const AtResult& r) {
+                     if (auto id = vendor_->parse_iccid(r)) status_.iccid = *id;
+                 }});
+    run_all(std::move(q), [this] {
+        publish();
+        start_registration();
+    });
+}
+
+void ModemController::start_registration() {
+    set_phase(Phase::registering, "SIM ready");
+    reg_timeout_timer_->arm(config_.registration_timeout);
+    send("AT+CFUN?", kQuery, [this](const AtResult& r) {
+        auto then = [this] {
+            std::vector<Query> q;
+            // n=2 adds LAC/CI/AcT to the URCs; modules without CGREG or CEREG answer ERROR, which is fine.
+            for (const char* c : {"AT+CREG=2", "AT+CGREG=2", "AT+CEREG=2"}) q.push_back({c, kQuery, nullptr});
+            run_all(std::move(q), [this] { query_registration([this] { evaluate_registration(); }); });
+        };
+        if (r.ok() && r.value("+CFUN:").rfind('1', 0) == 0) {
+            then();
+            return;
+        }
+        send("AT+CFUN=1", kCfun, [then](const AtResult&) { then(); });
+    });
+}
+
+void ModemController::query_registration(std::function<void()> done) {
+    auto take = [this](int& stat, std::optional<int>& act, const char* prefix) {
+        return [this, &stat, &act, prefix](const AtResult& r) {
+            if (!r.ok()) return;
+            if (auto info = parse_creg(r.value(prefix), true)) {
+                stat = info->stat;
+                if (info->act) act = info->act;
+            }
+        };
+    };
+    std::vector<Query> q;
+    q.push_back({"AT+CEREG?", kQuery, take(cereg_, cereg_act_, "+CEREG:")});
+    q.push_back({"AT+CGREG?", kQuery, take(cgreg_, cgreg_act_, "+CGREG:")});
+    q.push_back({"AT+CREG?", kQuery, take(creg_, creg_act_, "+CREG:")});
+    run_all(std::move(q), [this, done = std::move(done)] {
+        publish();
+        done();
+    });
+}
+
+void ModemController::evaluate_registration() {
+    if (phase_ != Phase::registering) return;
+    switch (effective_registration()) {
+        case Registration::home:
+        case Registration::roaming: on_registered(); return;
+        case Registration::denied: halt(FailedReason::registration_denied, "network denied registration"); return;
+        default:
+            // URCs are the fast path; this slow poll only covers a lost one.
+            after(std::min(config_.status_poll, milliseconds(10s)),
+                  [this] { query_registration([this] { evaluate_registration(); }); });
+            return;
+    }
+}
+
+void ModemController::on_registered() {
+    reg_timeout_timer_->cancel();
+    if (status_.failed_reason == FailedReason::registration_denied) status_.failed_reason = FailedReason::none;
+    set_phase(Phase::attaching, std::string("registered ") + to_string(effective_registration()));
+    std::vector<Query> q;
+    q.push_back({"AT+COPS=3,0", kQuery, nullptr});
+    q.push_back({"AT+COPS?", kQuery, [this](const AtResult& r) {
+                     if (auto op = parse_cops(r.value("+COPS:"))) {
+                         status_.operator_name = op->name;
+                         if (op->act && !cereg_act_ && !cgreg_act_) status_.access_tech = access_tech_from_act(*op->act);
+                     }
+                 }});
+    q.push_back({"AT+COPS=3,2", kQuery, nullptr});
+    q.push_back({"AT+COPS?", kQuery, [this](const AtResult& r) {
+                     if (auto op = parse_cops(r.value("+COPS:"))) status_.operator_code = op->name;
+                 }});
+    run_all(std::move(q), [this] {
+        if (cereg_act_ && registered(cereg_)) status_.access_tech = access_tech_from_act(*cereg_act_);
+        else if (cgreg_act_ && registered(cgreg_)) status_.access_tech = access_tech_from_act(*cgreg_act_);
+        publish();
+        poll_signal();
+        attach();
+    });
+}
+
+void ModemController::attach() {
+    send("AT+CGATT?", kQuery, [this](const AtResult& r) {
+        if (r.ok() && r.value("+CGATT:").rfind('1', 0) == 0) {
+            setup_pdp();
+            return;
+        }
+        send("AT+CGATT=1", kCgatt, [this](const AtResult& a) {
+            if (a.ok()) setup_pdp();
+            else fail_command("attach (AT+CGATT=1)", a, FailedReason::none);
+        });
+    });
+}
+
+void ModemController::setup_pdp() {
+    set_phase(Phase::pdp, "attached");
+    status_.apn = config_.apn.name;
+    run_required(
+        vendor_->apn_commands(config_.apn, config_.cid), [this] { dial(); },
+        [this](const AtStep& step, const AtResult& r) {
+            fail_command("APN setup (" + redacted(step.command) + ")", r, FailedReason::pdp_rejected);
+        });
+}
+
+void ModemController::dial() {
+    set_phase(Phase::dialing, "APN " + config_.apn.name + " set");
+    // After a daemon restart the bearer may still be up; starting it again fails on several vendors.
+    send(vendor_->data_call_query(config_.cid), [this](const AtResult& r) {
+        if (r.ok() && vendor_->parse_data_call_up(r, config_.cid).value_or(false)) {
+            log::info("modem: data call already up");
+            fetch_ip(kIpPolls);
+            return;
+        }
+        run_required(
+            vendor_->data_call_start(config_.cid), [this] { wait_data_call(kDataCallPolls); },
+            [this](const AtStep& step, const AtResult& res) {
+                if (res.status == AtStatus::timeout) {
+                    fail_command("data call (" + redacted(step.command) + ")", res, FailedReason::pdp_rejected);
+                    return;
+                }
+                // Some firmware dials by itself and refuses a second start (SIMCom A76xx): an
+                // address on the context means the link is up whatever the start command said.
+                send(vendor_->ip_query(config_.cid), [this, what = redacted(step.command), res](const AtResult& ip_reply) {
+                    if (auto ip = ip_reply.ok() ? vendor_->parse_ip(ip_reply, config_.cid) : std::nullopt)
+                        enter_connected(*ip);
+                    else fail_command("data call (" + what + ")", res, FailedReason::pdp_rejected);
+                });
+            });
+    });
+}
+
+void ModemController::wait_data_call(int polls_left) {
+    send(vendor_->data_call_query(config_.cid), [this, polls_left](const AtResult& r) {
+        const auto up = r.ok() ? vendor_->parse_data_call_up(r, config_.cid) : std::nullopt;
+        if (up.value_or(false) || (r.ok() && !up)) {
+            // Up, or a reply we cannot read: the IP query decides.
+            fetch_ip(kIpPolls);
+        } else if (polls_left > 1) {
+            after(kDataCallPoll, [this, polls_left] { wait_data_call(polls_left - 1); });
+        } else {
+            recover(FailedReason::pdp_rejected, "data call did not come up within " +
+                                                    seconds_text(kDataCallPoll * kDataCallPolls));
+        }
+    });
+}
+
+void ModemController::fetch_ip(int polls_left) {
+    send(vendor_->ip_query(config_.cid), [this, polls_left](const AtResult& r) {
+        if (auto ip = r.ok() ? vendor_->parse_ip(r, config_.cid) : std::nullopt) {
+            enter_connected(*ip);
+        } else if (polls_left > 1) {
+            after(kDataCallPoll, [this, polls_left] { fetch_ip(polls_left - 1); });
+        } else {
+            recover(FailedReason::pdp_rejected, "data call is up but the module reports no IP address");
+        }
+    });
+}
+
+void ModemController::enter_connected(const std::string& ip) {
+    status_.ip_address = ip;
+    status_.failed_reason = FailedReason::none;
+    status_.recovery_step.clear();
+    status_.last_error.clear();
+    set_phase(Phase::connected, "IP " + ip);
+    // The ladder starts from the bottom again only once the link has proven itself; a link that
+    // drops right after coming up keeps climbing.
+    stable_timer_->arm(std::max(config_.status_poll * 2, milliseconds(60s)));
+    poll_timer_->arm(config_.status_poll);
+    if (!signal_timer_->armed()) signal_timer_->arm(config_.signal_interval);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status while up
+
+void ModemController::poll_signal() {
+    if (!at_.is_open() || phase_ == Phase::resetting || phase_ == Phase::waiting_port) return;
+    std::vector<Query> q;
+    q.push_back({"AT+CSQ", kQuery, [this](const AtResult& r) {
+                     if (auto s = r.ok() ? parse_csq(r.value("+CSQ:")) : std::nullopt) {
+                         status_.rssi_dbm = s->rssi_dbm.value_or(0);
+                         status_.signal_quality = static_cast<uint32_t>(s->percent);
+                     }
+                 }});
+    if (has_cesq_)
+        q.push_back({"AT+CESQ", kQuery, [this](const AtResult& r) {
+                         if (!r.ok()) {
+                             if (r.status != AtStatus::timeout) has_cesq_ = false;  // not every module has it
+                             return;
+                         }
+                         // CSQ is coarse on LTE; RSRP is what the radio actually sees.
+                         if (auto e = parse_cesq(r.value("+CESQ:")); e && e->rsrp_dbm)
+                             status_.signal_quality = static_cast<uint32_t>(rsrp_to_percent(*e->rsrp_dbm));
+                     }});
+    run_all(std::move(q), [this] {
+        publish();
+        if (consecutive_timeouts_ >= kMaxConsecutiveTimeouts) {
+            recover(FailedReason::no_response, "module stopped answering");
+            return;
+        }
+        signal_timer_->arm(config_.signal_interval);
+    });
+}
+
+void ModemController::poll_status() {
+    if (phase_ != Phase::connected) return;
+    query_registration([this] {
+        if (consecutive_timeouts_ >= kMaxConsecutiveTimeouts) {
+            recover(FailedReason::no_response, "module stopped answering");
+            return;
+        }
+        send(vendor_->data_call_query(config_.cid), [this](const AtResult& r) {
+            if (r.ok() && vendor_->parse_data_call_up(r, config_.cid) == false) {
+                data_lost("status poll found the data call down");
+                return;
+            }
+            poll_timer_->arm(config_.status_poll);
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+
+void ModemController::fail_command(const std::string& what, const AtResult& r, FailedReason reason_if_error) {
+    if (r.status == AtStatus::timeout) {
+        recover(FailedReason::no_response, what + " timed out");
+        return;
+    }
+    recover(reason_if_error, what + " failed: " + describe(r));
+}
+
+void ModemController::recover(FailedReason reason, const std::string& why) {
+    restart_epoch();
+    if (reason != FailedReason::none) status_.failed_reason = reason;
+    status_.ip_address.clear();
+    status_.last_error = why;
+    const RecoveryAction action = ladder_.next();
+    ++status_.recoveries;
+    status_.recovery_step = to_string(action.step);
+    log::warning("modem: ", why, "; recovery step ", to_string(action.step), " #", action.attempt, " in ",
+                 seconds_text(action.delay));
+    set_phase(Phase::backoff, why);
+    publish();
+    after(action.delay, [this, step = action.step] { run_recovery(step); });
+}
+
+void ModemController::run_recovery(RecoveryStep step) {
+    const std::string why = std::string("recovery: ") + to_string(step);
+    switch (step) {
+        case RecoveryStep::none:
+        case RecoveryStep::retry: begin_bringup(why); return;
+        case RecoveryStep::reattach:
+            set_phase(Phase::recovering, why);
+            if (!vendor_) vendor_ = make_vendor_profile(Vendor::generic);
+            send(vendor_->data_call_stop(config_.cid), [this, why](const AtResult&) {
+                send("AT+CGATT=0", kCgatt, [this, why](const AtResult&) { begin_bringup(why); });
+            });
+            return;
+        case RecoveryStep::radio_cycle:
+            set_phase(Phase::recovering, why);
+            // CFUN=0 rather than 4: it also powers the SIM down, which clears more wedged states.
+            send("AT+CFUN=0", kCfun, [this, why](const AtResult&) {
+                after(2s, [this, why] { send("AT+CFUN=1", kCfun, [this, why](const AtResult&) { begin_bringup(why); }); });
+            });
+            return;
+        case RecoveryStep::module_reset: do_reset(why); return;
+    }
+}
+
+void ModemController::halt(FailedReason reason, const std::string& why) {
+    restart_epoch();
+    status_.failed_reason = reason;
+    status_.last_error = why;
+    status_.recovery_step.clear();
+    status_.ip_address.clear();
+    log::error("modem: ", why, "; re-checking every ", seconds_text(config_.recovery_backoff_max));
+    set_phase(Phase::halted, why);
+    publish();
+    // Nothing here heals by retrying fast; a slow re-check notices a SIM swapped in or a network
+    // that lifted its ban, and URCs (+CPIN, +CEREG) bring it back sooner.
+    after(config_.recovery_backoff_max, [this] { begin_bringup("periodic re-check"); });
+}
+
+void ModemController::data_lost(const std::string& why) {
+    if (phase_ != Phase::connected) return;
+    recover(FailedReason::none, "data link lost: " + why);
+}
+
+void ModemController::do_reset(const std::string& why) {
+    restart_epoch();
+    if (!vendor_) vendor_ = make_vendor_profile(config_.vendor.value_or(usb_vendor_.value_or(Vendor::generic)));
+    ++status_.resets;
+    status_.ip_address.clear();
+    set_phase(Phase::resetting, why);
+    port_timer_->arm(config_.port_return_timeout);
+    auto step = vendor_->reset_command();
+    log::warning("modem: resetting the module (", step.command, ")");
+    send(step, [this, why](const AtResult&) {
+        // The module re-enumerates on USB; close our end so the transport waits for the new device
+        // instead of talking to a dead fd.
+        if (drop_port_) drop_port_(why);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport events
+
+void ModemController::handle_opened() {
+    port_timer_->cancel();
+    if (status_.failed_reason == FailedReason::port_missing) status_.failed_reason = FailedReason::none;
+    begin_bringup(phase_ == Phase::resetting ? "port returned after reset" : "port opened");
+}
+
+void ModemController::handle_lost(const std::string& why) {
+    restart_epoch();
+    status_.ip_address.clear();
+    creg_ = cgreg_ = cereg_ = -1;
+    if (phase_ == Phase::resetting) {
+        log::info("modem: port closed during reset (", why, "), waiting for it to return");
+        publish();
+        return;
+    }
+    status_.last_error = "port lost: " + why;
+    port_timer_->arm(config_.port_return_timeout);
+    set_phase(Phase::waiting_port, "port lost: " + why);
+    publish();
+}
+
+void ModemController::handle_registration_urc(const std::string& line) {
+    const auto colon = line.find(':');
+    const std::string prefix = line.substr(0, colon + 1);
+    auto info = parse_creg(std::string_view(line).substr(colon + 1), false);
+    if (!info) return;
+    int* stat = prefix == "+CEREG:" ? &cereg_ : prefix == "+CGREG:" ? &cgreg_ : &creg_;
+    auto* act = prefix == "+CEREG:" ? &cereg_act_ : prefix == "+CGREG:" ? &cgreg_act_ : &creg_act_;
+    *stat = info->stat;
+    if (info->act) {
+        *act = info->act;
+        if (registered(info->stat) && prefix != "+CREG:") status_.access_tech = access_tech_from_act(*info->act);
+    }
+    const Registration reg = effective_registration();
+    const bool is_registered = reg == Registration::home || reg == Registration::roaming;
+    publish();
+
+    switch (phase_) {
+        case Phase::registering: evaluate_registration(); break;
+        case Phase::attaching:
+        case Phase::pdp:
+        case Phase::dialing:
+        case Phase::connected:
+            if (is_registered) {
+                if (grace_timer_->armed()) log::info("modem: registration back within the grace period");
+                grace_timer_->cancel();
+            } else if (!grace_timer_->armed()) {
+                // Cells hand over and coverage flickers; only a lasting loss is worth tearing down the link.
+                log::warning("modem: registration lost (", to_string(reg), "), waiting ",
+                             seconds_text(config_.registration_grace), " before recovery");
+                grace_timer_->arm(config_.registration_grace);
+            }
+            break;
+        case Phase::halted:
+            if (is_registered && status_.failed_reason == FailedReason::registration_denied)
+                begin_bringup("network accepts registration again");
+            break;
+        default: break;
+    }
+}
+
+void ModemController::handle_urc(const std::string& line) {
+    log::debug("modem: URC ", line);
+    if (line.rfind("+CREG:", 0) == 0 || line.rfind("+CGREG:", 0) == 0 || line.rfind("+CEREG:", 0) == 0) {
+        handle_registration_urc(line);
+        return;
+    }
+    if (line.rfind("+CGEV:", 0) == 0) {
+        const auto ev = parse_cgev(std::string_view(line).substr(6));
+        const bool ours = !ev.cid || *ev.cid == config_.cid;
+        switch (ev.kind) {
+            case PdpEventKind::nw_detach:
+            case PdpEventKind::me_detach: data_lost("network detached (" + line + ")"); break;
+            case PdpEventKind::pdn_deact:
+            case PdpEventKind::nw_deact:
+            case PdpEventKind::me_deact:
+                if (ours) data_lost("PDP context deactivated (" + line + ")");
+                break;
+            default: break;
+        }
+        return;
+    }
+    if (line.rfind("+CPIN:", 0) == 0) {
+        std::string value = line.substr(6);
+        value.erase(0, value.find_first_not_of(' '));
+        const SimState sim = parse_cpin_value(value);
+        if (sim == SimState::ready && phase_ == Phase::halted &&
+            (status_.failed_reason == FailedReason::sim_missing || status_.failed_reason == FailedReason::sim_pin_required))
+            begin_bringup("SIM ready");
+        else if (sim == SimState::not_inserted && phase_ != Phase::probing && phase_ != Phase::sim &&
+                 phase_ != Phase::halted && phase_ != Phase::resetting && phase_ != Phase::waiting_port)
+            halt(FailedReason::sim_missing, "SIM card removed");
+        return;
+    }
+    if (vendor_ && vendor_->urc_means_data_lost(line)) {
+        data_lost(line);
+        return;
+    }
+    // A module that rebooted without dropping the port (watchdog, brown-out) announces itself;
+    // everything we knew about its state is void.
+    if (line == "RDY" || line == "^SYSSTART" || line == "*ATREADY: 1" || line == "+CPAS: 0 READY") {
+        if (phase_ != Phase::probing && phase_ != Phase::waiting_port) begin_bringup("module restarted (" + line + ")");
+    }
+}
+
+}  // namespace cellgate::modem

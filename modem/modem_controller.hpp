@@ -1,0 +1,155 @@
+// The bring-up state machine and its recovery: probe -> SIM -> registration -> attach -> PDP ->
+// data call -> connected, driven entirely by AT results, URCs and timers on the event loop.
+// It talks to the module only through AtTransport, so every transition is unit-tested with a
+// scripted fake.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/config.hpp"
+#include "daemon/loop.hpp"
+#include "modem/at_types.hpp"
+#include "modem/modem_status.hpp"
+#include "modem/recovery_ladder.hpp"
+#include "modem/vendor.hpp"
+
+namespace cellgate::modem {
+
+// Internal phases; the public ModemState is derived from the phase and the sticky failure.
+enum class Phase {
+    waiting_port,  // port not open (never seen, or vanished)
+    probing,       // AT, echo off, error mode, identity
+    sim,           // CPIN, PIN entry, IMSI/ICCID
+    registering,   // waiting for CREG/CGREG/CEREG home or roaming
+    attaching,     // CGATT
+    pdp,           // APN / context
+    dialing,       // vendor data call, IP address
+    connected,
+    backoff,       // waiting before the next recovery step
+    recovering,    // running a recovery step (reattach, radio cycle)
+    resetting,     // module reset sent, waiting for the port to return
+    halted,        // a condition retrying cannot fix (no SIM, PIN, denied): re-checked slowly
+};
+const char* to_string(Phase p);
+
+class ModemController {
+public:
+    // `drop_port` closes the port on purpose after a module reset command so the transport starts
+    // waiting for the device to re-enumerate.
+    ModemController(Scheduler& sched, AtTransport& at, ModemConfig config,
+                    std::function<void(const std::string&)> drop_port);
+    ~ModemController();
+    ModemController(const ModemController&) = delete;
+    ModemController& operator=(const ModemController&) = delete;
+
+    // Vendor learned from USB VID:PID when the port was located (before any AT).
+    void set_usb_vendor(std::optional<Vendor> v) { usb_vendor_ = v; }
+    void set_port_name(const std::string& port);
+    // Starts bring-up if the port is open; otherwise waits for the transport's on_opened.
+    void start();
+    // Reboots the module now (D-Bus Reset()).
+    void reset();
+
+    Phase phase() const { return phase_; }
+    const ModemStatus& status() const { return status_; }
+    std::function<void(const ModemStatus&)> on_change;
+
+private:
+    struct Query {
+        std::string command;
+        std::chrono::milliseconds timeout;
+        std::function<void(const AtResult&)> take;
+    };
+
+    // Plumbing.
+    void send(std::string command, std::chrono::milliseconds timeout, AtCallback then);
+    void send(const AtStep& step, AtCallback then) { send(step.command, step.timeout, std::move(then)); }
+    void run_all(std::vector<Query> queries, std::function<void()> done);
+    void run_required(std::vector<AtStep> steps, std::function<void()> done,
+                      std::function<void(const AtStep&, const AtResult&)> failed);
+    void after(std::chrono::milliseconds delay, std::function<void()> fn);
+    void set_phase(Phase next, const std::string& reason);
+    void publish();
+    ModemState public_state() const;
+    void restart_epoch();
+
+    // Bring-up.
+    void begin_bringup(const std::string& reason);
+    void probe();
+    void probe_identity();
+    void check_sim();
+    void enter_pin();
+    void sim_ready();
+    void start_registration();
+    void query_registration(std::function<void()> done);
+    void evaluate_registration();
+    void on_registered();
+    void attach();
+    void setup_pdp();
+    void dial();
+    void wait_data_call(int polls_left);
+    void fetch_ip(int polls_left);
+    void enter_connected(const std::string& ip);
+
+    // Status while up.
+    void poll_signal();
+    void poll_status();
+
+    // Faults.
+    void recover(FailedReason reason, const std::string& why);
+    void run_recovery(RecoveryStep step);
+    void halt(FailedReason reason, const std::string& why);
+    void data_lost(const std::string& why);
+    void do_reset(const std::string& why);
+    void fail_command(const std::string& what, const AtResult& r, FailedReason reason_if_error);
+
+    // Transport events.
+    void handle_opened();
+    void handle_lost(const std::string& why);
+    void handle_urc(const std::string& line);
+    void handle_registration_urc(const std::string& line);
+
+    Registration effective_registration() const;
+
+    Scheduler& sched_;
+    AtTransport& at_;
+    ModemConfig config_;
+    std::function<void(const std::string&)> drop_port_;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // callbacks hold a weak_ptr to it
+
+    std::unique_ptr<VendorProfile> vendor_;
+    std::optional<Vendor> usb_vendor_;
+    Phase phase_ = Phase::waiting_port;
+    ModemStatus status_;
+    ModemStatus published_;
+    RecoveryLadder ladder_;
+    uint64_t epoch_ = 0;
+
+    std::unique_ptr<Timer> step_timer_;      // the current phase's wait (retry, backoff, poll)
+    std::unique_ptr<Timer> signal_timer_;
+    std::unique_ptr<Timer> poll_timer_;
+    std::unique_ptr<Timer> reg_timeout_timer_;
+    std::unique_ptr<Timer> grace_timer_;
+    std::unique_ptr<Timer> stable_timer_;
+    std::unique_ptr<Timer> port_timer_;
+    std::function<void()> step_fn_;
+
+    // Last <stat> per domain (-1 unknown) and the access technology reported with it.
+    int creg_ = -1, cgreg_ = -1, cereg_ = -1;
+    std::optional<int> creg_act_, cgreg_act_, cereg_act_;
+    int probe_tries_ = 0;
+    int sim_busy_tries_ = 0;
+    int pin_wait_tries_ = 0;
+    int consecutive_timeouts_ = 0;
+    bool has_cesq_ = true;
+    // Once the SIM has refused our PIN we never send it again in this daemon's life: each try
+    // burns one of three attempts, and a PUK-locked SIM needs a site visit.
+    bool pin_rejected_ = false;
+    bool pin_sent_ = false;
+};
+
+}  // namespace cellgate::modem

@@ -1,0 +1,249 @@
+// Vendor selection, detection, redaction and the helpers the profiles share.
+#include "modem/vendor.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+
+#include "modem/vendor_detail.hpp"
+
+namespace cellgate::modem {
+
+namespace detail {
+
+std::string clean(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s)
+        if (c != '"' && c != '\r' && c != '\n') out.push_back(c);
+    return out;
+}
+
+const char* pdp_type(IpType t) {
+    switch (t) {
+        case IpType::ipv4: return "IP";
+        case IpType::ipv6: return "IPV6";
+        case IpType::ipv4v6: return "IPV4V6";
+    }
+    return "IP";
+}
+
+int auth_code(ApnAuth a) {
+    switch (a) {
+        case ApnAuth::none: return 0;
+        case ApnAuth::pap: return 1;
+        case ApnAuth::chap: return 2;
+    }
+    return 0;
+}
+
+std::vector<std::string_view> split_raw(std::string_view args) {
+    std::vector<std::string_view> out;
+    bool quoted = false;
+    size_t start = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == '"') quoted = !quoted;
+        else if (args[i] == ',' && !quoted) {
+            out.push_back(args.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    out.push_back(args.substr(start));
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+std::vector<std::string> split_fields(std::string_view args) {
+    std::vector<std::string> out;
+    for (auto f : split_raw(args)) {
+        f = trim(f);
+        if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
+        out.emplace_back(f);
+    }
+    return out;
+}
+
+std::optional<int> to_int(std::string_view s) {
+    s = trim(s);
+    int v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+bool contains_ci(std::string_view haystack, std::string_view needle) {
+    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                          [](char a, char b) {
+                              return std::tolower(static_cast<unsigned char>(a)) ==
+                                     std::tolower(static_cast<unsigned char>(b));
+                          });
+    return it != haystack.end();
+}
+
+std::optional<std::string> find_value(const AtResult& reply, std::string_view prefix) {
+    for (const auto& line : reply.lines) {
+        std::string_view l = trim(line);
+        if (!l.starts_with(prefix)) continue;
+        l.remove_prefix(prefix.size());
+        return std::string(trim(l));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> decode_swapped_iccid(std::string_view hex) {
+    hex = trim(hex);
+    if (hex.size() >= 2 && hex.front() == '"' && hex.back() == '"') hex = hex.substr(1, hex.size() - 2);
+    if (hex.size() % 2 != 0) return std::nullopt;
+    std::string digits;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        digits.push_back(hex[i + 1]);
+        digits.push_back(hex[i]);
+    }
+    // 'F' pads an odd-length ICCID at the end only.
+    while (!digits.empty() && (digits.back() == 'F' || digits.back() == 'f')) digits.pop_back();
+    for (char c : digits)
+        if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    // ICCIDs are 19-20 digits and start with the telecom industry prefix 89 (ITU-T E.118).
+    if (digits.size() < 19 || digits.size() > 20 || !digits.starts_with("89")) return std::nullopt;
+    return digits;
+}
+
+const std::vector<std::pair<Vendor, UsbId>>& usb_table() {
+    // Sources: reference §A5 (ModemManager port-type rules, Linux option.c).
+    static const std::vector<std::pair<Vendor, UsbId>> table = {
+        {Vendor::quectel, {0x2c7c, 0x0125, 2, "Quectel EC25/EG25"}},
+        {Vendor::quectel, {0x2c7c, 0x0121, 2, "Quectel EC21"}},
+        {Vendor::quectel, {0x2c7c, 0x0191, 2, "Quectel EG91"}},
+        {Vendor::quectel, {0x2c7c, 0x0195, 2, "Quectel EG95"}},
+        {Vendor::quectel, {0x2c7c, 0x0296, 2, "Quectel BG96"}},
+        {Vendor::quectel, {0x2c7c, 0x0306, 2, "Quectel EG06/EP06"}},
+        {Vendor::quectel, {0x2c7c, 0x0800, 2, "Quectel RM500Q"}},
+        {Vendor::quectel, {0x2c7c, 0x0801, 2, "Quectel RM520N"}},
+        // EC200x: the reference only knows "ttyUSB1" from scripts, not the interface number.
+        {Vendor::quectel, {0x2c7c, 0x6002, kAtInterfaceUnknown, "Quectel EC200S"}},
+        {Vendor::quectel, {0x2c7c, 0x6005, kAtInterfaceUnknown, "Quectel EC200A"}},
+        {Vendor::quectel, {0x2c7c, 0x6026, kAtInterfaceUnknown, "Quectel EC200T"}},
+        {Vendor::quectel, {0x2c7c, 0x0901, kAtInterfaceUnknown, "Quectel EC200U"}},
+        {Vendor::quectel, {0x2c7c, 0x6001, kAtInterfaceUnknown, "Quectel EG912Y"}},
+        {Vendor::simcom, {0x1e0e, 0x9001, 2, "SIMCom SIM7600/SIM7100/SIM7000"}},
+        {Vendor::simcom, {0x1e0e, 0x9011, 4, "SIMCom A7600E-H/A7602E-H"}},
+        {Vendor::luat, {0x19d1, 0x0001, kAtInterfaceUnknown, "AirM2M Air780E"}},
+        {Vendor::luat, {0x1782, 0x4e00, kAtInterfaceUnknown, "Luat Air72xU"}},
+        {Vendor::huawei, {0x12d1, 0x15c1, kAtInterfaceByClass, "Huawei ME909s"}},
+    };
+    return table;
+}
+
+}  // namespace detail
+
+const char* to_string(Vendor v) {
+    switch (v) {
+        case Vendor::generic: return "generic";
+        case Vendor::quectel: return "quectel";
+        case Vendor::simcom: return "simcom";
+        case Vendor::luat: return "luat";
+        case Vendor::huawei: return "huawei";
+    }
+    return "generic";
+}
+
+std::optional<Vendor> vendor_from_string(std::string_view s) {
+    for (Vendor v : {Vendor::generic, Vendor::quectel, Vendor::simcom, Vendor::luat, Vendor::huawei})
+        if (s == to_string(v)) return v;
+    return std::nullopt;
+}
+
+std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v) {
+    switch (v) {
+        case Vendor::quectel: return detail::make_quectel_profile();
+        case Vendor::simcom: return detail::make_simcom_profile();
+        case Vendor::luat: return detail::make_luat_profile();
+        case Vendor::huawei: return detail::make_huawei_profile();
+        case Vendor::generic: break;
+    }
+    return std::make_unique<detail::GenericProfile>();
+}
+
+std::optional<Vendor> detect_vendor_usb(uint16_t vid, uint16_t pid) {
+    for (const auto& [vendor, id] : detail::usb_table())
+        if (id.vid == vid && id.pid == pid) return vendor;
+    // These vendor IDs belong to one module maker each, so an unlisted product is still theirs.
+    // 0x1782 (Unisoc) is shared by many makers and is matched by exact PID only.
+    switch (vid) {
+        case 0x2c7c: return Vendor::quectel;
+        case 0x1e0e: return Vendor::simcom;
+        case 0x19d1: return Vendor::luat;
+        case 0x12d1: return Vendor::huawei;
+        default: return std::nullopt;
+    }
+}
+
+Vendor detect_vendor_text(std::string_view text) {
+    if (detail::contains_ci(text, "quectel")) return Vendor::quectel;
+    if (detail::contains_ci(text, "simcom") || detail::contains_ci(text, "simtech")) return Vendor::simcom;
+    if (detail::contains_ci(text, "airm2m") || detail::contains_ci(text, "luat")) return Vendor::luat;
+    if (detail::contains_ci(text, "huawei")) return Vendor::huawei;
+    return Vendor::generic;
+}
+
+namespace {
+
+struct SecretRule {
+    std::string_view name;   // upper-case, without "AT"
+    uint32_t secret_mask;    // bit i = argument i is secret
+};
+
+constexpr uint32_t kAll = 0xffffffffu;
+constexpr std::array<SecretRule, 8> kSecretRules{{
+    {"+CGAUTH", (1u << 2) | (1u << 3)},   // user/password (either order)
+    {"+QICSGP", (1u << 3) | (1u << 4)},
+    {"+CPNETAPN", (1u << 2) | (1u << 3)},
+    {"^NDISDUP", (1u << 3) | (1u << 4)},
+    {"+CNCFG", (1u << 3) | (1u << 4)},
+    {"+CPIN", kAll},
+    {"+CPWD", kAll},
+    {"+CLCK", kAll},
+}};
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+           });
+}
+
+}  // namespace
+
+std::string redacted(std::string_view at_command) {
+    const size_t eq = at_command.find('=');
+    if (eq == std::string_view::npos || at_command.size() < 2) return std::string(at_command);
+    std::string_view name = at_command.substr(0, eq);
+    if (name.size() >= 2 && iequals(name.substr(0, 2), "AT")) name.remove_prefix(2);
+    uint32_t mask = 0;
+    for (const auto& rule : kSecretRules)
+        if (iequals(name, rule.name)) mask = rule.secret_mask;
+    if (mask == 0) return std::string(at_command);
+
+    std::string out(at_command.substr(0, eq + 1));
+    const auto args = detail::split_raw(at_command.substr(eq + 1));
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        const std::string_view arg = args[i];
+        const std::string_view bare = detail::trim(arg);
+        const bool secret = (i >= 32) ? mask == kAll : (mask >> i) & 1u;
+        if (!secret || bare.empty() || bare == "\"\"") {
+            out.append(arg);
+        } else {
+            out.append(bare.front() == '"' ? "\"***\"" : "***");
+        }
+    }
+    return out;
+}
+
+}  // namespace cellgate::modem

@@ -1,0 +1,81 @@
+// Per-vendor AT dialects. The bring-up state machine asks the profile for command strings and hands
+// it the replies to interpret; everything here is pure (no I/O), so it is table-tested.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modem/at_types.hpp"
+
+namespace cellgate::modem {
+
+enum class Vendor { generic, quectel, simcom, luat, huawei };
+const char* to_string(Vendor v);
+std::optional<Vendor> vendor_from_string(std::string_view s);  // "generic", "quectel", ...
+
+enum class ApnAuth { none, pap, chap };
+enum class IpType { ipv4, ipv6, ipv4v6 };
+
+struct ApnSettings {
+    std::string name;
+    std::string user;
+    std::string password;
+    ApnAuth auth = ApnAuth::none;
+    IpType ip_type = IpType::ipv4;
+};
+
+struct UsbId {
+    uint16_t vid;
+    uint16_t pid;
+    int at_interface;  // bInterfaceNumber of the AT port for this VID:PID
+    const char* model;
+};
+
+// One AT command with its timeout.
+struct AtStep {
+    std::string command;
+    std::chrono::milliseconds timeout;
+};
+
+class VendorProfile {
+public:
+    virtual ~VendorProfile() = default;
+    virtual Vendor id() const = 0;
+
+    // Commands that set the APN and its authentication on `cid`, in order. They contain the
+    // password: callers must never log them (use redacted() for logs).
+    virtual std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const = 0;
+    // Commands that start the vendor's data call on `cid` (after attach), in order.
+    virtual std::vector<AtStep> data_call_start(int cid) const = 0;
+    virtual AtStep data_call_stop(int cid) const = 0;
+    // Query whether the data call is up; interpret with parse_data_call_up().
+    virtual AtStep data_call_query(int cid) const = 0;
+    // true = up, false = down, nullopt = reply not understood.
+    virtual std::optional<bool> parse_data_call_up(const AtResult& reply, int cid) const = 0;
+    // Query for the IP address; interpret with parse_ip().
+    virtual AtStep ip_query(int cid) const = 0;
+    virtual std::optional<std::string> parse_ip(const AtResult& reply, int cid) const = 0;
+    // ICCID query and its parser (vendors differ: +QCCID, +CICCID, +CCID, ^ICCID).
+    virtual AtStep iccid_query() const = 0;
+    virtual std::optional<std::string> parse_iccid(const AtResult& reply) const = 0;
+    // Full module reboot; the port disappears afterwards.
+    virtual AtStep reset_command() const = 0;
+    // A vendor URC meaning the data link dropped (e.g. "^NDISSTAT: 0", "+QNETDEVSTATUS: 0").
+    virtual bool urc_means_data_lost(std::string_view urc) const = 0;
+    // Known modules of this vendor, with the USB interface that carries AT.
+    virtual std::vector<UsbId> usb_ids() const = 0;
+};
+
+std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v);
+// Detection from USB ids (returns nullopt for unknown VID:PID).
+std::optional<Vendor> detect_vendor_usb(uint16_t vid, uint16_t pid);
+// Detection from AT+CGMI / ATI text (manufacturer line, e.g. "Quectel", "SIMCOM INCORPORATED").
+Vendor detect_vendor_text(std::string_view manufacturer_or_ati);
+// Replaces quoted arguments after the first in AT+CGAUTH / vendor APN commands with "***".
+std::string redacted(std::string_view at_command);
+
+}  // namespace cellgate::modem

@@ -1,0 +1,120 @@
+// Huawei ME909s and other NDIS/NCM modules: ^NDISDUP dials on the NCM/ECM netdev
+// (reference §A5 "Huawei").
+#include <cstdio>
+#include <string>
+
+#include "modem/at_replies.hpp"
+#include "modem/vendor_detail.hpp"
+
+namespace cellgate::modem::detail {
+namespace {
+
+std::optional<std::string> ipv4_from_lsb_hex(std::string_view hex) {
+    hex = trim(hex);
+    if (hex.empty() || hex.size() > 8) return std::nullopt;
+    uint32_t v = 0;
+    for (char c : hex) {
+        const int d = (c >= '0' && c <= '9') ? c - '0'
+                      : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                      : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                               : -1;
+        if (d < 0) return std::nullopt;
+        v = (v << 4) | static_cast<uint32_t>(d);
+    }
+    if (v == 0) return std::nullopt;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", v & 0xffu, (v >> 8) & 0xffu, (v >> 16) & 0xffu, v >> 24);
+    return std::string(buf);
+}
+
+class HuaweiProfile final : public GenericProfile {
+public:
+    Vendor id() const override { return Vendor::huawei; }
+
+    // CGDCONT only fixes the PDP type; APN and credentials travel in ^NDISDUP, as ModemManager
+    // does it (reference §A5), because ME909s documents no CGAUTH. data_call_start() has no APN
+    // parameter, so the settings are remembered here.
+    std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const override {
+        apn_ = apn;
+        return {cgdcont(apn, cid)};
+    }
+
+    // The OK arrives before the link: callers poll ^NDISSTATQRY? (ModemManager: 1 s, 180 s).
+    std::vector<AtStep> data_call_start(int cid) const override {
+        std::string cmd = "AT^NDISDUP=" + std::to_string(cid) + ",1";
+        const bool auth = apn_ && apn_->auth != ApnAuth::none;
+        if (apn_ && (!apn_->name.empty() || auth)) cmd += ",\"" + clean(apn_->name) + "\"";
+        if (auth) {
+            cmd += ",\"" + clean(apn_->user) + "\",\"" + clean(apn_->password) + "\"," +
+                   std::to_string(auth_code(apn_->auth));
+        }
+        return {{std::move(cmd), kDataCall}};
+    }
+
+    // ERROR here means "already down" on Huawei; callers ignore it.
+    AtStep data_call_stop(int cid) const override {
+        return {"AT^NDISDUP=" + std::to_string(cid) + ",0", kDisconnect};
+    }
+
+    AtStep data_call_query(int) const override { return {"AT^NDISSTATQRY?", kQuick}; }
+
+    // "^NDISSTATQRY: <stat>,<err>,<wx_state>,"IPV4"[,<stat>,<err>,<wx_state>,"IPV6"]": up when any
+    // family is up. Some firmware answers with the URC's name, ^NDISSTAT.
+    std::optional<bool> parse_data_call_up(const AtResult& reply, int) const override {
+        if (!reply.ok()) return std::nullopt;
+        auto v = find_value(reply, "^NDISSTATQRY:");
+        if (!v) v = find_value(reply, "^NDISSTAT:");
+        if (!v) return std::nullopt;
+        const auto f = split_fields(*v);
+        bool any_stat = false;
+        for (size_t i = 0; i < f.size(); i += 4) {
+            const auto stat = to_int(f[i]);
+            if (!stat) continue;
+            any_stat = true;
+            if (*stat == 1) return true;
+        }
+        if (!any_stat) return std::nullopt;
+        return false;
+    }
+
+    std::optional<std::string> parse_ip(const AtResult& reply, int cid) const override {
+        if (!reply.ok()) return std::nullopt;
+        if (auto v = find_value(reply, "^DHCP:")) {
+            const auto f = split_fields(*v);
+            if (!f.empty()) return ipv4_from_lsb_hex(f[0]);
+            return std::nullopt;
+        }
+        return parse_cgpaddr(reply.lines, cid);
+    }
+
+    // ^ICCID may give the SIM's raw, nibble-swapped form ("98..."); a real ICCID starts with 89.
+    AtStep iccid_query() const override { return {"AT^ICCID?", kQuick}; }
+    std::optional<std::string> parse_iccid(const AtResult& reply) const override {
+        if (!reply.ok()) return std::nullopt;
+        if (auto v = find_value(reply, "^ICCID:")) {
+            const auto f = split_fields(*v);
+            if (!f.empty() && f[0].starts_with("98")) return decode_swapped_iccid(f[0]);
+        }
+        return parse_iccid_line(reply);
+    }
+
+    AtStep reset_command() const override { return {"AT^RESET", kCfun}; }
+
+    // "^NDISSTAT: <stat>,<err>,<wx_state>,<type>": an IPv6-only drop leaves IPv4 running.
+    bool urc_means_data_lost(std::string_view urc) const override {
+        urc = trim(urc);
+        if (!urc.starts_with("^NDISSTAT:")) return false;
+        const auto f = split_fields(urc.substr(10));
+        if (f.empty() || to_int(f[0]) != 0) return false;
+        return f.size() < 4 || f[3].empty() || f[3] == "IPV4";
+    }
+
+private:
+    mutable std::optional<ApnSettings> apn_;
+};
+
+}  // namespace
+
+std::unique_ptr<VendorProfile> make_huawei_profile() { return std::make_unique<HuaweiProfile>(); }
+
+}  // namespace cellgate::modem::detail

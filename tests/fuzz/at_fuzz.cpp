@@ -1,0 +1,83 @@
+// Feeds arbitrary bytes through the AT line splitter, the classifier (with and without a pending
+// command) and every reply parser: none of them may crash, hang or trip a sanitizer.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modem/at_parser.hpp"
+#include "modem/at_replies.hpp"
+
+using namespace cellgate::modem;
+
+namespace {
+
+constexpr std::string_view kPending[] = {"", "AT+CREG?", "AT+CEREG?", "AT+CPIN?", "AT+CGPADDR=1", "AT+CSQ",
+                                         "AT+CREG?;+CGREG?", "AT+CPIN=\"1234\""};
+
+void parse_value(std::string_view line) {
+    const auto colon = line.find(':');
+    const auto value = colon == std::string_view::npos ? line : line.substr(colon + 1);
+    (void)parse_cpin_value(value);
+    if (auto q = parse_csq(value); q && (q->percent < 0 || q->percent > 100)) __builtin_trap();
+    if (auto s = parse_cesq(value); s && s->rsrp_dbm) {
+        const int p = rsrp_to_percent(*s->rsrp_dbm);
+        if (p < 0 || p > 100) __builtin_trap();
+    }
+    for (const bool solicited : {true, false})
+        if (auto r = parse_creg(value, solicited)) {
+            (void)registration_from_stat(r->stat);
+            if (r->act) (void)access_tech_from_act(*r->act);
+        }
+    (void)parse_cops(value);
+    (void)parse_cgev(value);
+    (void)split_fields(value);
+    (void)parse_int(value);
+    (void)cme_code_from_text(value);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+
+    // Whole buffer at once, and again in odd-sized chunks: framing must not depend on read sizes.
+    std::vector<std::string> lines;
+    LineSplitter whole;
+    whole.feed(bytes, lines);
+    (void)whole.at_prompt();
+
+    std::vector<std::string> chunked;
+    LineSplitter split;
+    for (std::size_t pos = 0, step = 1; pos < bytes.size(); pos += step, step = step % 7 + 1) {
+        split.feed(bytes.substr(pos, step), chunked);
+        (void)split.at_prompt();
+    }
+    if (chunked != lines) __builtin_trap();
+
+    AtResult reply;
+    for (const auto& line : lines) {
+        if (line.empty() || line.size() > LineSplitter::max_line) __builtin_trap();
+        for (const auto pending : kPending) {
+            (void)classify_line(line, pending);
+            (void)solicits(pending, line);
+            (void)is_echo(line, pending);
+        }
+        (void)is_urc_prefix(line);
+        if (auto f = parse_final_result(line)) {
+            reply.status = f->status;
+            reply.error_code = f->error_code;
+            reply.error_text = f->error_text;
+        } else {
+            reply.lines.push_back(line);
+        }
+        parse_value(line);
+    }
+    (void)parse_cpin(reply);
+    (void)parse_digits_line(reply);
+    (void)parse_iccid_line(reply);
+    for (int cid = 0; cid < 3; ++cid) (void)parse_cgpaddr(reply.lines, cid);
+    (void)reply.value("+CSQ:");
+    return 0;
+}

@@ -1,0 +1,434 @@
+"""Shared helpers for the cellgated integration tests (Python 3 stdlib only).
+
+Every test script is invoked by CTest as
+    python3 test_x.py --daemon PATH --sim PATH --policy PATH
+and typically looks like:
+
+    import harness
+    from harness import PrivateBus, Daemon, MODEM_PATH, MODEM_IFACE
+
+    def test_something(args):
+        with PrivateBus(args.policy) as bus, Daemon(args.daemon, CONFIG, bus) as d:
+            d.wait_ready()
+            assert bus.get_property(MODEM_PATH, MODEM_IFACE, "State") == "disabled"
+
+    if __name__ == "__main__":
+        harness.main([test_something])
+
+API (keep additions additive; other helpers import this file):
+  parse_args()                      -> argparse.Namespace(daemon, sim, policy, keep)
+  main(tests)                       runs test functions (each takes args), prints PASS/FAIL, exits 0/1
+  wait_for(pred, timeout, what)     polls pred() until truthy; returns its value or raises TimeoutError
+  PrivateBus(policy, permissive=False)
+                                    context manager: a system-bus-like dbus-daemon on a unix socket in a
+                                    temp dir, deny-by-default, <include>s the shipped policy. permissive=True
+                                    adds a rule letting anyone call anything, to test the daemon's own checks.
+      .address .workdir
+      .busctl(*args, user=None, check=True) -> CompletedProcess (user="nobody" runs via setpriv)
+      .get_property(path, iface, prop, user=None) -> Python value (s->str, u/i->int, b->bool, ...)
+      .get_all(path, iface) -> {name: value}
+      .call(path, iface, method, signature="", *args, user=None) -> list of reply values;
+                                    raises BusError on an error reply. busctl prints only the
+                                    message (and "Access denied" for any AccessDenied), so
+                                    BusError.name is a best guess here; use send() to assert names.
+      .send(path, iface, method, *args, user=None) -> reply text (dbus-send --print-reply);
+                                    args in dbus-send syntax ("string:x", "uint32:5"); raises
+                                    BusError with the exact error name and message
+      .wait_property(path, iface, prop, expected, timeout=10)
+      .has_owner(name=SERVICE) -> bool
+  Daemon(binary, config_text, bus=None, env=None, extra_args=(), workdir=None)
+                                    context manager running cellgated --config <file> with
+                                    DBUS_SYSTEM_BUS_ADDRESS and NOTIFY_SOCKET set; stderr goes to .log_path.
+      .proc .config_path .log_path .notifications (list of dicts, one per sd_notify datagram)
+      .poll_notifications() -> list of dicts received so far (reads the socket first)
+      .wait_notify(key, value=None, timeout=10) -> value    e.g. wait_notify("READY", "1")
+      .wait_ready(timeout=10)       READY=1 received
+      .log() -> str                 whole stderr so far
+      .wait_log(text, timeout=10, regex=False) -> re.Match
+      .stop(sig=SIGTERM, timeout=5) -> returncode (raises TimeoutError if it does not exit in time)
+  BusError, SERVICE, GATEWAY_PATH, GATEWAY_IFACE, MODEM_PATH, MODEM_IFACE, NOBODY
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SERVICE = "org.cellgate.Gateway1"
+GATEWAY_PATH = "/org/cellgate/Gateway1"
+GATEWAY_IFACE = "org.cellgate.Gateway1"
+MODEM_PATH = "/org/cellgate/Gateway1/Modem"
+MODEM_IFACE = "org.cellgate.Gateway1.Modem"
+
+# Drop to nobody with no supplementary groups: an unprivileged bus client.
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--daemon", required=True, help="path to the built cellgated")
+    p.add_argument("--sim", required=True, help="path to tests/sim/modemsim.py")
+    p.add_argument("--policy", required=True, help="path to the shipped D-Bus policy file")
+    p.add_argument("--keep", action="store_true", help="keep temp dirs for debugging")
+    p.add_argument("-k", dest="only", default=None, help="run only tests whose name contains this")
+    return p.parse_args(argv)
+
+
+def main(tests, argv=None) -> None:
+    """Runs each test(args) in order; a test fails by raising. Exits 1 if any failed."""
+    args = parse_args(argv)
+    failed = []
+    for t in tests:
+        if args.only and args.only not in t.__name__:
+            continue
+        start = time.monotonic()
+        try:
+            t(args)
+        except Exception:  # noqa: BLE001 - report every failure, keep going
+            traceback.print_exc()
+            failed.append(t.__name__)
+            print(f"FAIL {t.__name__} ({time.monotonic() - start:.1f}s)", flush=True)
+        else:
+            print(f"PASS {t.__name__} ({time.monotonic() - start:.1f}s)", flush=True)
+    if failed:
+        print("failed: " + ", ".join(failed), flush=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+def wait_for(predicate, timeout: float = 10.0, what: str = "condition", interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - a poll may fail until the daemon is up
+            last_exc = e
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc})" if last_exc else ""
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+class BusError(Exception):
+    def __init__(self, name: str, message: str):
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+def _make_workdir(prefix: str) -> str:
+    d = tempfile.mkdtemp(prefix=prefix)
+    # nobody (setpriv tests) must be able to reach the bus socket inside.
+    os.chmod(d, 0o755)
+    return d
+
+
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <!-- Same default policy as Debian's /usr/share/dbus-1/system.conf, minus activation,
+       forking, syslog and the system.d include dirs: only the policy under test is added. -->
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path={socket}</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <include>{policy}</include>
+{extra}
+</busconfig>
+"""
+
+_PERMISSIVE = """  <policy context="mandatory">
+    <allow send_destination="org.cellgate.Gateway1"/>
+  </policy>"""
+
+
+def _typed_value(v):
+    """busctl --json=short renders {"type": sig, "data": value}; return the plain value."""
+    if isinstance(v, dict) and set(v) == {"type", "data"}:
+        return _typed_value(v["data"])
+    if isinstance(v, list):
+        return [_typed_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _typed_value(x) for k, x in v.items()}
+    return v
+
+
+class PrivateBus:
+    def __init__(self, policy: str, permissive: bool = False, workdir: str | None = None,
+                 keep: bool = False):
+        self.policy = os.path.abspath(policy)
+        self.permissive = permissive
+        self.keep = keep
+        self._own_workdir = workdir is None
+        self.workdir = workdir or _make_workdir("cellgate-bus-")
+        self.socket_path = os.path.join(self.workdir, "system_bus_socket")
+        self.address = ""
+        self.proc = None
+
+    def __enter__(self) -> "PrivateBus":
+        if not os.path.exists(self.policy):
+            raise FileNotFoundError(self.policy)
+        config = os.path.join(self.workdir, "bus.conf")
+        with open(config, "w") as f:
+            f.write(_BUS_CONFIG.format(socket=self.socket_path, policy=self.policy,
+                                       extra=_PERMISSIVE if self.permissive else ""))
+        self.proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--print-address", "--nofork"],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(self.workdir, "bus.log"), "w"),
+            text=True)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 10)
+        if not ready:
+            self._kill()
+            raise TimeoutError("dbus-daemon did not print its address")
+        self.address = self.proc.stdout.readline().strip()
+        if not self.address:
+            self._kill()
+            raise RuntimeError("dbus-daemon failed: " + self._bus_log())
+        os.chmod(self.socket_path, 0o777)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._kill()
+        if self._own_workdir and not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def _bus_log(self) -> str:
+        try:
+            with open(os.path.join(self.workdir, "bus.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def busctl(self, *args: str, user: str | None = None, check: bool = True,
+               timeout: float = 10) -> subprocess.CompletedProcess:
+        cmd = ["busctl", f"--address={self.address}", "--no-pager", *args]
+        if user == "nobody":
+            cmd = NOBODY + cmd
+        elif user not in (None, "root"):
+            raise ValueError(f"unsupported user {user!r}")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise _bus_error(r)
+        return r
+
+    def get_property(self, path: str, iface: str, prop: str, user: str | None = None):
+        r = self.busctl("--json=short", "get-property", SERVICE, path, iface, prop, user=user)
+        return _typed_value(json.loads(r.stdout))
+
+    def get_all(self, path: str, iface: str, user: str | None = None) -> dict:
+        r = self.busctl("--json=short", "call", SERVICE, path, "org.freedesktop.DBus.Properties",
+                        "GetAll", "s", iface, user=user)
+        data = _typed_value(json.loads(r.stdout))
+        return data[0]
+
+    def call(self, path: str, iface: str, method: str, signature: str = "", *args,
+             user: str | None = None) -> list:
+        extra = [signature, *map(str, args)] if signature else []
+        r = self.busctl("--json=short", "call", SERVICE, path, iface, method, *extra, user=user)
+        out = r.stdout.strip()
+        return _typed_value(json.loads(out)) if out else []
+
+    def send(self, path: str, iface: str, method: str, *args: str, user: str | None = None,
+             timeout: float = 10) -> str:
+        cmd = ["dbus-send", f"--bus={self.address}", "--print-reply", f"--dest={SERVICE}",
+               f"--reply-timeout={int(timeout * 1000)}", path, f"{iface}.{method}", *args]
+        if user == "nobody":
+            cmd = NOBODY + cmd
+        elif user not in (None, "root"):
+            raise ValueError(f"unsupported user {user!r}")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 5)
+        if r.returncode != 0:
+            m = re.match(r"Error (\S+): (.*)", r.stderr.strip(), re.DOTALL)
+            if m:
+                raise BusError(m.group(1), m.group(2))
+            raise BusError("unknown", r.stderr.strip())
+        return r.stdout
+
+    def wait_property(self, path: str, iface: str, prop: str, expected, timeout: float = 10):
+        seen = []
+
+        def check():
+            v = self.get_property(path, iface, prop)
+            seen[:] = [v]
+            return v == expected
+
+        try:
+            wait_for(check, timeout, f"{prop} == {expected!r}")
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; last value {seen[0] if seen else None!r}") from None
+
+    def has_owner(self, name: str = SERVICE) -> bool:
+        r = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "NameHasOwner", "s", name)
+        return r.stdout.strip() == "b true"
+
+
+def _bus_error(r: subprocess.CompletedProcess) -> BusError:
+    """busctl prints only the error message; map well-known ones back to their names."""
+    msg = r.stderr.strip()
+    known = [
+        ("org.freedesktop.DBus.Error.AccessDenied", ("Access denied", "not permitted",
+                                                      "Rejected send message")),
+        ("org.freedesktop.DBus.Error.UnknownMethod", ("Unknown method",)),
+        ("org.freedesktop.DBus.Error.UnknownProperty", ("Unknown property",)),
+        ("org.freedesktop.DBus.Error.ServiceUnknown", ("was not provided by any",)),
+    ]
+    for name, needles in known:
+        if any(n in msg for n in needles):
+            return BusError(name, msg)
+    m = re.search(r"\b((?:[A-Za-z_][\w]*\.)+Error\.[\w.]+)", msg)
+    return BusError(m.group(1) if m else "unknown", msg)
+
+
+class Daemon:
+    def __init__(self, binary: str, config_text: str, bus: PrivateBus | None = None,
+                 env: dict | None = None, extra_args=(), workdir: str | None = None,
+                 keep: bool = False):
+        self.binary = os.path.abspath(binary)
+        self.bus = bus
+        self.keep = keep
+        self._own_workdir = workdir is None
+        self.workdir = workdir or _make_workdir("cellgate-daemon-")
+        self.config_path = os.path.join(self.workdir, "cellgate.yaml")
+        self.log_path = os.path.join(self.workdir, "cellgated.log")
+        self.notify_path = os.path.join(self.workdir, "notify.sock")
+        self.notifications: list[dict] = []
+        self.extra_args = list(extra_args)
+        self.env = dict(env or {})
+        self.proc = None
+        self.returncode = None
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+
+    def __enter__(self) -> "Daemon":
+        self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._notify.bind(self.notify_path)
+        self._notify.setblocking(False)
+        env = dict(os.environ)
+        env.pop("WATCHDOG_USEC", None)
+        env.pop("WATCHDOG_PID", None)
+        env["NOTIFY_SOCKET"] = self.notify_path
+        if self.bus is not None:
+            env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus.address
+        env.update(self.env)
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([self.binary, "--config", self.config_path, *self.extra_args],
+                                     stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self.proc.poll() is None:
+                try:
+                    self.stop(timeout=5)
+                except TimeoutError:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            self._log.close()
+            self._notify.close()
+            if exc_type is not None:
+                sys.stderr.write(f"--- cellgated log ({self.log_path}) ---\n{self.log()}--- end ---\n")
+            if self._own_workdir and not self.keep:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _drain_notify(self) -> None:
+        while True:
+            try:
+                data = self._notify.recv(65536)
+            except BlockingIOError:
+                return
+            msg = {}
+            for line in data.decode(errors="replace").splitlines():
+                key, _, value = line.partition("=")
+                msg[key] = value
+            self.notifications.append(msg)
+
+    def poll_notifications(self) -> list:
+        """Reads every datagram that arrived so far; returns all notifications received."""
+        self._drain_notify()
+        return self.notifications
+
+    def wait_notify(self, key: str, value: str | None = None, timeout: float = 10):
+        def find():
+            self._drain_notify()
+            for m in self.notifications:
+                if key in m and (value is None or m[key] == value):
+                    return m[key]
+            if self.proc.poll() is not None:
+                raise AssertionError(f"cellgated exited with {self.proc.returncode}")
+            return None
+
+        return wait_for(find, timeout, f"sd_notify {key}={value or '*'}")
+
+    def wait_ready(self, timeout: float = 10) -> None:
+        self.wait_notify("READY", "1", timeout)
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, pattern: str, timeout: float = 10, regex: bool = False) -> re.Match:
+        """Waits for `pattern` (plain text, or a regular expression with regex=True) in the log."""
+        rx = re.compile(pattern if regex else re.escape(pattern), re.MULTILINE)
+        return wait_for(lambda: rx.search(self.log()), timeout, f"log matching {pattern!r}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(f"cellgated did not exit within {timeout}s of signal {sig}") from None
+        self._drain_notify()
+        self.returncode = self.proc.returncode
+        return self.returncode

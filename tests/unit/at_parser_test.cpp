@@ -1,0 +1,228 @@
+// Byte-stream framing and line classification, fed with real module transcripts.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "modem/at_parser.hpp"
+
+namespace cellgate::modem {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+Lines split(std::string_view bytes) {
+    LineSplitter s;
+    Lines out;
+    s.feed(bytes, out);
+    return out;
+}
+
+Lines split_bytewise(std::string_view bytes) {
+    LineSplitter s;
+    Lines out;
+    for (char c : bytes) s.feed(std::string_view(&c, 1), out);
+    return out;
+}
+
+TEST(AtParserSplitter, QuectelEchoedReplyWithCrLf) {
+    const std::string_view in = "AT+CSQ\r\r\n+CSQ: 21,99\r\n\r\nOK\r\n";
+    EXPECT_EQ(split(in), (Lines{"AT+CSQ", "+CSQ: 21,99", "OK"}));
+    EXPECT_EQ(split_bytewise(in), (Lines{"AT+CSQ", "+CSQ: 21,99", "OK"}));
+}
+
+TEST(AtParserSplitter, LoneCrAndLoneLfEndLines) {
+    EXPECT_EQ(split("+CPIN: READY\rOK\r"), (Lines{"+CPIN: READY", "OK"}));
+    EXPECT_EQ(split("RDY\n+CFUN: 1\nOK\n"), (Lines{"RDY", "+CFUN: 1", "OK"}));
+    EXPECT_EQ(split("\n\r\r\n\n\rOK\n\r"), (Lines{"OK"}));
+}
+
+TEST(AtParserSplitter, IncompleteTailWaitsForItsLineEnd) {
+    LineSplitter s;
+    Lines out;
+    s.feed("\r\n+CEREG: 1,\"1A", out);
+    EXPECT_TRUE(out.empty());
+    s.feed("2B\",\"01ABCDEF\",7\r", out);
+    EXPECT_EQ(out, (Lines{"+CEREG: 1,\"1A2B\",\"01ABCDEF\",7"}));
+}
+
+TEST(AtParserSplitter, NoiseBytesAfterResetDoNotEatFollowingLines) {
+    static const char kNoise[] = "\0\0\xff\xfe\x01\x1b\r\n\0RDY\r\n\xff\xff" "OK\r\n";
+    EXPECT_EQ(split(std::string_view(kNoise, sizeof kNoise - 1)), (Lines{"RDY", "OK"}));
+    // A NUL inside a line is dropped, the line survives.
+    EXPECT_EQ(split(std::string("+CSQ: 2\0" "1,99\r\n", 14)), (Lines{"+CSQ: 21,99"}));
+}
+
+TEST(AtParserSplitter, SpacesAroundLinesAreTrimmed) {
+    EXPECT_EQ(split("  OK  \r\n \t \r\n"), (Lines{"OK"}));
+}
+
+TEST(AtParserSplitter, OverlongLineIsBoundedAndNextLineSurvives) {
+    std::string in(3 * LineSplitter::max_line, 'A');
+    in += "\r\nOK\r\n";
+    const auto out = split(in);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].size(), LineSplitter::max_line);
+    EXPECT_EQ(out[1], "OK");
+}
+
+TEST(AtParserSplitter, SmsPromptWithoutLineEnd) {
+    LineSplitter s;
+    Lines out;
+    s.feed("AT+CMGS=\"+8613800000000\"\r\r\n> ", out);
+    EXPECT_EQ(out, (Lines{"AT+CMGS=\"+8613800000000\""}));
+    EXPECT_TRUE(s.at_prompt());
+    s.reset();
+    EXPECT_FALSE(s.at_prompt());
+
+    LineSplitter bare;
+    bare.feed("\r\n>", out);
+    EXPECT_TRUE(bare.at_prompt());
+
+    LineSplitter text;
+    text.feed("\r\n> hello", out);
+    EXPECT_FALSE(text.at_prompt());
+}
+
+struct FinalCase {
+    const char* name;
+    const char* line;
+    AtStatus status;
+    int code;
+    const char* text;
+};
+
+class AtParserFinal : public ::testing::TestWithParam<FinalCase> {};
+
+TEST_P(AtParserFinal, Classifies) {
+    const auto& c = GetParam();
+    const auto r = parse_final_result(c.line);
+    ASSERT_TRUE(r.has_value()) << c.line;
+    EXPECT_EQ(r->status, c.status);
+    EXPECT_EQ(r->error_code, c.code);
+    EXPECT_EQ(r->error_text, c.text);
+    EXPECT_EQ(classify_line(c.line, "AT"), LineKind::final_result);
+    EXPECT_EQ(classify_line(c.line, ""), LineKind::final_result);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modules, AtParserFinal,
+    ::testing::Values(
+        FinalCase{"Ok", "OK", AtStatus::ok, -1, ""},
+        FinalCase{"PlainError", "ERROR", AtStatus::error, -1, "ERROR"},
+        FinalCase{"QuectelCmeNumeric", "+CME ERROR: 10", AtStatus::cme_error, 10, "10"},
+        FinalCase{"QuectelCmeBusy", "+CME ERROR: 14", AtStatus::cme_error, 14, "14"},
+        FinalCase{"LuatCmeVerbose", "+CME ERROR: SIM not inserted", AtStatus::cme_error, 10, "SIM not inserted"},
+        FinalCase{"SimcomCmeVerboseBusy", "+CME ERROR: SIM busy", AtStatus::cme_error, 14, "SIM busy"},
+        FinalCase{"CmeUnknownText", "+CME ERROR: frobnicated", AtStatus::cme_error, -1, "frobnicated"},
+        FinalCase{"CmeNoSpace", "+CME ERROR:3", AtStatus::cme_error, 3, "3"},
+        FinalCase{"CmsNumeric", "+CMS ERROR: 500", AtStatus::cms_error, 500, "500"},
+        FinalCase{"CmsText", "+CMS ERROR: unknown error", AtStatus::cms_error, -1, "unknown error"},
+        FinalCase{"QuectelCgactNoCarrier", "NO CARRIER", AtStatus::no_carrier, -1, "NO CARRIER"},
+        FinalCase{"Busy", "BUSY", AtStatus::no_carrier, -1, "BUSY"},
+        FinalCase{"NoAnswer", "NO ANSWER", AtStatus::no_carrier, -1, "NO ANSWER"},
+        FinalCase{"NoDialtone", "NO DIALTONE", AtStatus::no_carrier, -1, "NO DIALTONE"},
+        FinalCase{"Connect", "CONNECT", AtStatus::connect, -1, ""},
+        FinalCase{"ConnectRate", "CONNECT 150000000", AtStatus::connect, -1, ""},
+        FinalCase{"CommandNotSupport", "COMMAND NOT SUPPORT", AtStatus::error, -1, "COMMAND NOT SUPPORT"},
+        FinalCase{"EzxModemError", "MODEM ERROR: 3", AtStatus::error, 3, "3"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(AtParserFinal, NotFinal) {
+    for (const char* line : {"OKAY", "+CSQ: 21,99", "ERRORS", "CONNECTED", "NO CARRIERS", "+CME ERRO: 10", "",
+                             "OK OK", "RDY", "867160040123456"})
+        EXPECT_FALSE(parse_final_result(line).has_value()) << line;
+}
+
+struct ClassCase {
+    const char* name;
+    const char* line;
+    const char* pending;
+    LineKind kind;
+};
+
+class AtParserClassify : public ::testing::TestWithParam<ClassCase> {};
+
+TEST_P(AtParserClassify, Classifies) {
+    const auto& c = GetParam();
+    EXPECT_EQ(classify_line(c.line, c.pending), c.kind) << c.line << " while " << c.pending;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modules, AtParserClassify,
+    ::testing::Values(
+        // Registration lines belong to the read command that asked for them, and only to it.
+        ClassCase{"SimcomCregRead", "+CREG: 2,1,\"CE00\",\"01CEAD8F\"", "AT+CREG?", LineKind::info},
+        ClassCase{"QuectelCregReadUnquoted", "+CREG: 1,1,84CD,00D30173", "AT+CREG?", LineKind::info},
+        ClassCase{"CregUrcDuringCsq", "+CREG: 1", "AT+CSQ", LineKind::urc},
+        ClassCase{"CregUrcDuringCregRead", "+CREG: 5", "AT+CREG?", LineKind::urc},
+        ClassCase{"CregUrcAfterCregSet", "+CREG: 0,1", "AT+CREG=2", LineKind::urc},
+        ClassCase{"CregTestForm", "+CREG: (0-2)", "AT+CREG=?", LineKind::info},
+        ClassCase{"CeregUrcDuringCgregRead", "+CEREG: 1,\"1A2B\",\"01ABCDEF\",7", "AT+CGREG?", LineKind::urc},
+        ClassCase{"LuatCeregRead", "+CEREG: 2,1,\"1A2B\",\"01ABCDEF\",7", "AT+CEREG?", LineKind::info},
+        ClassCase{"ConcatenatedRead", "+CGREG: 2,1,\"D504\",\"80428B5\",7", "AT+CREG?;+CGREG?", LineKind::info},
+        ClassCase{"LowercaseCommand", "+CREG: 0,1", "at+creg?", LineKind::info},
+        ClassCase{"CpinRead", "+CPIN: READY", "AT+CPIN?", LineKind::info},
+        ClassCase{"CpinUrcAfterPinEntry", "+CPIN: READY", "AT+CPIN=\"1234\"", LineKind::urc},
+        ClassCase{"CgevDuringCgpaddr", "+CGEV: NW PDN DEACT 1", "AT+CGPADDR=1", LineKind::urc},
+        ClassCase{"CgerepReadIsNotCgev", "+CGEREP: 1,0", "AT+CGEREP?", LineKind::info},
+        // Vendor indications.
+        ClassCase{"QuectelRdy", "RDY", "AT", LineKind::urc},
+        ClassCase{"QuectelSmsDone", "+QIND: SMS DONE", "AT+CPIN?", LineKind::urc},
+        ClassCase{"QuectelQindCsq", "+QIND: \"csq\",21,99", "AT+CSQ", LineKind::urc},
+        ClassCase{"QuectelQusim", "+QUSIM: 1", "ATE0", LineKind::urc},
+        ClassCase{"QuectelNetdevStatus", "+QNETDEVSTATUS: 0,0,4,1", "AT+QNETDEVCTL?", LineKind::urc},
+        ClassCase{"QuectelPoweredDown", "POWERED DOWN", "AT+QPOWD=1", LineKind::urc},
+        ClassCase{"SimcomSmsDone", "SMS DONE", "AT", LineKind::urc},
+        ClassCase{"SimcomPbDone", "PB DONE", "AT", LineKind::urc},
+        ClassCase{"AsrAtReady", "*ATREADY: 1", "AT", LineKind::urc},
+        ClassCase{"SimcomCallReadyMixedCase", "Call Ready", "AT", LineKind::urc},
+        ClassCase{"LuatMode", "^MODE: 17,17", "AT+CSQ", LineKind::urc},
+        ClassCase{"HuaweiNdisstat", "^NDISSTAT: 0,,,\"IPV4\"", "AT^NDISDUP=1,1", LineKind::urc},
+        ClassCase{"HuaweiSysstart", "^SYSSTART", "AT", LineKind::urc},
+        ClassCase{"HuaweiRssi", "^RSSI: 20", "AT+CSQ", LineKind::urc},
+        ClassCase{"HuaweiHcsq", "^HCSQ: \"LTE\",49,48,129,28", "AT+COPS?", LineKind::urc},
+        ClassCase{"HuaweiNdisstatQuery", "^NDISSTATQRY: 1,,,\"IPV4\"", "AT^NDISSTATQRY?", LineKind::info},
+        ClassCase{"TimeZone", "+CTZV: +32", "AT", LineKind::urc},
+        // Replies, including bare identity lines and prefixes that are no URC.
+        ClassCase{"Csq", "+CSQ: 21,99", "AT+CSQ", LineKind::info},
+        ClassCase{"BareImei", "867160040123456", "AT+CGSN", LineKind::info},
+        ClassCase{"SimcomIccidOtherPrefix", "+ICCID: 89860025128306012474", "AT+CICCID", LineKind::info},
+        ClassCase{"SimcomCpsi", "+CPSI: LTE,Online,460-00,0x1816,27447553,263,EUTRAN-BAND3", "AT+CPSI?",
+                  LineKind::info},
+        ClassCase{"UnknownPrefixGoesToResponse", "+CPSI: NO SERVICE,Online", "AT+CSQ", LineKind::info},
+        // Nothing pending: everything that is not a final result is unsolicited.
+        ClassCase{"IdleCreg", "+CREG: 1", "", LineKind::urc},
+        ClassCase{"IdleUnknownLine", "some vendor banner", "", LineKind::urc}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(AtParserUrc, PrefixListNeedsWordBoundary) {
+    EXPECT_TRUE(is_urc_prefix("RDY"));
+    EXPECT_TRUE(is_urc_prefix("RING"));
+    EXPECT_FALSE(is_urc_prefix("RINGER"));
+    EXPECT_FALSE(is_urc_prefix("RDYX"));
+    EXPECT_FALSE(is_urc_prefix("+CREGX: 1"));
+    EXPECT_FALSE(is_urc_prefix("+CSQ: 21,99"));
+}
+
+TEST(AtParserSolicits, MatchesOnlyTheCommandsOwnName) {
+    EXPECT_TRUE(solicits("AT+CGPADDR=1", "+CGPADDR: 1,\"10.76.51.180\""));
+    EXPECT_TRUE(solicits("AT+CPIN?", "+CPIN: SIM PIN"));
+    EXPECT_FALSE(solicits("AT+CGREG?", "+CREG: 0,1"));
+    EXPECT_FALSE(solicits("AT+CREG?", "+CREG: 1"));
+    EXPECT_FALSE(solicits("AT", "+CREG: 0,1"));
+    EXPECT_FALSE(solicits("ATE0", "E0"));
+    EXPECT_FALSE(solicits("", "+CREG: 0,1"));
+}
+
+TEST(AtParserEcho, EchoIsTheCommandItself) {
+    EXPECT_TRUE(is_echo("AT+CSQ", "AT+CSQ"));
+    EXPECT_TRUE(is_echo("at+csq", "AT+CSQ"));
+    EXPECT_TRUE(is_echo("AT+CGDCONT=1,\"IP\",\"cmnet\"", "AT+CGDCONT=1,\"IP\",\"cmnet\""));
+    EXPECT_FALSE(is_echo("AT+CSQ", "AT+CESQ"));
+    EXPECT_FALSE(is_echo("+CSQ: 21,99", "AT+CSQ"));
+    EXPECT_FALSE(is_echo("", ""));
+}
+
+}  // namespace
+}  // namespace cellgate::modem

@@ -1,0 +1,417 @@
+// Reply parsers against the reply shapes real modules send (atcommands.md §A3).
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modem/at_replies.hpp"
+
+namespace cellgate::modem {
+namespace {
+
+AtResult ok_with(std::vector<std::string> lines) {
+    AtResult r;
+    r.lines = std::move(lines);
+    return r;
+}
+
+AtResult cme(int code, std::string text) {
+    AtResult r;
+    r.status = AtStatus::cme_error;
+    r.error_code = code;
+    r.error_text = std::move(text);
+    return r;
+}
+
+// ---- AtResult / AtStatus -------------------------------------------------------------------
+
+TEST(AtRepliesResult, ValueStripsPrefixAndSpaces) {
+    const auto r = ok_with({"+CGSN: 1", "+CSQ:   21,99", "+CSQ: 5,5"});
+    EXPECT_EQ(r.value("+CSQ:"), "21,99");
+    EXPECT_EQ(r.value("+CESQ:"), "");
+    EXPECT_TRUE(r.ok());
+}
+
+TEST(AtRepliesResult, StatusNames) {
+    EXPECT_STREQ(to_string(AtStatus::ok), "ok");
+    EXPECT_STREQ(to_string(AtStatus::cme_error), "cme-error");
+    EXPECT_STREQ(to_string(AtStatus::timeout), "timeout");
+    EXPECT_STREQ(to_string(AtStatus::port_closed), "port-closed");
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+TEST(AtRepliesFields, QuoteAwareSplit) {
+    EXPECT_EQ(split_fields("0,0,\"China Mobile, Ltd\",7"),
+              (std::vector<std::string>{"0", "0", "China Mobile, Ltd", "7"}));
+    EXPECT_EQ(split_fields(" 1 , \"IP\" ,,"), (std::vector<std::string>{"1", "IP", "", ""}));
+    EXPECT_EQ(split_fields(""), (std::vector<std::string>{""}));
+    EXPECT_EQ(split_fields("\"unterminated"), (std::vector<std::string>{"unterminated"}));
+}
+
+TEST(AtRepliesFields, ParseInt) {
+    EXPECT_EQ(parse_int("007"), 7);
+    EXPECT_EQ(parse_int(" 12 "), 12);
+    EXPECT_EQ(parse_int("-1"), std::nullopt);
+    EXPECT_EQ(parse_int("1a"), std::nullopt);
+    EXPECT_EQ(parse_int(""), std::nullopt);
+    EXPECT_EQ(parse_int("99999999999999"), std::nullopt);
+}
+
+// ---- CPIN ----------------------------------------------------------------------------------
+
+TEST(AtRepliesCpin, Values) {
+    EXPECT_EQ(parse_cpin_value("READY"), SimState::ready);
+    EXPECT_EQ(parse_cpin_value(" \"READY\" "), SimState::ready);
+    EXPECT_EQ(parse_cpin_value("SIM PIN"), SimState::pin_required);
+    EXPECT_EQ(parse_cpin_value("SIM PUK"), SimState::puk_required);
+    EXPECT_EQ(parse_cpin_value("SIM PIN2"), SimState::ready);
+    EXPECT_EQ(parse_cpin_value("PH-SIM PIN"), SimState::ph_pin_required);
+    EXPECT_EQ(parse_cpin_value("PH-NET PIN"), SimState::ph_pin_required);
+    EXPECT_EQ(parse_cpin_value("NOT INSERTED"), SimState::not_inserted);
+    EXPECT_EQ(parse_cpin_value("SIM REMOVED"), SimState::not_inserted);  // Luat CPIN.md
+    EXPECT_EQ(parse_cpin_value("NOT READY"), SimState::busy);
+    EXPECT_EQ(parse_cpin_value("whatever"), SimState::other);
+}
+
+TEST(AtRepliesCpin, Replies) {
+    EXPECT_EQ(parse_cpin(ok_with({"+CPIN: READY"})), SimState::ready);
+    EXPECT_EQ(parse_cpin(ok_with({"+CPIN: SIM PIN"})), SimState::pin_required);
+    EXPECT_EQ(parse_cpin(ok_with({})), SimState::other);
+    EXPECT_EQ(parse_cpin(cme(10, "10")), SimState::not_inserted);
+    EXPECT_EQ(parse_cpin(cme(13, "13")), SimState::not_inserted);
+    EXPECT_EQ(parse_cpin(cme(14, "14")), SimState::busy);  // right after boot
+    EXPECT_EQ(parse_cpin(cme(11, "11")), SimState::pin_required);
+    EXPECT_EQ(parse_cpin(cme(12, "12")), SimState::puk_required);
+    EXPECT_EQ(parse_cpin(cme(-1, "SIM not inserted")), SimState::not_inserted);  // CMEE=2, unmapped code
+    EXPECT_EQ(parse_cpin(cme(3, "3")), SimState::other);
+    AtResult plain;
+    plain.status = AtStatus::error;
+    EXPECT_EQ(parse_cpin(plain), SimState::other);
+    AtResult timeout;
+    timeout.status = AtStatus::timeout;
+    EXPECT_EQ(parse_cpin(timeout), SimState::other);
+}
+
+// ---- CSQ / CESQ ----------------------------------------------------------------------------
+
+struct CsqCase {
+    const char* name;
+    const char* value;
+    std::optional<int> dbm;
+    int percent;
+};
+class AtRepliesCsq : public ::testing::TestWithParam<CsqCase> {};
+TEST_P(AtRepliesCsq, Converts) {
+    const auto& c = GetParam();
+    const auto q = parse_csq(c.value);
+    ASSERT_TRUE(q.has_value()) << c.value;
+    EXPECT_EQ(q->rssi_dbm, c.dbm);
+    EXPECT_EQ(q->percent, c.percent);
+}
+INSTANTIATE_TEST_SUITE_P(
+    Modules, AtRepliesCsq,
+    ::testing::Values(CsqCase{"QuectelTypical", "21,99", -71, 67},
+                      CsqCase{"Weakest", "0,0", -113, 0},
+                      CsqCase{"One", "1,99", -111, 3},
+                      CsqCase{"Strongest", "31,99", -51, 100},
+                      CsqCase{"LuatMid", "15,0", -83, 48},
+                      CsqCase{"Unknown", "99,99", std::nullopt, 0},
+                      CsqCase{"NoBer", "20", -73, 64},
+                      CsqCase{"OutOfRangeClamped", "45,99", -51, 100},
+                      CsqCase{"QuectelTdscdma", "120,99", -96, 25},
+                      CsqCase{"QuectelTdscdmaUnknown", "199,99", std::nullopt, 0}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(AtRepliesCsq, Malformed) {
+    for (const char* v : {"", "abc", "-1,99", "21,99,3", "250,99", ",99"})
+        EXPECT_FALSE(parse_csq(v).has_value()) << v;
+}
+
+TEST(AtRepliesCesq, LuatLteOnly) {
+    const auto s = parse_cesq("99,99,255,255,20,80");
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->rssi_dbm, std::nullopt);
+    ASSERT_TRUE(s->rsrq_db.has_value());
+    EXPECT_DOUBLE_EQ(*s->rsrq_db, -10.0);
+    EXPECT_EQ(s->rsrp_dbm, -61);
+}
+
+TEST(AtRepliesCesq, RangesAndUnknowns) {
+    const auto gsm = parse_cesq("40,0,255,255,255,255");
+    ASSERT_TRUE(gsm.has_value());
+    EXPECT_EQ(gsm->rssi_dbm, -71);
+    EXPECT_EQ(gsm->rsrq_db, std::nullopt);
+    EXPECT_EQ(gsm->rsrp_dbm, std::nullopt);
+
+    const auto best = parse_cesq("99,99,255,255,34,97");
+    ASSERT_TRUE(best.has_value());
+    EXPECT_DOUBLE_EQ(*best->rsrq_db, -3.0);
+    EXPECT_EQ(best->rsrp_dbm, -44);
+
+    const auto worst = parse_cesq("99,99,255,255,0,0");
+    ASSERT_TRUE(worst.has_value());
+    EXPECT_DOUBLE_EQ(*worst->rsrq_db, -20.0);
+    EXPECT_EQ(worst->rsrp_dbm, -141);
+
+    const auto odd = parse_cesq("99,99,255,255,35,98");  // just past the ranges
+    ASSERT_TRUE(odd.has_value());
+    EXPECT_EQ(odd->rsrq_db, std::nullopt);
+    EXPECT_EQ(odd->rsrp_dbm, std::nullopt);
+}
+
+TEST(AtRepliesCesq, Malformed) {
+    for (const char* v : {"", "1,2,3", "99,99,255,255,x,80", "99,99,255,255,20"})
+        EXPECT_FALSE(parse_cesq(v).has_value()) << v;
+}
+
+TEST(AtRepliesCesq, RsrpPercent) {
+    EXPECT_EQ(rsrp_to_percent(-150), 0);
+    EXPECT_EQ(rsrp_to_percent(-140), 0);
+    EXPECT_EQ(rsrp_to_percent(-92), 50);
+    EXPECT_EQ(rsrp_to_percent(-44), 100);
+    EXPECT_EQ(rsrp_to_percent(-30), 100);
+    EXPECT_EQ(rsrp_to_percent(-61), 82);
+}
+
+// ---- CREG / CGREG / CEREG ------------------------------------------------------------------
+
+struct RegCase {
+    const char* name;
+    const char* value;
+    bool solicited;
+    int stat;
+    const char* lac;
+    const char* ci;
+    std::optional<int> act;
+};
+class AtRepliesCreg : public ::testing::TestWithParam<RegCase> {};
+TEST_P(AtRepliesCreg, Parses) {
+    const auto& c = GetParam();
+    const auto r = parse_creg(c.value, c.solicited);
+    ASSERT_TRUE(r.has_value()) << c.value;
+    EXPECT_EQ(r->stat, c.stat);
+    EXPECT_EQ(r->lac, c.lac);
+    EXPECT_EQ(r->ci, c.ci);
+    EXPECT_EQ(r->act, c.act);
+}
+INSTANTIATE_TEST_SUITE_P(
+    Modules, AtRepliesCreg,
+    ::testing::Values(
+        RegCase{"SimcomReadQuoted", "2,1,\"CE00\",\"01CEAD8F\"", true, 1, "CE00", "01CEAD8F", std::nullopt},
+        RegCase{"QuectelReadUnquoted", "1,1,84CD,00D30173", true, 1, "84CD", "00D30173", std::nullopt},
+        RegCase{"ReadShort", "0,0", true, 0, "", "", std::nullopt},
+        RegCase{"ReadRoaming", "2,5,\"00C3\",\"80428B5\",7", true, 5, "00C3", "80428B5", 7},
+        RegCase{"ReadLeadingZeroStat", "2,01", true, 1, "", "", std::nullopt},
+        RegCase{"ReadMultiDigitStat", "2,11", true, 11, "", "", std::nullopt},
+        RegCase{"LuatCeregRead", "2,1,\"1A2B\",\"01ABCDEF\",7", true, 1, "1A2B", "01ABCDEF", 7},
+        RegCase{"NordicCeregReadPsm", "5,1,\"0140\",\"0105B608\",7,,,\"11100000\",\"11100000\"", true, 1, "0140",
+                "0105B608", 7},
+        RegCase{"CgregReadWithRac", "2,1,\"D504\",\"80428B5\",7,\"00\"", true, 1, "D504", "80428B5", 7},
+        RegCase{"CeregUrc", "1,\"1A2B\",\"01ABCDEF\",7", false, 1, "1A2B", "01ABCDEF", 7},
+        RegCase{"QuectelCgregUrc", "1,\"D504\",\"80428B5\",7", false, 1, "D504", "80428B5", 7},
+        RegCase{"UrcStatOnly", "5", false, 5, "", "", std::nullopt},
+        RegCase{"UrcSearching", "2", false, 2, "", "", std::nullopt},
+        RegCase{"UrcMultiDigitStat", "11", false, 11, "", "", std::nullopt},
+        RegCase{"UrcUnquoted", "1,84CD,00D30173,7", false, 1, "84CD", "00D30173", 7},
+        RegCase{"UrcLowercaseHex", "1,\"1a2b\",\"01abcdef\",7", false, 1, "1A2B", "01ABCDEF", 7},
+        RegCase{"UrcEmptyLocation", "3,\"\",\"\"", false, 3, "", "", std::nullopt},
+        // A read reply taken for a URC (it came after its command timed out): the quoted LAC
+        // position and the 2-field shape still reveal the leading <n>.
+        RegCase{"LateReadQuoted", "2,5,\"CE00\",\"01CEAD8F\",7", false, 5, "CE00", "01CEAD8F", 7},
+        RegCase{"LateReadShort", "0,1", false, 1, "", "", std::nullopt},
+        // A read reply of a module that omits <n>.
+        RegCase{"ReadStatOnly", "1", true, 1, "", "", std::nullopt}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(AtRepliesCreg, Malformed) {
+    for (const char* v : {"", "x", "2,x", "x,1", "2,1,\"ZZZZ\",\"01\"", "1,\"1A2B\",\"01ABCDEF\",L", "\"1A2B\""}) {
+        EXPECT_FALSE(parse_creg(v, true).has_value()) << v;
+        EXPECT_FALSE(parse_creg(v, false).has_value()) << v;
+    }
+}
+
+TEST(AtRepliesCreg, StatToRegistration) {
+    EXPECT_EQ(registration_from_stat(0), Registration::idle);
+    EXPECT_EQ(registration_from_stat(1), Registration::home);
+    EXPECT_EQ(registration_from_stat(2), Registration::searching);
+    EXPECT_EQ(registration_from_stat(3), Registration::denied);
+    EXPECT_EQ(registration_from_stat(4), Registration::unknown);
+    EXPECT_EQ(registration_from_stat(5), Registration::roaming);
+    EXPECT_EQ(registration_from_stat(6), Registration::home);
+    EXPECT_EQ(registration_from_stat(7), Registration::roaming);
+    EXPECT_EQ(registration_from_stat(8), Registration::searching);
+    EXPECT_EQ(registration_from_stat(9), Registration::home);
+    EXPECT_EQ(registration_from_stat(10), Registration::roaming);
+    EXPECT_EQ(registration_from_stat(90), Registration::unknown);  // Nordic UICC failure
+}
+
+TEST(AtRepliesCreg, ActToAccessTech) {
+    EXPECT_EQ(access_tech_from_act(0), AccessTech::gsm);
+    EXPECT_EQ(access_tech_from_act(3), AccessTech::gsm);
+    EXPECT_EQ(access_tech_from_act(2), AccessTech::umts);
+    EXPECT_EQ(access_tech_from_act(6), AccessTech::umts);
+    EXPECT_EQ(access_tech_from_act(7), AccessTech::lte);
+    EXPECT_EQ(access_tech_from_act(9), AccessTech::lte);
+    EXPECT_EQ(access_tech_from_act(11), AccessTech::nr5g);
+    EXPECT_EQ(access_tech_from_act(13), AccessTech::nr5g);
+    EXPECT_EQ(access_tech_from_act(42), AccessTech::none);
+}
+
+// ---- COPS ----------------------------------------------------------------------------------
+
+TEST(AtRepliesCops, LuatNumeric) {
+    const auto op = parse_cops("0,2,\"46001\",7");
+    ASSERT_TRUE(op.has_value());
+    EXPECT_EQ(op->mode, 0);
+    EXPECT_EQ(op->format, 2);
+    EXPECT_EQ(op->name, "46001");
+    EXPECT_EQ(op->act, 7);
+}
+
+TEST(AtRepliesCops, LuatLongName) {
+    const auto op = parse_cops("0,0,\"CHN-UNICOM\",7");
+    ASSERT_TRUE(op.has_value());
+    EXPECT_EQ(op->format, 0);
+    EXPECT_EQ(op->name, "CHN-UNICOM");
+}
+
+TEST(AtRepliesCops, NameWithCommaAndNoAct) {
+    const auto op = parse_cops("1,0,\"China Mobile, Ltd\"");
+    ASSERT_TRUE(op.has_value());
+    EXPECT_EQ(op->mode, 1);
+    EXPECT_EQ(op->name, "China Mobile, Ltd");
+    EXPECT_EQ(op->act, std::nullopt);
+}
+
+TEST(AtRepliesCops, NotRegistered) {
+    const auto op = parse_cops("0");
+    ASSERT_TRUE(op.has_value());
+    EXPECT_EQ(op->mode, 0);
+    EXPECT_EQ(op->format, std::nullopt);
+    EXPECT_EQ(op->name, "");
+}
+
+TEST(AtRepliesCops, Malformed) {
+    for (const char* v : {"", "x", "0,x,\"46001\"", "0,2,\"46001\",LTE"})
+        EXPECT_FALSE(parse_cops(v).has_value()) << v;
+}
+
+// ---- CGPADDR -------------------------------------------------------------------------------
+
+TEST(AtRepliesCgpaddr, QuectelQuoted) {
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,\"10.76.51.180\""}, 1), "10.76.51.180");
+}
+
+TEST(AtRepliesCgpaddr, UnquotedAndBare) {
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,10.0.0.2"}, 1), "10.0.0.2");
+    EXPECT_EQ(parse_cgpaddr({"1,\"10.0.0.3\""}, 1), "10.0.0.3");
+}
+
+TEST(AtRepliesCgpaddr, PicksTheRequestedCid) {
+    const std::vector<std::string> lines = {"+CGPADDR: 1,\"10.0.0.1\"", "+CGPADDR: 2,\"100.64.1.9\""};
+    EXPECT_EQ(parse_cgpaddr(lines, 2), "100.64.1.9");
+    EXPECT_EQ(parse_cgpaddr(lines, 3), std::nullopt);
+}
+
+TEST(AtRepliesCgpaddr, SkipsUnassigned) {
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,\"0.0.0.0\""}, 1), std::nullopt);
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,\"\""}, 1), std::nullopt);
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1"}, 1), std::nullopt);
+}
+
+TEST(AtRepliesCgpaddr, PrefersIpv4) {
+    // Luat dotted-decimal IPv6 comes second on dual-stack; IPv4 wins wherever it is.
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,\"36.14.4.108.140.129.135.84.0.1.0.1.82.198.143.152\",\"10.1.2.3\""}, 1),
+              "10.1.2.3");
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,\"0.0.0.0\",\"2001:db8::1\""}, 1), "2001:db8::1");
+    EXPECT_EQ(parse_cgpaddr({"+CGPADDR: 1,\"36.14.4.108.140.129.135.84.0.1.0.1.82.198.143.152\""}, 1),
+              "36.14.4.108.140.129.135.84.0.1.0.1.82.198.143.152");
+}
+
+// ---- CGEV ----------------------------------------------------------------------------------
+
+struct CgevCase {
+    const char* name;
+    const char* value;
+    PdpEventKind kind;
+    std::optional<int> cid;
+};
+class AtRepliesCgev : public ::testing::TestWithParam<CgevCase> {};
+TEST_P(AtRepliesCgev, Parses) {
+    const auto& c = GetParam();
+    const auto ev = parse_cgev(c.value);
+    EXPECT_EQ(ev.kind, c.kind) << c.value;
+    EXPECT_EQ(ev.cid, c.cid) << c.value;
+}
+INSTANTIATE_TEST_SUITE_P(
+    Modules, AtRepliesCgev,
+    ::testing::Values(CgevCase{"NwPdnDeact", "NW PDN DEACT 1", PdpEventKind::pdn_deact, 1},
+                      CgevCase{"MePdnDeact", "ME PDN DEACT 3", PdpEventKind::pdn_deact, 3},
+                      CgevCase{"NwPdnAct", "NW PDN ACT 1", PdpEventKind::pdn_act, 1},
+                      CgevCase{"LuatMePdnActReason", "ME PDN ACT 1,0", PdpEventKind::pdn_act, 1},
+                      CgevCase{"NwDetach", "NW DETACH", PdpEventKind::nw_detach, std::nullopt},
+                      CgevCase{"MeDetach", "ME DETACH", PdpEventKind::me_detach, std::nullopt},
+                      CgevCase{"NwDeactAddr", "NW DEACT IP, 10.0.0.1, 1", PdpEventKind::nw_deact, 1},
+                      CgevCase{"MeDeactQuoted", "ME DEACT \"IP\",\"10.0.0.1\",2", PdpEventKind::me_deact, 2},
+                      CgevCase{"NwDeactNoCid", "NW DEACT \"IP\",\"10.0.0.1\"", PdpEventKind::nw_deact,
+                               std::nullopt},
+                      CgevCase{"NwDeactSecondary", "NW DEACT 1,2,0", PdpEventKind::nw_deact, 2},
+                      CgevCase{"ExtraSpaces", "  nw   pdn  deact   1 ", PdpEventKind::pdn_deact, 1},
+                      CgevCase{"Reject", "REJECT IP, 10.0.0.1", PdpEventKind::other, std::nullopt},
+                      CgevCase{"SecondaryAct", "ME ACT 1,2,0", PdpEventKind::other, std::nullopt},
+                      CgevCase{"NotAWordBoundary", "NW DETACHED", PdpEventKind::other, std::nullopt},
+                      CgevCase{"Empty", "", PdpEventKind::other, std::nullopt}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+// ---- identity ------------------------------------------------------------------------------
+
+TEST(AtRepliesIdentity, DigitsLine) {
+    EXPECT_EQ(parse_digits_line(ok_with({"867160040123456"})), "867160040123456");
+    EXPECT_EQ(parse_digits_line(ok_with({"+CGSN: 867160040123456"})), "867160040123456");
+    EXPECT_EQ(parse_digits_line(ok_with({"+CGSN: \"867160040123456\""})), "867160040123456");
+    EXPECT_EQ(parse_digits_line(ok_with({"Quectel", "460011234567890"})), "460011234567890");
+    EXPECT_EQ(parse_digits_line(ok_with({"0"})), std::nullopt);
+    EXPECT_EQ(parse_digits_line(ok_with({"86716004012345X"})), std::nullopt);
+    EXPECT_EQ(parse_digits_line(ok_with({})), std::nullopt);
+}
+
+TEST(AtRepliesIdentity, Iccid) {
+    EXPECT_EQ(parse_iccid_line(ok_with({"+QCCID: 89860025128306012474"})), "89860025128306012474");
+    EXPECT_EQ(parse_iccid_line(ok_with({"+QCCID:89860025128306012474"})), "89860025128306012474");
+    EXPECT_EQ(parse_iccid_line(ok_with({"+ICCID: 8986002512830601247F"})), "8986002512830601247");
+    EXPECT_EQ(parse_iccid_line(ok_with({"89860025128306012474"})), "89860025128306012474");
+    EXPECT_EQ(parse_iccid_line(ok_with({"^ICCID: \"89860025128306012474\""})), "89860025128306012474");
+    EXPECT_EQ(parse_iccid_line(ok_with({"+CCID: \"8944500102198304826f\""})), "8944500102198304826");
+    EXPECT_EQ(parse_iccid_line(ok_with({"+CRSM: 144,0,\"98680025128306012474\""})), std::nullopt);
+    EXPECT_EQ(parse_iccid_line(ok_with({"+QCCID: 898600251283"})), std::nullopt);
+    EXPECT_EQ(parse_iccid_line(ok_with({"+QCCID: 898600251283060124741"})), std::nullopt);
+}
+
+// ---- CME text ------------------------------------------------------------------------------
+
+TEST(AtRepliesCme, VerboseTexts) {
+    EXPECT_EQ(cme_code_from_text("SIM not inserted"), 10);
+    EXPECT_EQ(cme_code_from_text("SIM PIN required"), 11);
+    EXPECT_EQ(cme_code_from_text("SIM PUK required"), 12);
+    EXPECT_EQ(cme_code_from_text("SIM failure"), 13);
+    EXPECT_EQ(cme_code_from_text("SIM busy"), 14);
+    EXPECT_EQ(cme_code_from_text("incorrect password"), 16);
+    EXPECT_EQ(cme_code_from_text("SIM PIN2 required"), 17);
+    EXPECT_EQ(cme_code_from_text("operation not allowed"), 3);
+    EXPECT_EQ(cme_code_from_text("Operation not supported"), 4);
+    EXPECT_EQ(cme_code_from_text("no network service"), 30);
+    EXPECT_EQ(cme_code_from_text("Network timeout"), 31);
+    EXPECT_EQ(cme_code_from_text("network not allowed - emergency calls only"), 32);
+    EXPECT_EQ(cme_code_from_text("Unknown"), 100);
+    EXPECT_EQ(cme_code_from_text("GPRS services not allowed"), 107);
+    EXPECT_EQ(cme_code_from_text("missing or unknown APN"), 127);
+    EXPECT_EQ(cme_code_from_text("PDP authentication failure"), 149);
+    EXPECT_EQ(cme_code_from_text("  sim-not_inserted. "), 10);
+    EXPECT_EQ(cme_code_from_text(""), -1);
+    EXPECT_EQ(cme_code_from_text("bananas"), -1);
+}
+
+}  // namespace
+}  // namespace cellgate::modem
