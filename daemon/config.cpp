@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <span>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -437,6 +439,79 @@ std::string syntax_message(const std::string& msg) {
     return msg;
 }
 
+// Counts the documents with yaml-cpp's event parser before building any node tree. YAML::LoadAll
+// cannot be used: in yaml-cpp 0.7 a token that cannot start a node (a stray ',' after the first
+// document, or alone) makes it loop forever, adding an empty document per turn until memory runs out
+// (jbeder/yaml-cpp#1040, fixed upstream by #1319). Here such a loop shows as a document starting
+// where the previous one started, and becomes a syntax error.
+struct DocumentScan {
+    int documents = 0;
+    Where second_document;
+    bool syntax_error = false;
+    Where error_at;
+    std::string error;
+};
+
+class DocumentCounter final : public YAML::EventHandler {
+public:
+    int documents = 0;
+    YAML::Mark start;            // of the current document
+    YAML::Mark previous_start;   // of the one before
+    std::optional<YAML::Mark> first_node;  // of the current document
+
+    void OnDocumentStart(const YAML::Mark& m) override {
+        previous_start = start;
+        start = m;
+        first_node.reset();
+        ++documents;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark& m) {
+        if (!first_node) first_node = m;
+    }
+};
+
+DocumentScan scan_documents(const std::string& yaml) {
+    DocumentScan scan;
+    try {
+        std::istringstream in(yaml);
+        YAML::Parser parser(in);
+        DocumentCounter counter;
+        while (parser.HandleNextDocument(counter)) {
+            if (counter.documents >= 2 && counter.start.pos == counter.previous_start.pos) {
+                const auto pos = static_cast<size_t>(counter.start.pos);
+                const char c = pos < yaml.size() ? yaml[pos] : '?';
+                scan.syntax_error = true;
+                scan.error_at = where_of(counter.start);
+                scan.error = c > ' ' && c < 0x7f ? std::string("unexpected '") + c + "'" : "unexpected character";
+                return scan;
+            }
+            if (counter.documents == 2) scan.second_document = where_of(counter.first_node.value_or(counter.start));
+            // Past two documents the config is rejected anyway; scanning on only looks for syntax errors.
+            if (counter.documents >= 64) break;
+        }
+        scan.documents = counter.documents;
+    } catch (const YAML::Exception& ex) {
+        scan.syntax_error = true;
+        scan.error_at = where_of(ex.mark);
+        scan.error = syntax_message(ex.msg);
+    }
+    return scan;
+}
+
 }  // namespace
 
 std::string ConfigError::to_string() const {
@@ -491,16 +566,13 @@ ConfigResult load_config_string(const std::string& yaml, const std::string& sour
     Errors errors(source_name);
     Config config;
     try {
-        std::vector<YAML::Node> docs;
-        try {
-            docs = YAML::LoadAll(yaml);
-        } catch (const YAML::Exception& ex) {
-            errors.add(where_of(ex.mark), "", "YAML syntax error: " + syntax_message(ex.msg));
-        }
-        if (docs.size() > 1) {
-            errors.add(where_of(docs[1]), "", "only one YAML document is allowed (found a second '---')");
-        } else if (docs.size() == 1) {
-            config = read_config(errors, docs[0]);
+        const DocumentScan scan = scan_documents(yaml);
+        if (scan.syntax_error) {
+            errors.add(scan.error_at, "", "YAML syntax error: " + scan.error);
+        } else if (scan.documents > 1) {
+            errors.add(scan.second_document, "", "only one YAML document is allowed (found a second '---')");
+        } else if (scan.documents == 1) {
+            config = read_config(errors, YAML::Load(yaml));
         }
     } catch (const std::exception& ex) {
         // Defensive: yaml-cpp node accessors throw on misuse; a bug here must not kill the caller.

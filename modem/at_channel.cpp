@@ -362,6 +362,7 @@ struct AtChannel::Impl {
 AtChannel::AtChannel(Scheduler& sched, Opener opener, std::chrono::milliseconds reopen_interval)
     : impl_(std::make_unique<Impl>(*this, sched, std::move(opener), reopen_interval)) {}
 
+// Queued commands are dropped without their callbacks: whoever owns the channel is going away.
 AtChannel::~AtChannel() = default;
 
 void AtChannel::start() { impl_->try_open(true); }

@@ -62,6 +62,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -348,7 +349,13 @@ class Daemon:
     def __enter__(self) -> "Daemon":
         self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._notify.bind(self.notify_path)
-        self._notify.setblocking(False)
+        self._notify.settimeout(0.1)
+        # Read datagrams as they come, like PID 1 does: the socket queue holds only ~10 of them,
+        # and a daemon whose sd_notify() blocks on a full queue stops serving everything else.
+        self._notify_lock = threading.Lock()
+        self._notify_stop = threading.Event()
+        self._notify_thread = threading.Thread(target=self._notify_reader, daemon=True)
+        self._notify_thread.start()
         env = dict(os.environ)
         env.pop("WATCHDOG_USEC", None)
         env.pop("WATCHDOG_PID", None)
@@ -372,23 +379,32 @@ class Daemon:
                     self.proc.wait()
         finally:
             self._log.close()
+            self._notify_stop.set()
+            self._notify_thread.join(1)
             self._notify.close()
             if exc_type is not None:
                 sys.stderr.write(f"--- cellgated log ({self.log_path}) ---\n{self.log()}--- end ---\n")
             if self._own_workdir and not self.keep:
                 shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _drain_notify(self) -> None:
-        while True:
+    def _notify_reader(self) -> None:
+        while not self._notify_stop.is_set():
             try:
                 data = self._notify.recv(65536)
-            except BlockingIOError:
+            except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
                 return
             msg = {}
             for line in data.decode(errors="replace").splitlines():
                 key, _, value = line.partition("=")
                 msg[key] = value
-            self.notifications.append(msg)
+            with self._notify_lock:
+                self.notifications.append(msg)
+
+    def _drain_notify(self) -> None:
+        """The reader thread collects datagrams; give it a moment to catch up."""
+        time.sleep(0.01)
 
     def poll_notifications(self) -> list:
         """Reads every datagram that arrived so far; returns all notifications received."""
@@ -398,7 +414,9 @@ class Daemon:
     def wait_notify(self, key: str, value: str | None = None, timeout: float = 10):
         def find():
             self._drain_notify()
-            for m in self.notifications:
+            with self._notify_lock:
+                seen = list(self.notifications)
+            for m in seen:
                 if key in m and (value is None or m[key] == value):
                     return m[key]
             if self.proc.poll() is not None:

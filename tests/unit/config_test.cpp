@@ -474,7 +474,13 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"BadIndent", "modem:\n  port: auto\n apn:\n", "", 3, 2, "YAML syntax error: "},
         ErrorCase{"UnknownAnchor", base("  vendor: *v\n"), "", 5, 11, "YAML syntax error: "},
         ErrorCase{"SecondDocument", "modem: ~\n---\nlog_level: info\n", "", 3, 1,
-                  "only one YAML document is allowed"}),
+                  "only one YAML document is allowed"},
+        ErrorCase{"ManyDocuments", "a: 1\n---\nb: 2\n---\nc: 3\n", "", 3, 1, "only one YAML document"},
+        // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040).
+        ErrorCase{"LoneComma", ",", "", 1, 1, "YAML syntax error: unexpected ','"},
+        ErrorCase{"CommaAfterList", "- a\n,\n", "", 2, 1, "YAML syntax error: unexpected ','"},
+        ErrorCase{"CommaAfterFlowMap", "{modem: ~},", "", 1, 11, "YAML syntax error: unexpected ','"},
+        ErrorCase{"CommaInSecondDocument", "modem: ~\n---\n,", "", 3, 1, "YAML syntax error: unexpected ','"}),
     CaseName{});
 
 // ---- several errors at once ----

@@ -109,6 +109,11 @@ class Module:
         self.port.close()
         self.loop.later(self.sc.reboot_secs, self._replug)
 
+    def reset_soon(self, why):
+        """After a reset command: the OK must reach the host before the port vanishes (a pty drops
+        unread data on hangup, and a real module also takes a moment)."""
+        self.after(max(0.2 * self.loop.speed, 0.5), lambda: self.reboot(why))
+
     def _replug(self):
         if self.plugged and not self.port.is_open:
             self.port.open()
@@ -455,7 +460,7 @@ class Module:
             return Reply(["+CFUN: (0,1,4),(0-1)"])
         fun, rst = c.int_arg(0), c.int_arg(1, 0)
         if fun == 1 and rst == 1:
-            return Reply(then=lambda: self.reboot("AT+CFUN=1,1"))
+            return Reply(then=lambda: self.reset_soon("AT+CFUN=1,1"))
         if fun in (0, 4):
             return Reply(delay=0.3, then=lambda: self.radio_off(fun))
         if fun == 1:

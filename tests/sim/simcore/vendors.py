@@ -56,7 +56,7 @@ class Generic:
         def reset(c):
             if c.kind not in ("exec", "set"):
                 return err(50)
-            return Reply(then=lambda: m.reboot("AT" + name))
+            return Reply(then=lambda: m.reset_soon("AT" + name))
         return reset
 
 
@@ -147,7 +147,7 @@ class Quectel(Generic):
             return Reply(delay=0.5, then=up)
 
         def qpowd(c):
-            return Reply(then=lambda: (m.urc("POWERED DOWN"), m.reboot("AT+QPOWD")))
+            return Reply(then=lambda: (m.urc("POWERED DOWN"), m.reset_soon("AT+QPOWD")))
 
         return {"+QCCID": qccid, "+QICSGP": qicsgp, "+QNETDEVCTL": qnetdevctl, "+QIACT": qiact,
                 "+QPOWD": qpowd}
