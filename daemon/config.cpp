@@ -194,16 +194,6 @@ std::optional<std::string> read_scalar(Errors& e, const Field& f, std::string_vi
     return std::nullopt;
 }
 
-// For optional strings `key:` with no value means "not set".
-std::optional<std::string> read_optional_scalar(Errors& e, const Field& f, std::string_view expected,
-                                                bool& ok) {
-    ok = true;
-    if (f.value.IsNull()) return std::nullopt;
-    auto s = read_scalar(e, f, expected);
-    ok = s.has_value();
-    return s;
-}
-
 std::optional<long long> parse_integer(std::string_view s) {
     long long v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -299,9 +289,9 @@ constexpr Choice<int> kBauds[] = {{"9600", 9600},     {"19200", 19200},   {"3840
 // APN credentials end up inside a quoted AT argument: a '"' or CR would break out of it.
 // The value may be a secret (password), so the messages never include it. false = reported.
 bool read_credential(Errors& e, const Field& f, std::string& out) {
-    bool ok = true;
-    auto s = read_optional_scalar(e, f, "a string", ok);
-    if (!s) return ok;
+    if (f.value.IsNull()) return true;  // `password:` with no value: none
+    auto s = read_scalar(e, f, "a string");
+    if (!s) return false;
     if (s->size() > 64) {
         e.add(f.at(), f.path, "must be at most 64 characters");
         return false;
@@ -374,9 +364,8 @@ std::optional<ModemConfig> read_modem(Errors& e, const Field& section) {
                 c.baud = it->value;
         }
     }
-    if (auto f = m.get("pin")) {
-        bool ok = true;
-        if (auto s = read_optional_scalar(e, *f, "a quoted PIN such as \"1234\"", ok)) {
+    if (auto f = m.get("pin"); f && !f->value.IsNull()) {  // `pin:` with no value: no PIN
+        if (auto s = read_scalar(e, *f, "a quoted PIN such as \"1234\"")) {
             const bool digits = std::all_of(s->begin(), s->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
             if (!digits || s->size() < 4 || s->size() > 8)
                 e.add(f->at(), f->path, "must be 4-8 digits");  // never echo the PIN
@@ -434,6 +423,8 @@ Config read_config(Errors& e, const YAML::Node& root) {
 // yaml-cpp's messages carry no document text, except the escape ones which quote a piece of a quoted
 // string, which may be a password.
 std::string syntax_message(const std::string& msg) {
+    // yaml-cpp's depth guard reuses the "bad file" text; from a string it can only mean that.
+    if (msg == YAML::ErrorMsg::BAD_FILE) return "nested too deeply";
     for (std::string_view prefix : {"unknown escape character", "invalid unicode"})
         if (msg.starts_with(prefix)) return std::string(prefix) + " in a quoted string";
     return msg;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud/cloud_config.hpp"
 #include "daemon/log.hpp"
 #include "modem/vendor.hpp"
 
@@ -38,6 +39,8 @@ struct ModemConfig {
 struct Config {
     std::string source;                // file the config came from
     std::optional<ModemConfig> modem;  // absent = Modem object reports "disabled"
+    std::vector<cloud::CloudConfig> cloud;
+    cloud::BackoffConfig backoff;
     log::Level log_level = log::Level::info;
 };
 

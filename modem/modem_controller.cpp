@@ -723,6 +723,7 @@ void ModemController::do_reset(const std::string& why) {
 // Transport events
 
 void ModemController::handle_opened() {
+    opened_at_ = sched_.now();
     port_timer_->cancel();
     if (status_.failed_reason == FailedReason::port_missing) status_.failed_reason = FailedReason::none;
     begin_bringup(phase_ == Phase::resetting ? "port returned after reset" : "port opened");
@@ -823,7 +824,11 @@ void ModemController::handle_urc(const std::string& line) {
     // A module that rebooted without dropping the port (watchdog, brown-out) announces itself;
     // everything we knew about its state is void.
     if (line == "RDY" || line == "^SYSSTART" || line == "*ATREADY: 1" || line == "+CPAS: 0 READY") {
-        if (phase_ != Phase::probing && phase_ != Phase::waiting_port) begin_bringup("module restarted (" + line + ")");
+        // The boot banner of a module whose port just (re)appeared belongs to the bring-up already
+        // running; only a banner long after the port opened means an unseen reboot.
+        const bool fresh_port = sched_.now() - opened_at_ < std::chrono::seconds(15);
+        if (phase_ != Phase::probing && phase_ != Phase::waiting_port && !fresh_port)
+            begin_bringup("module restarted (" + line + ")");
     }
 }
 

@@ -150,6 +150,7 @@ private:
     // burns one of three attempts, and a PUK-locked SIM needs a site visit.
     bool pin_rejected_ = false;
     bool pin_sent_ = false;
+    Clock::time_point opened_at_{};
 };
 
 }  // namespace cellgate::modem

@@ -450,3 +450,111 @@ class Daemon:
         self._drain_notify()
         self.returncode = self.proc.returncode
         return self.returncode
+
+
+# --- modem simulator (added by helper "sim") ---------------------------------------------------
+
+def modem_config(port: str, vendor: str | None = None, pin: str | None = None, apn: str = "cmnet",
+                 log_level: str = "debug", **timers) -> str:
+    """A cellgated config driving the simulator at `port`, with timers short enough for tests.
+    Timer keyword arguments override the defaults below (e.g. status_poll="5s")."""
+    t = dict(signal_interval="5s", registration_grace="5s", registration_timeout="10s",
+             status_poll="5s", recovery_backoff="1s", recovery_backoff_max="4s",
+             port_return_timeout="20s")
+    t.update(timers)
+    lines = [f"log_level: {log_level}", "modem:", f"  port: {port}"]
+    if vendor:
+        lines.append(f"  vendor: {vendor}")
+    if pin:
+        lines.append(f'  pin: "{pin}"')
+    lines += ["  apn:", f"    name: {apn}"]
+    lines += [f"  {k}: {v}" for k, v in t.items()]
+    return "\n".join(lines) + "\n"
+
+
+class Simulator:
+    """Runs tests/sim/modemsim.py with a control socket. The pty link is `.link`.
+
+        with Simulator(args.sim, "normal", vendor="quectel") as sim:
+            sim.control("deact"); sim.state()["data_call"]; sim.history()
+    """
+
+    def __init__(self, sim_path: str, scenario: str = "normal", vendor: str = "generic",
+                 speed: float = 4.0, pin: str | None = None, extra_args=(), keep: bool = False):
+        self.sim_path = os.path.abspath(sim_path)
+        self.scenario, self.vendor, self.speed, self.pin = scenario, vendor, speed, pin
+        self.extra_args = list(extra_args)
+        self.keep = keep
+        self.workdir = _make_workdir("cellgate-sim-")
+        self.link = os.path.join(self.workdir, "ttyMODEM")
+        self.control_path = os.path.join(self.workdir, "control.sock")
+        self.log_path = os.path.join(self.workdir, "at.log")
+        self.proc = None
+
+    def __enter__(self) -> "Simulator":
+        cmd = [sys.executable, self.sim_path, "--link", self.link, "--scenario", self.scenario,
+               "--vendor", self.vendor, "--control", self.control_path, "--log", self.log_path,
+               "--speed", str(self.speed), *self.extra_args]
+        if self.pin:
+            cmd += ["--pin", self.pin]
+        self._err = open(os.path.join(self.workdir, "sim.stderr"), "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._err,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: os.path.exists(self.control_path) and os.path.islink(self.link)
+                     or self.proc.poll() is not None, 10, "simulator start")
+            if self.proc.poll() is not None:
+                raise RuntimeError("modemsim exited: " + self._read("sim.stderr"))
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._stop()
+        if exc_type is not None:
+            sys.stderr.write(f"--- modemsim {self.scenario}/{self.vendor} AT transcript (tail) ---\n"
+                             + "".join(self.transcript().splitlines(True)[-60:]) + "--- end ---\n")
+        if not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_err", None):
+            self._err.close()
+
+    def _read(self, name: str) -> str:
+        try:
+            with open(os.path.join(self.workdir, name), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def transcript(self) -> str:
+        return self._read("at.log")
+
+    def control(self, line: str, timeout: float = 5.0) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.control_path)
+            s.sendall(line.encode() + b"\n")
+            out = b""
+            while not out.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        return out.decode(errors="replace").strip()
+
+    def state(self) -> dict:
+        return json.loads(self.control("state"))
+
+    def history(self) -> list:
+        """Every AT command line the module received, in order."""
+        return json.loads(self.control("history"))

@@ -475,6 +475,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownAnchor", base("  vendor: *v\n"), "", 5, 11, "YAML syntax error: "},
         ErrorCase{"SecondDocument", "modem: ~\n---\nlog_level: info\n", "", 3, 1,
                   "only one YAML document is allowed"},
+        ErrorCase{"DeepNesting", std::string(3000, '[') + std::string(3000, ']'), "", 1, 1,
+                  "YAML syntax error: nested too deeply"},
         ErrorCase{"ManyDocuments", "a: 1\n---\nb: 2\n---\nc: 3\n", "", 3, 1, "only one YAML document"},
         // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040).
         ErrorCase{"LoneComma", ",", "", 1, 1, "YAML syntax error: unexpected ','"},

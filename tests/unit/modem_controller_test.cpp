@@ -370,8 +370,17 @@ TEST_F(ModemControllerTest, ResetRequestRebootsTheModule) {
     EXPECT_EQ(status().state, ModemState::connected);
 }
 
+TEST_F(ModemControllerTest, BootBannerRightAfterOpeningIsNotARestart) {
+    bring_up();
+    const auto count = at.count("AT");
+    at.urc("RDY");
+    sched.advance(1s);
+    EXPECT_EQ(at.count("AT"), count);
+}
+
 TEST_F(ModemControllerTest, RdyUrcRestartsBringUp) {
     bring_up();
+    sched.advance(20s);
     const auto count = at.count("AT");
     at.urc("RDY");
     sched.advance(1s);

@@ -212,7 +212,9 @@ class Module:
         if self.silent:  # a wedged module says nothing at all, not even URCs
             return
         if self.noise and self.rng.random() < 0.5:
-            self.port.write(self.garbage())
+            junk = self.garbage()
+            self.log("~", junk.hex(" "))
+            self.port.write(junk)
         self.log(tag, text)
         self.port.write(b"\r\n" + text.encode("latin-1") + b"\r\n")
 
@@ -224,8 +226,10 @@ class Module:
         return junk + self.rng.choice([b"\x00", b"\xff"])
 
     def _idle_noise(self):
-        if self.noise and self.port.is_open and not self.busy:
-            self.port.write(self.garbage() + b"\r\n")
+        if self.noise and self.port.is_open and not self.busy and not self.silent:
+            junk = self.garbage()
+            self.log("~", junk.hex(" ") + " 0d 0a")
+            self.port.write(junk + b"\r\n")
         self.loop.later_real(self.rng.uniform(0.2, 0.8), self._idle_noise)
 
     def urc(self, text):

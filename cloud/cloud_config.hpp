@@ -1,0 +1,62 @@
+// Configuration of the cloud sessions (`cloud:` and `backoff:` in the YAML). Plain data shared by
+// the config loader, the platform profiles and the sessions.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace cellgate::cloud {
+
+using std::chrono::milliseconds;
+
+enum class Platform { aliyun, onenet, onenet_legacy, generic };
+const char* to_string(Platform p);  // "aliyun", "onenet", "onenet-legacy", "generic"
+
+struct TlsConfig {
+    bool enabled = false;
+    std::string ca_file;    // "" = the platform's shipped CA (aliyun/onenet) or the system store
+    std::string cert_file;  // client certificate (generic)
+    std::string key_file;   // its key (secret file: never read into logs)
+    bool verify = true;     // verify the server certificate and host name
+};
+
+struct CloudConfig {
+    std::string name;       // [a-z0-9_-]{1,32}; the D-Bus path element
+    Platform platform = Platform::generic;
+    std::string endpoint;   // "host:port"; "" = the platform default
+    int config_line = 0;    // where this entry starts in the YAML, for late errors
+
+    // aliyun
+    std::string product_key, device_name;
+    std::string device_secret;            // secret (from device_secret or device_secret_file)
+    std::string region;                   // e.g. cn-shanghai (legacy public instance)
+    std::string instance;                 // e.g. iot-06z00abc (new/enterprise instance)
+    std::string sign_method = "hmacsha256";  // hmacsha256 | hmacsha1 | hmacmd5
+
+    // onenet
+    std::string product_id;
+    std::string device_key;               // secret
+    milliseconds token_lifetime{std::chrono::hours(24 * 30)};
+    std::string token_method = "sha256";  // sha256 | sha1 | md5
+
+    // onenet-legacy (mqtt.heclouds.com:6002)
+    std::string device_id;
+    std::string auth_info;                // secret
+
+    // generic
+    std::string client_id;
+    std::string username;
+    std::string password;                 // secret (from password or password_file)
+
+    TlsConfig tls;
+    milliseconds keepalive{std::chrono::seconds(120)};
+};
+
+struct BackoffConfig {
+    milliseconds initial{std::chrono::seconds(1)};
+    milliseconds max{std::chrono::seconds(120)};
+    // A session must stay up this long before the backoff starts from `initial` again.
+    milliseconds stable_after{std::chrono::seconds(60)};
+};
+
+}  // namespace cellgate::cloud

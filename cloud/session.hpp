@@ -1,0 +1,45 @@
+// One cloud session: connects through an MqttClient, follows the modem's data link, and backs off
+// with full jitter without ever storming a platform.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "cloud/cloud_config.hpp"
+#include "cloud/mqtt_client.hpp"
+#include "cloud/session_status.hpp"
+#include "daemon/loop.hpp"
+
+namespace cellgate::cloud {
+
+class Session {
+public:
+    // `link_follows_modem`: with a modem, wait for link_changed(true) before connecting;
+    // without one, the host network is the uplink and the session starts at once.
+    Session(Scheduler& sched, CloudConfig config, BackoffConfig backoff, std::unique_ptr<MqttClient> client,
+            bool link_follows_modem, uint32_t random_seed);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    void start();
+    // The modem's data link went up or down.
+    void link_changed(bool up);
+    // D-Bus Reconnect(): drop the connection and connect again now.
+    void reconnect();
+    // Publish on the cloud connection; returns the message id or -1 when not connected.
+    int publish(const std::string& topic, const std::string& payload, int qos);
+
+    const SessionStatus& status() const;
+    const CloudConfig& config() const;
+    std::function<void(const SessionStatus&)> on_change;
+    std::function<void(const std::string& topic, const std::string& payload)> on_message;
+    std::function<void(int mid)> on_published;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cellgate::cloud
