@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace cellgate::cloud {
 
@@ -11,6 +13,8 @@ using std::chrono::milliseconds;
 
 enum class Platform { aliyun, onenet, onenet_legacy, generic };
 const char* to_string(Platform p);  // "aliyun", "onenet", "onenet-legacy", "generic"
+// Inverse of to_string (exact, lower case); nullopt for anything else.
+std::optional<Platform> platform_from_string(std::string_view name);
 
 struct TlsConfig {
     bool enabled = false;

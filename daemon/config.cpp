@@ -10,11 +10,14 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <expected>
 #include <initializer_list>
 #include <span>
 #include <sstream>
 #include <string_view>
 #include <utility>
+
+#include "cloud/platform.hpp"
 
 namespace cellgate {
 namespace {
@@ -44,6 +47,14 @@ public:
         errors_.push_back({file_, w.line, w.column, std::move(key), std::move(message)});
     }
     bool empty() const { return errors_.empty(); }
+    bool has_key(std::string_view key) const {
+        return std::any_of(errors_.begin(), errors_.end(), [&](const ConfigError& e) { return e.key == key; });
+    }
+    bool has_key_prefix(std::string_view prefix) const {
+        return std::any_of(errors_.begin(), errors_.end(),
+                           [&](const ConfigError& e) { return e.key.starts_with(prefix); });
+    }
+    const std::string& file() const { return file_; }
 
     // Sorted by position so --check-config reads top to bottom; positionless errors come first.
     std::vector<ConfigError> take() {
@@ -128,7 +139,14 @@ public:
     // A null node is an empty map (`modem:` with every child commented out).
     MapWalker(Errors& errors, const YAML::Node& node, std::string path, Where where,
               std::initializer_list<std::string_view> allowed)
-        : errors_(errors), path_(std::move(path)), where_(where), allowed_(allowed) {
+        : MapWalker(errors, node, std::move(path), where, std::vector<std::string_view>(allowed)) {}
+
+    // `elsewhere` names keys that are valid in a sibling variant of this map (another cloud
+    // platform); they are reported as "not used by <variant>" instead of as typos.
+    MapWalker(Errors& errors, const YAML::Node& node, std::string path, Where where,
+              std::vector<std::string_view> allowed, std::span<const std::string_view> elsewhere = {},
+              std::string_view variant = {})
+        : errors_(errors), path_(std::move(path)), where_(where), allowed_(std::move(allowed)) {
         if (node.IsNull() || !node.IsDefined()) return;
         if (!node.IsMap()) {
             errors_.add(where_of(node), path_,
@@ -146,8 +164,11 @@ public:
             const std::string& name = key.Scalar();
             const std::string child = child_path(name);
             if (std::find(allowed_.begin(), allowed_.end(), name) == allowed_.end()) {
+                const bool foreign = std::find(elsewhere.begin(), elsewhere.end(), name) != elsewhere.end();
                 errors_.add(where_of(key), child,
-                            "unknown key " + quoted(name) + "; allowed here: " + join(allowed_, ", "));
+                            (foreign ? "key " + quoted(name) + " is not used by " + std::string(variant)
+                                     : "unknown key " + quoted(name)) +
+                                "; allowed here: " + join(allowed_, ", "));
                 continue;
             }
             const auto dup = std::find_if(fields_.begin(), fields_.end(),
@@ -174,6 +195,8 @@ public:
             errors_.add(where_, child_path(std::string(name)), "is required; " + std::string(what));
         return f;
     }
+
+    bool wrong_type() const { return wrong_type_; }
 
 private:
     std::string child_path(const std::string& name) const { return path_.empty() ? name : path_ + "." + name; }
@@ -411,10 +434,470 @@ std::optional<ModemConfig> read_modem(Errors& e, const Field& section) {
     return c;
 }
 
+// ---- cloud ----
+
+constexpr Choice<cloud::Platform> kPlatforms[] = {{"aliyun", cloud::Platform::aliyun},
+                                                  {"onenet", cloud::Platform::onenet},
+                                                  {"onenet-legacy", cloud::Platform::onenet_legacy},
+                                                  {"generic", cloud::Platform::generic}};
+constexpr Choice<bool> kBools[] = {{"true", true}, {"false", false}};
+constexpr Choice<std::string_view> kSignMethods[] = {
+    {"hmacsha256", "hmacsha256"}, {"hmacsha1", "hmacsha1"}, {"hmacmd5", "hmacmd5"}};
+constexpr Choice<std::string_view> kTokenMethods[] = {{"sha256", "sha256"}, {"sha1", "sha1"}, {"md5", "md5"}};
+
+constexpr std::string_view kCommonCloudKeys[] = {"name", "platform", "endpoint", "tls", "keepalive"};
+constexpr std::string_view kAliyunKeys[] = {"product_key", "device_name", "device_secret", "device_secret_file",
+                                            "region",      "instance",    "sign_method"};
+constexpr std::string_view kOnenetKeys[] = {"product_id",      "device_name",    "device_key",
+                                            "device_key_file", "token_lifetime", "token_method"};
+constexpr std::string_view kOnenetLegacyKeys[] = {"product_id", "device_id", "auth_info", "auth_info_file"};
+constexpr std::string_view kGenericKeys[] = {"client_id", "username", "password", "password_file"};
+
+std::span<const std::string_view> platform_keys(cloud::Platform p) {
+    switch (p) {
+        case cloud::Platform::aliyun: return kAliyunKeys;
+        case cloud::Platform::onenet: return kOnenetKeys;
+        case cloud::Platform::onenet_legacy: return kOnenetLegacyKeys;
+        case cloud::Platform::generic: return kGenericKeys;
+    }
+    return {};
+}
+
+std::vector<std::string_view> cloud_keys(std::optional<cloud::Platform> p) {
+    std::vector<std::string_view> keys(std::begin(kCommonCloudKeys), std::end(kCommonCloudKeys));
+    for (const auto& c : kPlatforms) {
+        if (p && c.value != *p) continue;
+        for (auto k : platform_keys(c.value))
+            if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    }
+    return keys;
+}
+
+// A secret file of this size is a mistake (a certificate bundle, a log), not a password.
+constexpr size_t kMaxSecretFile = 64 * 1024;
+// MQTT allows 65535; no platform credential comes near this.
+constexpr size_t kMaxSecret = 4096;
+
+// Opens `path` without blocking on a FIFO or acquiring a terminal. The error names the file and
+// errno only.
+std::expected<int, std::string> open_regular(const std::string& path, struct stat& st) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+    if (::fstat(fd, &st) < 0) {
+        const int err = errno;
+        ::close(fd);
+        return std::unexpected("cannot read " + path + ": " + std::strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        if (S_ISDIR(st.st_mode)) return std::unexpected("cannot read " + path + ": " + std::strerror(EISDIR));
+        return std::unexpected(path + " is not a regular file");
+    }
+    return fd;
+}
+
+struct SecretFile {
+    std::string value;
+    bool world_readable = false;
+};
+
+std::expected<SecretFile, std::string> read_secret_file(const std::string& path) {
+    struct stat st {};
+    auto fd = open_regular(path, st);
+    if (!fd) return std::unexpected(fd.error());
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{*fd};
+    if (static_cast<unsigned long long>(st.st_size) > kMaxSecretFile)
+        return std::unexpected(path + " is too big for a secret (over 64 KiB)");
+
+    SecretFile out;
+    out.world_readable = (st.st_mode & S_IROTH) != 0;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(*fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+        }
+        if (n == 0) break;
+        out.value.append(buf, static_cast<size_t>(n));
+        if (out.value.size() > kMaxSecretFile) return std::unexpected(path + " is too big for a secret (over 64 KiB)");
+    }
+    // Editors and `echo` end the file with a newline that is not part of the secret.
+    if (out.value.ends_with('\n')) out.value.pop_back();
+    if (out.value.ends_with('\r')) out.value.pop_back();
+    return out;
+}
+
+// What is wrong with a secret value, or "" when nothing is. Never quotes the value.
+std::string secret_problem(std::string_view s) {
+    if (s.empty()) return "is empty";
+    if (s.size() > kMaxSecret) return "is longer than " + std::to_string(kMaxSecret) + " bytes";
+    if (s.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
+        return "contains a line break or a NUL byte; a secret is one line";
+    return "";
+}
+
+std::optional<std::string> read_text(Errors& e, const Field& f, std::string_view what, size_t max_len) {
+    auto s = read_scalar(e, f, what);
+    if (!s) return std::nullopt;
+    if (s->empty() || s->size() > max_len || has_control_chars(*s)) {
+        e.add(f.at(), f.path,
+              "must be 1-" + std::to_string(max_len) + " characters without control characters, got " + quoted(*s));
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<std::string> read_path(Errors& e, const Field& f) {
+    auto s = read_scalar(e, f, "an absolute file path");
+    if (!s) return std::nullopt;
+    if (s->empty() || s->front() != '/' || s->size() > 4095 || has_control_chars(*s)) {
+        e.add(f.at(), f.path, "must be an absolute file path, got " + quoted(*s));
+        return std::nullopt;
+    }
+    return s;
+}
+
+// A file the session opens at every connect (CA, certificate, key): checked now so a typo is a
+// config error instead of a TLS failure in the field. The content is not read.
+std::optional<std::string> read_readable_path(Errors& e, const Field& f) {
+    auto path = read_path(e, f);
+    if (!path) return std::nullopt;
+    struct stat st {};
+    auto fd = open_regular(*path, st);
+    if (!fd) {
+        e.add(f.at(), f.path, fd.error());
+        return std::nullopt;
+    }
+    ::close(*fd);
+    return path;
+}
+
+bool is_dns_label(std::string_view s) {
+    return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+// "host:port" or "[v6 address]:port"; "" when valid, else what is wrong.
+std::string endpoint_problem(std::string_view s) {
+    const size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return "must be host:port";
+    std::string_view host = s.substr(0, colon);
+    const std::string_view port = s.substr(colon + 1);
+    if (host.starts_with('[')) {
+        if (!host.ends_with(']') || host.size() < 3) return "must be host:port or [IPv6 address]:port";
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return "an IPv6 address must be written in brackets: [address]:port";
+    }
+    if (host.empty()) return "has an empty host; write host:port";
+    const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u != 0x7f && c != '/' && c != '@' && c != '[' && c != ']';
+    });
+    if (!host_ok) return "has an invalid host name";
+    const auto p = parse_integer(port);
+    if (!p || *p < 1 || *p > 65535) return "needs a port between 1 and 65535";
+    return "";
+}
+
+void read_tls(Errors& e, const Field& f, cloud::TlsConfig& tls) {
+    if (f.value.IsScalar()) {
+        if (auto v = read_choice(e, f, kBools)) tls.enabled = *v;
+        return;
+    }
+    if (!f.value.IsMap()) {
+        e.add(f.at(), f.path, std::string("expected true, false or a map with keys ca, cert, key, verify, got ") +
+                                  describe(f.value));
+        return;
+    }
+    tls.enabled = true;
+    MapWalker m(e, f.value, f.path, where_of(f.key), {"ca", "cert", "key", "verify"});
+    if (auto c = m.get("ca"))
+        if (auto p = read_readable_path(e, *c)) tls.ca_file = *p;
+    const auto cert = m.get("cert");
+    const auto key = m.get("key");
+    if (cert)
+        if (auto p = read_readable_path(e, *cert)) tls.cert_file = *p;
+    if (key)
+        if (auto p = read_readable_path(e, *key)) tls.key_file = *p;
+    if (cert && !key) e.add(cert->at(), cert->path, "a client certificate needs its tls.key too");
+    if (key && !cert) e.add(key->at(), key->path, "a client key needs its tls.cert too");
+    if (auto v = m.get("verify"))
+        if (auto b = read_choice(e, *v, kBools)) tls.verify = *b;
+}
+
+class CloudEntryReader {
+public:
+    CloudEntryReader(Errors& e, const YAML::Node& node, size_t index, Where fallback)
+        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]") {
+        at_ = where_of(node);
+        if (at_.line == 0) at_ = fallback;
+    }
+
+    cloud::CloudConfig read() {
+        c_.config_line = at_.line;
+        // The platform decides which keys are valid, so it is read before the walk.
+        const auto platform_field = find_platform();
+        std::optional<cloud::Platform> platform;
+        if (platform_field) platform = read_choice(e_, *platform_field, kPlatforms);
+        if (platform) c_.platform = *platform;
+
+        const auto all = cloud_keys(std::nullopt);
+        const std::string variant = platform ? std::string("platform ") + cloud::to_string(*platform) : "";
+        MapWalker m(e_, node_, path_, at_, cloud_keys(platform), all, variant);
+        if (!platform_field && !m.wrong_type())
+            e_.add(at_, path_ + ".platform", "is required; one of aliyun | onenet | onenet-legacy | generic");
+
+        if (auto f = m.require("name", "a short name such as ali, [a-z0-9_-]{1,32}")) read_name(*f);
+        read_common(m);
+        if (platform) {
+            switch (*platform) {
+                case cloud::Platform::aliyun: read_aliyun(m); break;
+                case cloud::Platform::onenet: read_onenet(m); break;
+                case cloud::Platform::onenet_legacy: read_onenet_legacy(m); break;
+                case cloud::Platform::generic: read_generic(m); break;
+            }
+            check_rules(m);
+            // Advice on an entry that is wrong anyway would only bury its errors.
+            if (!e_.has_key(path_) && !e_.has_key_prefix(path_ + ".")) warn();
+        }
+        return c_;
+    }
+
+    std::optional<Field> name_field() const { return name_field_; }
+
+private:
+    std::optional<Field> find_platform() const {
+        if (!node_.IsMap()) return std::nullopt;
+        for (const auto& entry : node_)
+            if (entry.first.IsScalar() && entry.first.Scalar() == "platform")
+                return Field{path_ + ".platform", entry.first, entry.second};
+        return std::nullopt;
+    }
+
+    void read_name(const Field& f) {
+        name_field_ = f;
+        auto s = read_scalar(e_, f, "a name");
+        if (!s) return;
+        const bool ok = !s->empty() && s->size() <= 32 && std::all_of(s->begin(), s->end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        });
+        if (!ok) {
+            e_.add(f.at(), f.path, "must be 1-32 characters of a-z 0-9 _ -, got " + quoted(*s));
+            name_field_.reset();
+            return;
+        }
+        c_.name = *s;
+    }
+
+    void read_common(const MapWalker& m) {
+        if (auto f = m.get("endpoint")) {
+            if (auto s = read_text(e_, *f, "host:port", 255)) {
+                if (auto why = endpoint_problem(*s); !why.empty())
+                    e_.add(f->at(), f->path, why + ", got " + quoted(*s));
+                else
+                    c_.endpoint = *s;
+            }
+        }
+        if (auto f = m.get("tls")) read_tls(e_, *f, c_.tls);
+        if (auto f = m.get("keepalive")) {
+            // MQTT carries the keepalive as 16-bit seconds.
+            if (auto d = read_duration(e_, *f, 1s, 65535s)) {
+                if (d->count() % 1000 != 0)
+                    e_.add(f->at(), f->path, "must be whole seconds, got " + format_duration(*d));
+                else
+                    c_.keepalive = *d;
+            }
+        }
+    }
+
+    void text(const MapWalker& m, std::string_view key, std::string& out, size_t max_len, const char* required) {
+        const auto f = required ? m.require(key, required) : m.get(key);
+        if (!f) return;
+        if (auto s = read_text(e_, *f, "a string", max_len)) out = *s;
+    }
+
+    void label(const MapWalker& m, std::string_view key, std::string& out) {
+        const auto f = m.get(key);
+        if (!f) return;
+        auto s = read_scalar(e_, *f, "a name");
+        if (!s) return;
+        if (!is_dns_label(*s))
+            e_.add(f->at(), f->path, "must be 1-63 characters of A-Z a-z 0-9 -, got " + quoted(*s));
+        else
+            out = *s;
+    }
+
+    // `key` inline or `key`_file read now, exactly one of them. The value never reaches a message.
+    void secret(const MapWalker& m, std::string_view key, std::string& out, const char* required) {
+        const std::string file_key = std::string(key) + "_file";
+        const auto inline_f = m.get(key);
+        const auto file_f = m.get(file_key);
+        if (inline_f && file_f) {
+            e_.add(file_f->at(), file_f->path, "set either " + std::string(key) + " or " + file_key + ", not both");
+            return;
+        }
+        if (!inline_f && !file_f) {
+            if (required && !m.wrong_type())
+                e_.add(at_, path_ + "." + std::string(key),
+                       "is required; set " + std::string(key) + " or " + file_key + " (" + required + ")");
+            return;
+        }
+        if (inline_f) {
+            auto s = read_scalar(e_, *inline_f, "a string");
+            if (!s) return;
+            if (auto why = secret_problem(*s); !why.empty())
+                e_.add(inline_f->at(), inline_f->path, why);
+            else
+                out = *s;
+            return;
+        }
+        auto path = read_path(e_, *file_f);
+        if (!path) return;
+        auto file = read_secret_file(*path);
+        if (!file) {
+            e_.add(file_f->at(), file_f->path, file.error());
+            return;
+        }
+        if (auto why = secret_problem(file->value); !why.empty()) {
+            e_.add(file_f->at(), file_f->path, *path + " " + why);
+            return;
+        }
+        if (file->world_readable) {
+            const Where w = file_f->at();
+            log::warning("config: ", e_.file(), ":", w.line, ":", w.column, ": ", file_f->path, ": ", *path,
+                         " is readable by every user; chmod 600 it");
+        }
+        out = std::move(file->value);
+    }
+
+    template <size_t N>
+    void method(const MapWalker& m, std::string_view key, const Choice<std::string_view> (&choices)[N],
+                std::string& out) {
+        if (auto f = m.get(key))
+            if (auto v = read_choice(e_, *f, choices)) out = std::string(*v);
+    }
+
+    void read_aliyun(const MapWalker& m) {
+        text(m, "product_key", c_.product_key, 64, "the ProductKey from the console");
+        text(m, "device_name", c_.device_name, 64, "the DeviceName from the console");
+        secret(m, "device_secret", c_.device_secret, "the DeviceSecret from the console");
+        label(m, "region", c_.region);
+        label(m, "instance", c_.instance);
+        method(m, "sign_method", kSignMethods, c_.sign_method);
+    }
+
+    void read_onenet(const MapWalker& m) {
+        text(m, "product_id", c_.product_id, 64, "the product id from the console");
+        text(m, "device_name", c_.device_name, 64, "the device name from the console");
+        secret(m, "device_key", c_.device_key, "the device key from the console");
+        if (auto f = m.get("token_lifetime"))
+            if (auto d = read_duration(e_, *f, 1min, 87600h)) c_.token_lifetime = *d;
+        method(m, "token_method", kTokenMethods, c_.token_method);
+    }
+
+    void read_onenet_legacy(const MapWalker& m) {
+        text(m, "product_id", c_.product_id, 64, "the product id, sent as the MQTT username");
+        text(m, "device_id", c_.device_id, 64, "the device id, sent as the MQTT client id");
+        secret(m, "auth_info", c_.auth_info, "the device's authentication info");
+    }
+
+    void read_generic(const MapWalker& m) {
+        if (!m.get("endpoint") && !m.wrong_type())
+            e_.add(at_, path_ + ".endpoint", "is required for platform generic; set host:port of the broker");
+        text(m, "client_id", c_.client_id, 256, nullptr);
+        text(m, "username", c_.username, 256, nullptr);
+        secret(m, "password", c_.password, nullptr);
+    }
+
+    // The platform's documented limits, so a violation is a config error and not a kick in the field.
+    void check_rules(const MapWalker& m) {
+        for (const auto& v : cloud::check_platform_rules(c_)) {
+            const std::string key = v.key.empty() ? path_ : path_ + "." + v.key;
+            if (e_.has_key(key)) continue;  // already reported by the reader, more precisely
+            const auto f = v.key.empty() ? std::nullopt : m.get(v.key);
+            e_.add(f ? f->at() : at_, key, v.message);
+        }
+    }
+
+    void warn() const {
+        for (const auto& w : cloud::platform_warnings(c_))
+            log::warning("config: ", e_.file(), ":", at_.line, ": ", path_, w.key.empty() ? "" : ".", w.key, ": ",
+                         w.message);
+    }
+
+    Errors& e_;
+    const YAML::Node& node_;
+    std::string path_;
+    Where at_;
+    cloud::CloudConfig c_;
+    std::optional<Field> name_field_;
+};
+
+std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section) {
+    std::vector<cloud::CloudConfig> out;
+    if (section.value.IsNull()) return out;  // `cloud:` with every entry commented out
+    if (!section.value.IsSequence()) {
+        e.add(section.at(), section.path,
+              std::string("expected a list of sessions, each starting with '- name:', got ") + describe(section.value));
+        return out;
+    }
+    std::vector<std::pair<std::string, int>> names;  // name, line
+    size_t index = 0;
+    for (const auto& item : section.value) {
+        CloudEntryReader reader(e, item, index++, where_of(section.key));
+        auto entry = reader.read();
+        if (auto nf = reader.name_field()) {
+            const auto dup =
+                std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.first == entry.name; });
+            if (dup != names.end()) {
+                // Two sessions with one name would share a D-Bus object path.
+                e.add(nf->at(), nf->path,
+                      "duplicate session name " + quoted(entry.name) + " (first used on line " +
+                          std::to_string(dup->second) + ")");
+                continue;
+            }
+            names.emplace_back(entry.name, nf->at().line);
+        }
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+cloud::BackoffConfig read_backoff(Errors& e, const Field& section) {
+    cloud::BackoffConfig b;
+    MapWalker m(e, section.value, section.path, where_of(section.key), {"initial", "max", "stable_after"});
+    bool initial_ok = true;
+    if (auto f = m.get("initial")) {
+        const auto v = read_duration(e, *f, 100ms, 1min);
+        initial_ok = v.has_value();
+        if (v) b.initial = *v;
+    }
+    if (auto f = m.get("max")) {
+        if (auto v = read_duration(e, *f, 100ms, 1h)) {
+            if (initial_ok && *v < b.initial)
+                e.add(f->at(), f->path,
+                      "must be at least initial (" + format_duration(b.initial) + "), got " + format_duration(*v));
+            else
+                b.max = *v;
+        }
+    }
+    if (auto f = m.get("stable_after"))
+        if (auto v = read_duration(e, *f, 1s, 1h)) b.stable_after = *v;
+    return b;
+}
+
 Config read_config(Errors& e, const YAML::Node& root) {
     Config c;
-    MapWalker top(e, root, "", {}, {"modem", "log_level"});
+    MapWalker top(e, root, "", {}, {"modem", "cloud", "backoff", "log_level"});
     if (auto f = top.get("modem")) c.modem = read_modem(e, *f);
+    if (auto f = top.get("cloud")) c.cloud = read_cloud(e, *f);
+    if (auto f = top.get("backoff")) c.backoff = read_backoff(e, *f);
     if (auto f = top.get("log_level"))
         if (auto v = read_choice(e, *f, kLogLevels)) c.log_level = *v;
     return c;

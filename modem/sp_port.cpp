@@ -1,5 +1,7 @@
 #include "modem/sp_port.hpp"
 
+#include "modem/fd_port.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -26,40 +28,18 @@ std::string last_sp_error() {
 
 // libserialport configures and closes the port; reads and writes go straight to its fd because
 // sp_nonblocking_read() cannot tell "nothing to read" from end of file.
-class SpPort final : public SerialPort {
+class SpPort final : public FdPort {
 public:
-    SpPort(PortPtr port, int fd, std::string path) : port_(std::move(port)), fd_(fd), path_(std::move(path)) {}
+    SpPort(PortPtr port, int fd, std::string path) : FdPort(fd, std::move(path)), port_(std::move(port)) {}
     ~SpPort() override {
-        ::ioctl(fd_, TIOCNXCL);
+        release_exclusive();
         sp_close(port_.get());
     }
     SpPort(const SpPort&) = delete;
     SpPort& operator=(const SpPort&) = delete;
 
-    int fd() const override { return fd_; }
-
-    ssize_t read(char* buf, size_t len) override {
-        for (;;) {
-            const ssize_t n = ::read(fd_, buf, len);
-            if (n >= 0) return n;
-            if (errno != EINTR) return -errno;
-        }
-    }
-
-    ssize_t write(const char* buf, size_t len) override {
-        for (;;) {
-            const ssize_t n = ::write(fd_, buf, len);
-            if (n >= 0) return n;
-            if (errno != EINTR) return -errno;
-        }
-    }
-
-    const std::string& path() const override { return path_; }
-
 private:
     PortPtr port_;
-    int fd_;
-    std::string path_;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "modem/termios_port.hpp"
 
+#include "modem/fd_port.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -51,41 +53,15 @@ int configure_raw_tty(int fd, int baud) {
 
 namespace {
 
-class TermiosPort final : public SerialPort {
+class TermiosPort final : public FdPort {
 public:
-    TermiosPort(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+    TermiosPort(int fd, std::string path) : FdPort(fd, std::move(path)) {}
     ~TermiosPort() override {
-        // The exclusive flag belongs to the tty, not to our descriptor; a pty whose slave the
-        // simulator keeps open would otherwise refuse our own reopen with EBUSY.
-        ::ioctl(fd_, TIOCNXCL);
-        ::close(fd_);
+        release_exclusive();
+        ::close(fd());
     }
     TermiosPort(const TermiosPort&) = delete;
     TermiosPort& operator=(const TermiosPort&) = delete;
-
-    int fd() const override { return fd_; }
-
-    ssize_t read(char* buf, size_t len) override {
-        for (;;) {
-            const ssize_t n = ::read(fd_, buf, len);
-            if (n >= 0) return n;
-            if (errno != EINTR) return -errno;
-        }
-    }
-
-    ssize_t write(const char* buf, size_t len) override {
-        for (;;) {
-            const ssize_t n = ::write(fd_, buf, len);
-            if (n >= 0) return n;
-            if (errno != EINTR) return -errno;
-        }
-    }
-
-    const std::string& path() const override { return path_; }
-
-private:
-    int fd_;
-    std::string path_;
 };
 
 }  // namespace

@@ -47,6 +47,11 @@ API (keep additions additive; other helpers import this file):
       .wait_log(text, timeout=10, regex=False) -> re.Match
       .stop(sig=SIGTERM, timeout=5) -> returncode (raises TimeoutError if it does not exit in time)
   BusError, SERVICE, GATEWAY_PATH, GATEWAY_IFACE, MODEM_PATH, MODEM_IFACE, NOBODY
+  modem_config(port, vendor=None, pin=None, apn="cmnet", user/password/auth=None, **timers) -> YAML
+                                    text with short timers for tests (added by helper "sim")
+  Simulator(sim_path, scenario="normal", vendor="generic", speed=4.0, pin=None)
+                                    context manager running tests/sim/modemsim.py on a pty link
+      .link .control(line) -> str  .state() -> dict  .history() -> [AT command lines]  .transcript()
 """
 
 from __future__ import annotations
@@ -455,7 +460,8 @@ class Daemon:
 # --- modem simulator (added by helper "sim") ---------------------------------------------------
 
 def modem_config(port: str, vendor: str | None = None, pin: str | None = None, apn: str = "cmnet",
-                 log_level: str = "debug", **timers) -> str:
+                 log_level: str = "debug", user: str | None = None, password: str | None = None,
+                 auth: str | None = None, **timers) -> str:
     """A cellgated config driving the simulator at `port`, with timers short enough for tests.
     Timer keyword arguments override the defaults below (e.g. status_poll="5s")."""
     t = dict(signal_interval="5s", registration_grace="5s", registration_timeout="10s",
@@ -468,6 +474,9 @@ def modem_config(port: str, vendor: str | None = None, pin: str | None = None, a
     if pin:
         lines.append(f'  pin: "{pin}"')
     lines += ["  apn:", f"    name: {apn}"]
+    lines += [f'    {k}: "{v}"' for k, v in (("user", user), ("password", password)) if v is not None]
+    if auth:
+        lines.append(f"    auth: {auth}")
     lines += [f"  {k}: {v}" for k, v in t.items()]
     return "\n".join(lines) + "\n"
 

@@ -79,6 +79,7 @@ class Recorder:
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
+        wait_for(lambda: self.seen, 10, "first property sample")  # the baseline comes before the fault
 
     def _run(self):
         while not self._stop.is_set():

@@ -46,6 +46,11 @@ def test_pin_from_config_unlocks_and_is_never_logged(args):
         c.wait_state("connected", 25)
         entries = c.sim.history().count(f'AT+CPIN="{PIN}"')
         assert entries == 1, f"PIN entered {entries} times"
+        # After a module reboot the SIM is locked again: the PIN must be entered once more.
+        c.bus.call("/org/cellgate/Gateway1/Modem", "org.cellgate.Gateway1.Modem", "Reset")
+        c.wait(lambda p: p["State"] == "connected" and p["IpAddress"] == "10.64.12.35", 30, "connected after reset")
+        entries = c.sim.history().count(f'AT+CPIN="{PIN}"')
+        assert entries == 2, f"PIN entered {entries} times in two boots"
         log = c.d.log()
         assert PIN not in log, "the SIM PIN appears in the daemon log"
         with open(c.d.config_path) as f:

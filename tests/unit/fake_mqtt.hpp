@@ -1,0 +1,80 @@
+// An MqttClient that records what the session asks for and lets a test play the broker: accept,
+// refuse, fail, kick, deliver, ping. `on_connect_attempt` scripts a reaction from inside connect(),
+// the way a client that fails at once (bad address, no route) reports before connect() returns.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cloud/mqtt_client.hpp"
+#include "fake_scheduler.hpp"
+
+namespace cellgate::testing {
+
+class FakeMqttClient final : public cloud::MqttClient {
+public:
+    struct Attempt {
+        Clock::time_point at;
+        cloud::ConnectParams params;
+    };
+    struct Publication {
+        std::string topic, payload;
+        int qos;
+        bool retain;
+    };
+
+    explicit FakeMqttClient(FakeScheduler& sched) : sched_(sched) {}
+
+    void connect(const cloud::ConnectParams& params) override {
+        attempts.push_back({sched_.now(), params});
+        connecting = true;
+        connected = false;
+        if (on_connect_attempt) on_connect_attempt();
+    }
+    void disconnect() override {
+        ++disconnects;
+        connecting = connected = false;
+    }
+    int publish(const std::string& topic, const std::string& payload, int qos, bool retain) override {
+        if (!connected) return -1;
+        publications.push_back({topic, payload, qos, retain});
+        return next_mid++;
+    }
+    int subscribe(const std::string&, int) override { return connected ? next_mid++ : -1; }
+
+    // The broker's side.
+    void accept() {
+        connecting = false;
+        connected = true;
+        on_connected();
+    }
+    void refuse(int rc) {
+        connecting = false;
+        on_connect_failed(rc, "CONNACK " + std::to_string(rc));
+    }
+    void fail(const std::string& reason) {
+        connecting = false;
+        on_connect_failed(-1, reason);
+    }
+    void kick(const std::string& reason) {
+        connected = false;
+        on_disconnected(reason);
+    }
+    void deliver(const std::string& topic, const std::string& payload) { on_message(topic, payload); }
+    void ping() { on_ping_sent(); }
+    void acked(int mid) { on_published(mid); }
+
+    std::function<void()> on_connect_attempt;
+    std::vector<Attempt> attempts;
+    std::vector<Publication> publications;
+    int disconnects = 0;
+    bool connecting = false;
+    bool connected = false;
+    int next_mid = 1;
+
+private:
+    FakeScheduler& sched_;
+};
+
+}  // namespace cellgate::testing
