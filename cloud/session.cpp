@@ -1,3 +1,8 @@
+// Decisions worth knowing when reading the D-Bus properties:
+// - Reconnects counts established connections that ended, whoever ended them (broker, link loss,
+//   Reconnect()); failed attempts are not counted.
+// - NextRetryIn is the delay chosen when the retry was scheduled, not a live countdown.
+// - Every attempt, however triggered, keeps the platform's spacing (backoff.hpp).
 #include "cloud/session.hpp"
 
 #include <algorithm>
@@ -24,6 +29,7 @@ constexpr milliseconds kConnectDeadline = 90s;
 
 std::string seconds_text(milliseconds d) {
     const auto ms = d.count();
+    if (ms < 1000) return std::to_string(ms) + "ms";
     return std::to_string(ms / 1000) + "." + std::to_string((ms % 1000) / 100) + "s";
 }
 
@@ -257,7 +263,9 @@ void Session::Impl::handle_connected() {
     connected_at = sched.now();
     status.connected_since_us = wall_clock_us();
     status.next_retry_in_s = 0;
-    stable_timer->arm(backoff.stable_after());
+    // Never sooner than a short session: a kick loop must not reset the schedule even with a
+    // small configured stable_after.
+    stable_timer->arm(std::max(backoff.stable_after(), kShortSession));
     set_state(SessionState::connected, "CONNACK accepted");
 }
 

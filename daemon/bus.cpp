@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/bus_cloud.hpp"
 #include "daemon/bus_modem.hpp"
 #include "daemon/log.hpp"
 #include "daemon/sd_loop.hpp"
@@ -43,7 +44,9 @@ int bus_guarded(const char* where, sd_bus_error* error, F&& body) noexcept {
     return r;
 }
 
-int append_value(sd_bus_message* reply, const PropertyValue& v) {
+// For both property tables' variants.
+template <class Variant>
+int append_value(sd_bus_message* reply, const Variant& v) {
     return std::visit(
         [reply](const auto& x) -> int {
             using T = std::decay_t<decltype(x)>;
@@ -51,10 +54,26 @@ int append_value(sd_bus_message* reply, const PropertyValue& v) {
                 return sd_bus_message_append_basic(reply, 's', x.c_str());
             else if constexpr (std::is_same_v<T, uint32_t>)
                 return sd_bus_message_append_basic(reply, 'u', &x);
-            else
+            else if constexpr (std::is_same_v<T, uint64_t>)
+                return sd_bus_message_append_basic(reply, 't', &x);
+            else if constexpr (std::is_same_v<T, int32_t>)
                 return sd_bus_message_append_basic(reply, 'i', &x);
+            else
+                static_assert(sizeof(T) == 0, "no D-Bus type for this property value");
         },
         v);
+}
+
+// The uid comes from dbus-daemon's GetConnectionCredentials (its SO_PEERCRED of the caller);
+// this is a synchronous call to the bus, acceptable for a rare, privileged method. An euid
+// that was only filled in from /proc (AUGMENT) is racy and is not trusted: fail closed.
+bool caller_is_root(sd_bus_message* m) {
+    sd_bus_creds* raw = nullptr;
+    if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &raw) < 0) return false;
+    std::unique_ptr<sd_bus_creds, decltype(&sd_bus_creds_unref)> creds(raw, &sd_bus_creds_unref);
+    if (sd_bus_creds_get_augmented_mask(creds.get()) & SD_BUS_CREDS_EUID) return false;
+    uid_t euid = 1;
+    return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 && euid == 0;
 }
 
 }  // namespace
@@ -67,6 +86,7 @@ struct Bus::Impl {
         (void)sd_bus_set_description(b, "cellgated");
 
         build_modem_vtable();
+        build_cloud_vtable();
         sd_bus_slot* s = nullptr;
         check(sd_bus_add_object_vtable(b, &s, kGatewayPath, kGatewayInterface, kGatewayVtable, this),
               "sd_bus_add_object_vtable(Gateway1)");
@@ -107,6 +127,39 @@ struct Bus::Impl {
         modem_vtable.push_back(SD_BUS_VTABLE_END);
     }
 
+    void build_cloud_vtable() {
+        cloud_vtable.push_back(SD_BUS_VTABLE_START(0));
+        for (const auto& p : cloud_properties())
+            cloud_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_cloud_property, 0,
+                                                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+        // Privileged like Reset(): see there.
+        cloud_vtable.push_back(SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, 0));
+        cloud_vtable.push_back(SD_BUS_VTABLE_END);
+    }
+
+    // One exported session. The vtable's userdata, so it must not move: held by unique_ptr.
+    struct CloudObject {
+        std::string path;
+        std::function<void()> reconnect;
+        cloud::SessionStatus current, emitted;
+        SdBusSlotPtr slot;
+    };
+
+    size_t add_session(std::string_view name, std::function<void()> reconnect) {
+        auto obj = std::make_unique<CloudObject>();
+        obj->path = cloud_object_path(name);
+        obj->reconnect = std::move(reconnect);
+        obj->current.name = std::string(name);
+        obj->emitted = obj->current;
+        sd_bus_slot* s = nullptr;
+        check(sd_bus_add_object_vtable(bus.get(), &s, obj->path.c_str(), kCloudSessionInterface,
+                                       cloud_vtable.data(), obj.get()),
+              "sd_bus_add_object_vtable(CloudSession)");
+        obj->slot.reset(s);
+        clouds.push_back(std::move(obj));
+        return clouds.size() - 1;
+    }
+
     void schedule_emit() { (void)sd_event_source_set_enabled(emit_source.get(), SD_EVENT_ONESHOT); }
 
     static int get_version(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
@@ -133,6 +186,33 @@ struct Bus::Impl {
         });
     }
 
+    static int get_cloud_property(sd_bus*, const char*, const char*, const char* property,
+                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        auto* obj = static_cast<CloudObject*>(userdata);
+        return bus_guarded("CloudSession property getter", error, [&] {
+            const CloudProperty* p = find_cloud_property(property);
+            if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
+            return append_value(reply, p->get(obj->current));
+        });
+    }
+
+    static int method_reconnect(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+        auto* obj = static_cast<CloudObject*>(userdata);
+        return bus_guarded("Reconnect()", error, [&] {
+            const char* sender = sd_bus_message_get_sender(m);
+            const std::string& name = obj->current.name;
+            if (!caller_is_root(m)) {
+                log::warning("bus: Reconnect() of cloud ", name, " from ", sender ? sender : "?",
+                             " refused: caller is not root");
+                return sd_bus_error_set_const(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                              "Reconnect() is restricted to root");
+            }
+            log::notice("bus: Reconnect() of cloud ", name, " requested by ", sender ? sender : "?");
+            if (obj->reconnect) obj->reconnect();
+            return sd_bus_reply_method_return(m, "");
+        });
+    }
+
     static int method_reset(sd_bus_message* m, void* userdata, sd_bus_error* error) {
         auto* self = static_cast<Impl*>(userdata);
         return bus_guarded("Reset()", error, [&] {
@@ -148,18 +228,6 @@ struct Bus::Impl {
             self->handlers.reset_modem();
             return sd_bus_reply_method_return(m, "");
         });
-    }
-
-    // The uid comes from dbus-daemon's GetConnectionCredentials (its SO_PEERCRED of the caller);
-    // this is a synchronous call to the bus, acceptable for a rare, privileged method. An euid
-    // that was only filled in from /proc (AUGMENT) is racy and is not trusted: fail closed.
-    static bool caller_is_root(sd_bus_message* m) {
-        sd_bus_creds* raw = nullptr;
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &raw) < 0) return false;
-        std::unique_ptr<sd_bus_creds, decltype(&sd_bus_creds_unref)> creds(raw, &sd_bus_creds_unref);
-        if (sd_bus_creds_get_augmented_mask(creds.get()) & SD_BUS_CREDS_EUID) return false;
-        uid_t euid = 1;
-        return sd_bus_creds_get_euid(creds.get(), &euid) >= 0 && euid == 0;
     }
 
     static int on_name_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
@@ -216,6 +284,15 @@ struct Bus::Impl {
                                                         const_cast<char**>(names.data()));
             if (r < 0) log::debug("bus: emitting Modem PropertiesChanged failed: ", -r);
         }
+        for (auto& obj : clouds) {
+            auto changed = changed_cloud_properties(obj->emitted, obj->current);
+            obj->emitted = obj->current;
+            if (!ready || changed.empty()) continue;
+            changed.push_back(nullptr);
+            int r = sd_bus_emit_properties_changed_strv(bus.get(), obj->path.c_str(), kCloudSessionInterface,
+                                                        const_cast<char**>(changed.data()));
+            if (r < 0) log::debug("bus: emitting CloudSession PropertiesChanged failed: ", -r);
+        }
     }
 
     static constexpr sd_bus_vtable kGatewayVtable[] = {
@@ -231,8 +308,9 @@ struct Bus::Impl {
 
     // Declared so that slots and sources go before the vtable they point into and the bus.
     SdBusPtr bus;
-    std::vector<sd_bus_vtable> modem_vtable;
+    std::vector<sd_bus_vtable> modem_vtable, cloud_vtable;
     SdBusSlotPtr gateway_slot, modem_slot, disconnect_slot, name_slot;
+    std::vector<std::unique_ptr<CloudObject>> clouds;
     SdEventSourcePtr emit_source;
 };
 
@@ -243,6 +321,17 @@ Bus::~Bus() = default;
 void Bus::set_gateway_state(std::string_view state) {
     if (impl_->gateway_state == state) return;
     impl_->gateway_state = state;
+    impl_->schedule_emit();
+}
+
+size_t Bus::add_session(std::string_view name, std::function<void()> reconnect) {
+    return impl_->add_session(name, std::move(reconnect));
+}
+
+void Bus::set_session_status(size_t index, const cloud::SessionStatus& status) {
+    auto& obj = *impl_->clouds.at(index);
+    if (obj.current == status) return;
+    obj.current = status;
     impl_->schedule_emit();
 }
 

@@ -3,6 +3,8 @@
 //
 //   org.cellgate.Gateway1 at /org/cellgate/Gateway1        Version (const), State
 //   org.cellgate.Gateway1.Modem at /org/cellgate/Gateway1/Modem   see daemon/bus_modem.hpp; Reset()
+//   org.cellgate.Gateway1.CloudSession at /org/cellgate/Gateway1/Cloud/<escaped name>, one per
+//     cloud session                                            see daemon/bus_cloud.hpp; Reconnect()
 //
 // Access control, in layers: the shipped bus policy lets only root call methods; sd-bus itself
 // refuses privileged (non-UNPRIVILEGED) methods to callers whose uid differs from the daemon's
@@ -14,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "cloud/session_status.hpp"
 #include "modem/modem_status.hpp"
 
 namespace cellgate {
@@ -25,6 +28,9 @@ inline constexpr const char* kGatewayPath = "/org/cellgate/Gateway1";
 inline constexpr const char* kGatewayInterface = "org.cellgate.Gateway1";
 inline constexpr const char* kModemPath = "/org/cellgate/Gateway1/Modem";
 inline constexpr const char* kModemInterface = "org.cellgate.Gateway1.Modem";
+// Parent of the session objects; cloud_object_path() (bus_cloud.hpp) builds the children.
+inline constexpr const char* kCloudPath = "/org/cellgate/Gateway1/Cloud";
+inline constexpr const char* kCloudSessionInterface = "org.cellgate.Gateway1.CloudSession";
 // Returned by Reset() when the config has no modem section.
 inline constexpr const char* kErrorNoModem = "org.cellgate.Gateway1.Error.NoModem";
 
@@ -46,10 +52,17 @@ public:
     Bus(const Bus&) = delete;
     Bus& operator=(const Bus&) = delete;
 
-    // Both publish on the next loop iteration, as one PropertiesChanged per interface however
-    // many updates arrived before it.
+    // Exports one CloudSession object for the session `name` and returns its index for
+    // set_session_status(). `reconnect` runs for Reconnect() from an authorized caller. Call it
+    // before the loop first runs, so the objects are there when the name appears.
+    // Throws std::system_error if sd-bus refuses the object.
+    size_t add_session(std::string_view name, std::function<void()> reconnect);
+
+    // All publish on the next loop iteration, as one PropertiesChanged per object and interface
+    // however many updates arrived before it.
     void set_gateway_state(std::string_view state);
     void set_modem_status(const modem::ModemStatus& status);
+    void set_session_status(size_t index, const cloud::SessionStatus& status);
 
 private:
     struct Impl;

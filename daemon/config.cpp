@@ -447,7 +447,7 @@ constexpr Choice<std::string_view> kTokenMethods[] = {{"sha256", "sha256"}, {"sh
 
 constexpr std::string_view kCommonCloudKeys[] = {"name", "platform", "endpoint", "tls", "keepalive"};
 constexpr std::string_view kAliyunKeys[] = {"product_key", "device_name", "device_secret", "device_secret_file",
-                                            "region",      "instance",    "sign_method"};
+                                            "region",      "instance",    "sign_method",   "client_id"};
 constexpr std::string_view kOnenetKeys[] = {"product_id",      "device_name",    "device_key",
                                             "device_key_file", "token_lifetime", "token_method"};
 constexpr std::string_view kOnenetLegacyKeys[] = {"product_id", "device_id", "auth_info", "auth_info_file"};
@@ -584,6 +584,7 @@ bool is_dns_label(std::string_view s) {
 
 // "host:port" or "[v6 address]:port"; "" when valid, else what is wrong.
 std::string endpoint_problem(std::string_view s) {
+    if (s.find("://") != std::string_view::npos) return "must be host:port, not a URL";
     const size_t colon = s.rfind(':');
     if (colon == std::string_view::npos) return "must be host:port";
     std::string_view host = s.substr(0, colon);
@@ -662,9 +663,11 @@ public:
                 case cloud::Platform::onenet_legacy: read_onenet_legacy(m); break;
                 case cloud::Platform::generic: read_generic(m); break;
             }
-            check_rules(m);
-            // Advice on an entry that is wrong anyway would only bury its errors.
-            if (!e_.has_key(path_) && !e_.has_key_prefix(path_ + ".")) warn();
+            // A key that failed to read left its default behind, which the rules would then report
+            // under another name ("requires device_secret" for an unreadable device_secret_file):
+            // the rules wait until the entry itself reads cleanly, and advice until it is valid.
+            if (clean()) check_rules(m);
+            if (clean()) warn();
         }
         return c_;
     }
@@ -716,8 +719,9 @@ private:
         }
     }
 
-    void text(const MapWalker& m, std::string_view key, std::string& out, size_t max_len, const char* required) {
-        const auto f = required ? m.require(key, required) : m.get(key);
+    // Required keys are the platform's rules (check_rules), not the reader's.
+    void text(const MapWalker& m, std::string_view key, std::string& out, size_t max_len) {
+        const auto f = m.get(key);
         if (!f) return;
         if (auto s = read_text(e_, *f, "a string", max_len)) out = *s;
     }
@@ -734,7 +738,7 @@ private:
     }
 
     // `key` inline or `key`_file read now, exactly one of them. The value never reaches a message.
-    void secret(const MapWalker& m, std::string_view key, std::string& out, const char* required) {
+    void secret(const MapWalker& m, std::string_view key, std::string& out) {
         const std::string file_key = std::string(key) + "_file";
         const auto inline_f = m.get(key);
         const auto file_f = m.get(file_key);
@@ -742,12 +746,7 @@ private:
             e_.add(file_f->at(), file_f->path, "set either " + std::string(key) + " or " + file_key + ", not both");
             return;
         }
-        if (!inline_f && !file_f) {
-            if (required && !m.wrong_type())
-                e_.add(at_, path_ + "." + std::string(key),
-                       "is required; set " + std::string(key) + " or " + file_key + " (" + required + ")");
-            return;
-        }
+        if (!inline_f && !file_f) return;
         if (inline_f) {
             auto s = read_scalar(e_, *inline_f, "a string");
             if (!s) return;
@@ -784,35 +783,34 @@ private:
     }
 
     void read_aliyun(const MapWalker& m) {
-        text(m, "product_key", c_.product_key, 64, "the ProductKey from the console");
-        text(m, "device_name", c_.device_name, 64, "the DeviceName from the console");
-        secret(m, "device_secret", c_.device_secret, "the DeviceSecret from the console");
+        text(m, "product_key", c_.product_key, 64);
+        text(m, "device_name", c_.device_name, 64);
+        secret(m, "device_secret", c_.device_secret);
         label(m, "region", c_.region);
         label(m, "instance", c_.instance);
         method(m, "sign_method", kSignMethods, c_.sign_method);
+        text(m, "client_id", c_.client_id, 256);
     }
 
     void read_onenet(const MapWalker& m) {
-        text(m, "product_id", c_.product_id, 64, "the product id from the console");
-        text(m, "device_name", c_.device_name, 64, "the device name from the console");
-        secret(m, "device_key", c_.device_key, "the device key from the console");
+        text(m, "product_id", c_.product_id, 64);
+        text(m, "device_name", c_.device_name, 64);
+        secret(m, "device_key", c_.device_key);
         if (auto f = m.get("token_lifetime"))
             if (auto d = read_duration(e_, *f, 1min, 87600h)) c_.token_lifetime = *d;
         method(m, "token_method", kTokenMethods, c_.token_method);
     }
 
     void read_onenet_legacy(const MapWalker& m) {
-        text(m, "product_id", c_.product_id, 64, "the product id, sent as the MQTT username");
-        text(m, "device_id", c_.device_id, 64, "the device id, sent as the MQTT client id");
-        secret(m, "auth_info", c_.auth_info, "the device's authentication info");
+        text(m, "product_id", c_.product_id, 64);
+        text(m, "device_id", c_.device_id, 64);
+        secret(m, "auth_info", c_.auth_info);
     }
 
     void read_generic(const MapWalker& m) {
-        if (!m.get("endpoint") && !m.wrong_type())
-            e_.add(at_, path_ + ".endpoint", "is required for platform generic; set host:port of the broker");
-        text(m, "client_id", c_.client_id, 256, nullptr);
-        text(m, "username", c_.username, 256, nullptr);
-        secret(m, "password", c_.password, nullptr);
+        text(m, "client_id", c_.client_id, 256);
+        text(m, "username", c_.username, 256);
+        secret(m, "password", c_.password);
     }
 
     // The platform's documented limits, so a violation is a config error and not a kick in the field.
@@ -824,6 +822,8 @@ private:
             e_.add(f ? f->at() : at_, key, v.message);
         }
     }
+
+    bool clean() const { return !e_.has_key(path_) && !e_.has_key_prefix(path_ + "."); }
 
     void warn() const {
         for (const auto& w : cloud::platform_warnings(c_))

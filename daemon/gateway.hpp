@@ -1,10 +1,13 @@
-// The daemon's root object: owns the event loop, the D-Bus adapter and the modem, derives the
-// gateway State from them and reports it to systemd (READY=1, STATUS=) and the journal.
+// The daemon's root object: owns the event loop, the D-Bus adapter, the modem and the cloud
+// sessions, feeds the modem's data link to the sessions, derives the gateway State from all of
+// them and reports it to systemd (READY=1, STATUS=) and the journal.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "cloud/session_status.hpp"
 #include "daemon/config.hpp"
 #include "modem/modem_status.hpp"
 
@@ -13,15 +16,22 @@ namespace cellgate {
 class Bus;
 class SdEventLoop;
 namespace modem { class Modem; }
+namespace cloud { class Session; }
 
 enum class GatewayState { starting, offline, degraded, online };
 const char* to_string(GatewayState s);
+
+struct SessionInput {
+    std::string name;
+    cloud::SessionState state = cloud::SessionState::idle;
+};
 
 struct GatewayInputs {
     bool name_acquired = false;         // the bus name is ours
     bool modem_configured = false;      // config has a modem: section
     bool modem_known = false;           // the modem reported its first status
     modem::ModemStatus modem;
+    std::vector<SessionInput> sessions; // one per cloud: entry, in config order
 };
 
 struct GatewayVerdict {
@@ -29,12 +39,18 @@ struct GatewayVerdict {
     std::string reason;  // short, for the "gateway: old -> new (reason)" log line
 };
 
-// Without a modem the host network is the uplink, so the gateway is online as soon as it is
-// reachable on the bus. With one: connected -> online; failed, absent or disabled -> offline;
-// any step in between (initializing, searching, connecting, resetting...) -> degraded.
+// starting until the bus name is ours and the modem (if any) reported once. Then, first match:
+//   offline   no uplink (the modem failed, is absent or disabled), or sessions are configured
+//             and none of them is connected;
+//   degraded  the modem is on its way (initializing, searching, connecting, resetting...), or
+//             some sessions are not connected;
+//   online    otherwise: the uplink is up and every session connected.
+// The uplink is the modem's data link, or the host network when no modem is configured.
+// A session is down in every state but connected.
 GatewayVerdict evaluate_gateway(const GatewayInputs& in);
 
-// One line for systemctl status, e.g. "online; modem connected lte 'CMCC' 10.64.1.2 signal 67%".
+// One line for systemctl status, e.g.
+// "online; modem connected lte 'CMCC' 10.64.1.2 signal 67%; cloud 2/2 connected".
 std::string status_line(GatewayState state, const GatewayInputs& in);
 
 class Gateway {
@@ -51,17 +67,22 @@ public:
 
 private:
     void on_modem_change(const modem::ModemStatus& status);
+    void on_session_change(size_t index, const cloud::SessionStatus& status);
     void update();
 
     GatewayInputs inputs_;
     GatewayState state_ = GatewayState::starting;
     std::string last_status_;
     bool ready_sent_ = false;
+    // The modem's data link as last told to the sessions, and the address it had.
+    bool link_up_ = false;
+    std::string link_address_;
 
-    // Destroyed bottom-up: the modem and bus drop their sources before the loop goes.
+    // Destroyed bottom-up: sessions, modem and bus drop their sources before the loop goes.
     std::unique_ptr<SdEventLoop> loop_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
+    std::vector<std::unique_ptr<cloud::Session>> sessions_;
 };
 
 }  // namespace cellgate

@@ -52,6 +52,14 @@ API (keep additions additive; other helpers import this file):
   Simulator(sim_path, scenario="normal", vendor="generic", speed=4.0, pin=None)
                                     context manager running tests/sim/modemsim.py on a pty link
       .link .control(line) -> str  .state() -> dict  .history() -> [AT command lines]  .transcript()
+  CLOUD_IFACE, CLOUD_STATES, cloud_path(name) -> object path of a cloud session (added by "cloudtest")
+  cloud_config(sessions, backoff=None, modem=None, log_level="debug") -> YAML text with a cloud: list
+                                    (sessions are dicts; modem is modem_config() text to extend)
+  PropertySampler(bus, [(path, iface, prop), ...], interval=0.05)
+                                    background sampler keeping each change with its monotonic time
+      .seen .current() .first_time(pred, after) .wait(pred, timeout, what, after) .stop() .describe()
+  (brokers.py: MosquittoBroker, CertificateAuthority, SynSniffer; mqtt_emulator.py: PlatformEmulator,
+   MiniClient, Kicker and the platforms' signing functions)
 """
 
 from __future__ import annotations
@@ -567,3 +575,216 @@ class Simulator:
     def history(self) -> list:
         """Every AT command line the module received, in order."""
         return json.loads(self.control("history"))
+
+
+# --- cloud sessions (added by helper "cloudtest") ----------------------------------------------
+
+CLOUD_IFACE = "org.cellgate.Gateway1.CloudSession"
+CLOUD_STATES = ("idle", "waiting-link", "connecting", "connected", "backoff", "auth-failed")
+
+
+def cloud_path(name: str) -> str:
+    """The session's object path; the name is escaped like sd_bus_path_encode() does
+    (every byte outside [A-Za-z0-9] becomes _xx)."""
+    if not name:
+        return "/org/cellgate/Gateway1/Cloud/_"
+    enc = "".join(ch if ch.isascii() and ch.isalnum() else "".join(f"_{b:02x}" for b in ch.encode())
+                  for ch in name)
+    return "/org/cellgate/Gateway1/Cloud/" + enc
+
+
+def _yaml_scalar(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return json.dumps(str(v))  # a JSON string is a valid double-quoted YAML scalar
+
+
+def _yaml_lines(value, indent: int) -> list:
+    pad = " " * indent
+    out = []
+    for k, v in value.items():
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            out.append(f"{pad}{k}:")
+            out += _yaml_lines(v, indent + 2)
+        else:
+            out.append(f"{pad}{k}: {_yaml_scalar(v)}")
+    return out
+
+
+def cloud_config(sessions, backoff: dict | None = None, modem: str | None = None,
+                 log_level: str = "debug") -> str:
+    """YAML with a `cloud:` list built from dicts (nested dicts for tls: {...}; None values are
+    left out), an optional `backoff:` map, and optionally a modem section as produced by
+    modem_config() (which already carries log_level). Durations are strings such as "60s"."""
+    text = modem if modem is not None else f"log_level: {log_level}\n"
+    lines = ["cloud:"]
+    for s in sessions:
+        entry = _yaml_lines(s, 4)
+        entry[0] = "  - " + entry[0].lstrip()
+        lines += entry
+    if backoff:
+        lines.append("backoff:")
+        lines += _yaml_lines(backoff, 2)
+    return text + "\n".join(lines) + "\n"
+
+
+class PropertySampler:
+    """Samples properties in the background (every `interval` s) and keeps the transitions:
+    .seen = [(monotonic time, (v1, v2, ...)), ...], one entry per change.
+
+        s = PropertySampler(bus, [(MODEM_PATH, MODEM_IFACE, "State"), (cloud_path("lab"), CLOUD_IFACE, "State")])
+        ...; s.stop(); s.first_time(lambda v: v[1] == "connected", after=t0)
+    """
+
+    def __init__(self, bus: "PrivateBus", props, interval: float = 0.05):
+        self.bus, self.props, self.interval = bus, list(props), interval
+        self.seen: list = []
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        wait_for(lambda: self.seen, 10, "first property sample")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                values = tuple(self.bus.get_property(p, i, n) for p, i, n in self.props)
+                now = time.monotonic()
+                with self._lock:
+                    if not self.seen or self.seen[-1][1] != values:
+                        self.seen.append((now, values))
+            except Exception:  # noqa: BLE001 - a poll may fail while the daemon is busy
+                self.errors += 1
+            self._stop.wait(self.interval)
+
+    def stop(self) -> list:
+        self._stop.set()
+        self._t.join(5)
+        return self.seen
+
+    def current(self):
+        with self._lock:
+            return self.seen[-1][1]
+
+    def first_time(self, pred, after: float = 0.0):
+        """Monotonic time of the first sampled change at/after `after` whose values satisfy pred,
+        or None. A state already holding at `after` counts from `after`."""
+        with self._lock:
+            seen = list(self.seen)
+        prev = None
+        for t, v in seen:
+            if t < after:
+                prev = v
+                continue
+            if prev is not None and pred(prev):
+                return after
+            prev = None
+            if pred(v):
+                return t
+        if prev is not None and pred(prev):
+            return after
+        return None
+
+    def wait(self, pred, timeout: float, what: str, after: float = 0.0) -> float:
+        try:
+            return wait_for(lambda: self.first_time(pred, after), timeout, what, interval=0.02)
+        except TimeoutError as e:
+            raise AssertionError(f"{e}; transitions: {self.describe()}") from None
+
+    def describe(self, since: float | None = None) -> str:
+        with self._lock:
+            seen = list(self.seen)
+        t0 = since if since is not None else (seen[0][0] if seen else 0)
+        return "; ".join(f"{t - t0:+.2f}s {v}" for t, v in seen)
+
+
+SANITIZER_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
+
+
+class _CloudDaemon:
+    """Context manager behind cloud_daemon(): a private bus plus cellgated with `config`; on a clean
+    exit it checks that the daemon is still alive, stops with exit code 0 and logged no sanitizer
+    report."""
+
+    def __init__(self, args, config: str, env: dict | None = None, binary: str | None = None,
+                 ready_timeout: float = 20):
+        self.args, self.config, self.env, self.binary = args, config, env, binary
+        self.ready_timeout = ready_timeout
+
+    def __enter__(self):
+        self._bus = PrivateBus(self.args.policy, keep=self.args.keep)
+        self.bus = self._bus.__enter__()
+        try:
+            self._daemon = Daemon(self.binary or self.args.daemon, self.config, self.bus, env=self.env,
+                                  keep=self.args.keep)
+            self.d = self._daemon.__enter__()
+        except BaseException:
+            self._bus.__exit__(None, None, None)
+            raise
+        try:
+            self.d.wait_ready(timeout=self.ready_timeout)
+        except BaseException as e:
+            self.__exit__(type(e), e, e.__traceback__)
+            raise
+        return self.bus, self.d
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                rc = self.d.proc.poll()
+                assert rc is None, f"cellgated exited with {rc}:\n{self.d.log()[-4000:]}"
+                rc = self.d.stop(timeout=10)
+                assert rc == 0, f"cellgated exited with {rc} on SIGTERM:\n{self.d.log()[-4000:]}"
+                m = SANITIZER_REPORT.search(self.d.log())
+                assert not m, "sanitizer report in the daemon log:\n" + self.d.log()[max(0, m.start() - 200):][:4000]
+        except BaseException:
+            self._daemon.__exit__(*sys.exc_info())
+            self._bus.__exit__(None, None, None)
+            raise
+        self._daemon.__exit__(exc_type, exc, tb)
+        self._bus.__exit__(None, None, None)
+        return False
+
+
+def cloud_daemon(args, config: str, env: dict | None = None, binary: str | None = None,
+                 ready_timeout: float = 20) -> _CloudDaemon:
+    """with cloud_daemon(args, cloud_config([...])) as (bus, d): ...  (READY=1 already received)"""
+    return _CloudDaemon(args, config, env, binary, ready_timeout)
+
+
+def cloud_props(bus: "PrivateBus", name: str) -> dict:
+    return bus.get_all(cloud_path(name), CLOUD_IFACE)
+
+
+def wait_cloud(bus: "PrivateBus", name: str, pred, timeout: float, what: str, daemon: "Daemon | None" = None) -> dict:
+    """Polls the session's properties until pred(props) holds; returns them. The error shows the
+    last properties seen (and the daemon's log tail when `daemon` is given)."""
+    last = {}
+
+    def check():
+        if daemon is not None and daemon.proc.poll() is not None:
+            raise AssertionError(f"cellgated exited with {daemon.proc.returncode}")
+        last.clear()
+        last.update(cloud_props(bus, name))
+        return pred(last)
+
+    try:
+        wait_for(check, timeout, f"{name}: {what}", interval=0.05)
+    except TimeoutError as e:
+        tail = ("\n--- daemon log tail ---\n" + daemon.log()[-3000:]) if daemon is not None else ""
+        raise AssertionError(f"{e}; last {name} properties: {last}{tail}") from None
+    return dict(last)
+
+
+def write_secret(directory: str, name: str, value: str) -> str:
+    """A 0600 secret file, the way the config wants it; returns its path."""
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return path

@@ -334,8 +334,8 @@ const std::string kAllowedModemKeys =
 INSTANTIATE_TEST_SUITE_P(
     UnknownKeys, ConfigOneError,
     ::testing::Values(
-        ErrorCase{"TopLevelCloudNotYet", "cloud:\n  url: x\n", "cloud", 1, 1,
-                  "unknown key 'cloud'; allowed here: modem, log_level"},
+        ErrorCase{"TopLevelUnknown", "mqtt:\n  url: x\n", "mqtt", 1, 1,
+                  "unknown key 'mqtt'; allowed here: modem, cloud, backoff, log_level"},
         ErrorCase{"TopLevelTypo", base("loglevel: info\n"), "loglevel", 5, 1, "unknown key 'loglevel'"},
         ErrorCase{"ModemKey", base("  speed: 115200\n"), "modem.speed", 5, 3, "unknown key 'speed'; "},
         ErrorCase{"ModemKeyListsAllowed", base("  foo: 1\n"), "modem.foo", 5, 3, kAllowedModemKeys.c_str()},
@@ -433,7 +433,7 @@ INSTANTIATE_TEST_SUITE_P(
     Types, ConfigOneError,
     ::testing::Values(
         ErrorCase{"TopLevelList", "- modem\n- log_level\n", "", 1, 1,
-                  "expected a map with keys modem, log_level, got a list"},
+                  "expected a map with keys modem, cloud, backoff, log_level, got a list"},
         ErrorCase{"TopLevelScalar", "modem\n", "", 1, 1, "got a single value"},
         ErrorCase{"ModemList", "modem: [a]\n", "modem", 1, 8, "expected a map with keys port, vendor"},
         ErrorCase{"ApnScalar", "modem:\n  port: auto\n  apn: cmnet\n", "modem.apn", 3, 8,

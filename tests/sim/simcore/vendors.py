@@ -3,7 +3,7 @@
 Each profile adds its commands to the 3GPP set in module.py. The netdev data call is modelled as
 m.vcall plus m.active[cid] (the PDN); the network dropping it clears both (Module.network_deact).
 """
-from .module import Reply, err
+from .reply import Reply, err
 
 
 def swap_nibbles(digits):

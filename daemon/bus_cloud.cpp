@@ -1,0 +1,73 @@
+#include "daemon/bus_cloud.hpp"
+
+#include <array>
+
+#include "daemon/bus.hpp"
+
+namespace cellgate {
+namespace {
+
+using cloud::SessionStatus;
+
+CloudPropertyValue str(const char* s) { return std::string(s); }
+
+constexpr std::array kCloudProperties{
+    CloudProperty{"Name", "s", [](const SessionStatus& s) { return CloudPropertyValue{s.name}; }},
+    CloudProperty{"Platform", "s", [](const SessionStatus& s) { return CloudPropertyValue{s.platform}; }},
+    CloudProperty{"Endpoint", "s", [](const SessionStatus& s) { return CloudPropertyValue{s.endpoint}; }},
+    CloudProperty{"ClientId", "s", [](const SessionStatus& s) { return CloudPropertyValue{s.client_id}; }},
+    CloudProperty{"State", "s", [](const SessionStatus& s) { return str(to_string(s.state)); }},
+    CloudProperty{"KeepAlive", "u", [](const SessionStatus& s) { return CloudPropertyValue{s.keepalive_s}; }},
+    CloudProperty{"ConnectedSince", "t",
+                  [](const SessionStatus& s) { return CloudPropertyValue{s.connected_since_us}; }},
+    CloudProperty{"Reconnects", "u", [](const SessionStatus& s) { return CloudPropertyValue{s.reconnects}; }},
+    CloudProperty{"LastDisconnectReason", "s",
+                  [](const SessionStatus& s) { return CloudPropertyValue{s.last_disconnect_reason}; }},
+    CloudProperty{"NextRetryIn", "u", [](const SessionStatus& s) { return CloudPropertyValue{s.next_retry_in_s}; }},
+    CloudProperty{"Published", "t", [](const SessionStatus& s) { return CloudPropertyValue{s.published}; }},
+    CloudProperty{"Received", "t", [](const SessionStatus& s) { return CloudPropertyValue{s.received}; }},
+    CloudProperty{"Pings", "t", [](const SessionStatus& s) { return CloudPropertyValue{s.pings}; }},
+};
+
+}  // namespace
+
+std::span<const CloudProperty> cloud_properties() { return kCloudProperties; }
+
+const CloudProperty* find_cloud_property(std::string_view name) {
+    for (const auto& p : kCloudProperties)
+        if (name == p.name) return &p;
+    return nullptr;
+}
+
+std::vector<const char*> changed_cloud_properties(const SessionStatus& before, const SessionStatus& after) {
+    std::vector<const char*> names;
+    if (before == after) return names;
+    for (const auto& p : kCloudProperties)
+        if (p.get(before) != p.get(after)) names.push_back(p.name);
+    return names;
+}
+
+std::string escape_path_element(std::string_view name) {
+    if (name.empty()) return "_";
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        const bool digit = c >= '0' && c <= '9';
+        if (alpha || (digit && i > 0)) {
+            out += static_cast<char>(c);
+        } else {
+            out += '_';
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+
+std::string cloud_object_path(std::string_view name) {
+    return std::string(kCloudPath) + "/" + escape_path_element(name);
+}
+
+}  // namespace cellgate

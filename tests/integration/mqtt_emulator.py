@@ -1,0 +1,1069 @@
+#!/usr/bin/env python3
+"""A small MQTT 3.1.1 broker on loopback that enforces a cloud platform's CONNECT rules
+(Python 3 stdlib only), and a tiny blocking MQTT client for tests.
+
+    emu = PlatformEmulator("aliyun", product_key="a1B2c3D4e5F", device_name="gw-001",
+                           device_secret="s3cr3t")
+    with emu:                                   # listens on 127.0.0.1:emu.port (plain TCP)
+        ... emu.connects, emu.pings(), emu.kicks, emu.violations, emu.protocol_errors
+
+Modes (the rules come from ../../../shared/reference/aliyun.md and onenet.md):
+  aliyun   clientId "<id>|securemode=3,signmethod=hmacsha256|hmacsha1|hmacmd5[,timestamp=<ms>]|"
+           (securemode 2 is TLS, and this listener is plain TCP), username "dn&pk", password the
+           HMAC of the sorted content with the device secret (hex, any case), keepalive 30..1200.
+           Refusals: 1 protocol version, 2 clientId format / keepalive, 4 username or password.
+           A second login of the same device kicks the first (and, with ext bit 1, sends it the
+           /ext/notify "Kicked by the same device" message first).
+  onenet   username = product id, clientId = device name, password = 2018-10-31 token (HMAC with the
+           base64-decoded device key, et in the future, res products/<pid>/devices/<dn>, values
+           URL-encoded as documented); keepalive 10..1800, clean session 1, no will (else the
+           connection is dropped without CONNACK); bad token -> 4. More than 10 CONNECTs of one
+           device in 5 s -> TCP reset, a recorded violation and a 5-minute ban.
+  generic  accepts any CONNECT (optionally checks users={name: password}).
+Every mode: QoS 2 or retained PUBLISH -> recorded protocol error and disconnect (as the platforms
+do); PINGREQ answered and recorded; SUBSCRIBE/PUBLISH QoS 0/1; 1.5 x keepalive without uplink ->
+the server closes ("Keepalive timeout"). freeze()/thaw() stop/resume all reading and answering.
+
+`python3 mqtt_emulator.py --selftest` checks the signature verification against the platforms'
+published test vectors and runs a loopback round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+
+# --- platform signing (independent of the daemon's C++ implementation) -------------------------
+
+_HASHES = {"hmacsha256": hashlib.sha256, "hmacsha1": hashlib.sha1, "hmacmd5": hashlib.md5}
+_TOKEN_HASHES = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
+ONENET_VERSION = "2018-10-31"
+
+
+def aliyun_content(client_id: str, device_name: str, product_key: str, timestamp: str | None) -> str:
+    """The sign content: parameters sorted by name, names and values concatenated (Doc-TLS)."""
+    parts = {"clientId": client_id, "deviceName": device_name, "productKey": product_key}
+    if timestamp is not None:
+        parts["timestamp"] = timestamp
+    return "".join(k + v for k, v in sorted(parts.items()))
+
+
+def aliyun_sign(secret: str, content: str, method: str = "hmacsha256") -> str:
+    return hmac.new(secret.encode(), content.encode(), _HASHES[method]).hexdigest().upper()
+
+
+def aliyun_credentials(product_key: str, device_name: str, secret: str, client_id: str | None = None,
+                       timestamp: str | None = "2524608000000", securemode: int = 3,
+                       signmethod: str = "hmacsha256", extra: str = ""):
+    """(mqtt client id, username, password) the way the device SDKs build them."""
+    cid = client_id if client_id is not None else f"{product_key}.{device_name}"
+    params = [f"securemode={securemode}", f"signmethod={signmethod}"]
+    if timestamp is not None:
+        params.append(f"timestamp={timestamp}")
+    if extra:
+        params.append(extra)
+    content = aliyun_content(cid, device_name, product_key, timestamp)
+    return (f"{cid}|{','.join(params)}|", f"{device_name}&{product_key}",
+            aliyun_sign(secret, content, signmethod))
+
+
+# The documented URL encoding of token values: exactly these eight characters.
+_ONENET_ESCAPES = {"+": "%2B", " ": "%20", "/": "%2F", "?": "%3F", "%": "%25", "#": "%23", "&": "%26",
+                   "=": "%3D"}
+
+
+def onenet_encode(value: str) -> str:
+    return "".join(_ONENET_ESCAPES.get(ch, ch) for ch in value)
+
+
+def onenet_sign(key_b64: str, et: int, method: str, res: str, version: str = ONENET_VERSION) -> str:
+    msg = f"{et}\n{method}\n{res}\n{version}".encode()
+    return base64.b64encode(hmac.new(base64.b64decode(key_b64), msg, _TOKEN_HASHES[method]).digest()).decode()
+
+
+def onenet_token(product_id: str, device_name: str, key_b64: str, et: int, method: str = "sha256",
+                 res: str | None = None) -> str:
+    res = res or f"products/{product_id}/devices/{device_name}"
+    sign = onenet_sign(key_b64, et, method, res)
+    return (f"version={ONENET_VERSION}&res={onenet_encode(res)}&et={et}&method={method}"
+            f"&sign={onenet_encode(sign)}")
+
+
+class Refusal(Exception):
+    """A CONNECT the platform refuses: rc is the CONNACK code, or None to drop without CONNACK."""
+
+    def __init__(self, rc: int | None, reason: str):
+        super().__init__(reason)
+        self.rc = rc
+        self.reason = reason
+
+
+@dataclass
+class Connect:
+    protocol_name: str = "MQTT"
+    level: int = 4
+    flags: int = 0
+    keepalive: int = 0
+    client_id: str = ""
+    will_topic: str | None = None
+    will_message: bytes | None = None
+    username: str | None = None
+    password: bytes | None = None
+
+    @property
+    def clean(self) -> bool:
+        return bool(self.flags & 0x02)
+
+    @property
+    def will(self) -> bool:
+        return bool(self.flags & 0x04)
+
+    @property
+    def password_text(self) -> str:
+        return (self.password or b"").decode(errors="replace")
+
+
+_ALIYUN_CID = re.compile(r"^(?P<id>[^|]*)\|(?P<params>[^|]*)\|$")
+
+
+def aliyun_check(c: Connect, product_key: str, device_name: str, secret: str, tls: bool = False):
+    """Returns (identity, notes) or raises Refusal with Aliyun's CONNACK code (aliyun.md §1, §3, §6)."""
+    notes = []
+    if c.level not in (3, 4):
+        raise Refusal(1, f"unacceptable protocol level {c.level}")
+    m = _ALIYUN_CID.match(c.client_id)
+    if not m:
+        raise Refusal(2, "clientId is not '<id>|<params>|'")
+    cid = m.group("id")
+    if not cid or len(cid) > 64:
+        raise Refusal(2, f"clientId part must be 1..64 characters, got {len(cid)}")
+    params = {}
+    for kv in m.group("params").split(","):
+        if not kv:
+            continue  # the 4.x SDK ends its list with "ext=3,"
+        k, sep, v = kv.partition("=")
+        if not sep:
+            raise Refusal(2, f"extended parameter {kv!r} is not key=value")
+        params[k] = v
+    mode = params.get("securemode")
+    if mode not in ("2", "3"):
+        raise Refusal(2, f"securemode must be 2 (TLS) or 3 (TCP), got {mode!r}")
+    if mode != ("2" if tls else "3"):
+        raise Refusal(2, f"securemode={mode} on a {'TLS' if tls else 'plain TCP'} connection")
+    method = params.get("signmethod")
+    if method not in _HASHES:
+        raise Refusal(2, f"signmethod must be hmacsha256, hmacsha1 or hmacmd5, got {method!r}")
+    ts = params.get("timestamp")
+    if ts is not None and not ts.isdigit():
+        raise Refusal(2, f"timestamp must be milliseconds, got {ts!r}")
+    if not 30 <= c.keepalive <= 1200:
+        raise Refusal(2, f"keepalive {c.keepalive} s outside 30..1200 s")
+    if c.username is None or c.password is None:
+        raise Refusal(4, "username and password are required")
+    if c.username != f"{device_name}&{product_key}":
+        raise Refusal(4, f"username {c.username!r} is not deviceName&productKey")
+    want = aliyun_sign(secret, aliyun_content(cid, device_name, product_key, ts), method)
+    if not hmac.compare_digest(c.password_text.upper(), want):
+        raise Refusal(4, "password is not the HMAC of the sign content (wrong secret or content)")
+    if c.will:
+        notes.append("will message sent (Aliyun does not support will)")
+    ext = params.get("ext", "0")
+    return (product_key, device_name), notes, {"ext": int(ext) if ext.isdigit() else 0, "params": params}
+
+
+def onenet_check(c: Connect, product_id: str, device_name: str, key_b64: str, now: float | None = None):
+    """Returns identity or raises Refusal with OneNET's behaviour (onenet.md §1.2, §2, §3, §5)."""
+    now = time.time() if now is None else now
+    if c.level != 4:
+        raise Refusal(1, f"protocol level {c.level}; OneNET wants MQTT 3.1.1")
+    if c.will:
+        raise Refusal(None, "will flag set (connect flags must be 0xC2)")
+    if not c.clean:
+        raise Refusal(None, "clean session must be 1 (connect flags must be 0xC2)")
+    if c.username is None or c.password is None:
+        raise Refusal(None, "username and password flags must be set (connect flags must be 0xC2)")
+    if not 10 <= c.keepalive <= 1800:
+        raise Refusal(None, f"keepalive {c.keepalive} s outside 10..1800 s")
+    if c.username != product_id:
+        raise Refusal(4, f"username {c.username!r} is not the product id")
+    if c.client_id != device_name:
+        raise Refusal(2, f"clientId {c.client_id!r} is not the device name")
+    token = c.password_text
+    fields = {}
+    for part in token.split("&"):
+        k, sep, v = part.partition("=")
+        if not sep or k in fields:
+            raise Refusal(4, f"token part {part!r} malformed")
+        fields[k] = v
+    missing = {"version", "res", "et", "method", "sign"} - set(fields)
+    if missing:
+        raise Refusal(4, f"token lacks {sorted(missing)}")
+    raw = fields
+    val = {k: urllib.parse.unquote(v) for k, v in raw.items()}
+    for k in ("res", "sign"):
+        if raw[k].upper() != onenet_encode(val[k]).upper():
+            raise Refusal(4, f"token {k} is not URL-encoded as documented: {raw[k]!r}")
+    if val["version"] != ONENET_VERSION:
+        raise Refusal(4, f"token version {val['version']!r}")
+    if val["method"] not in _TOKEN_HASHES:
+        raise Refusal(4, f"token method {val['method']!r}")
+    if not val["et"].isdigit():
+        raise Refusal(4, f"token et {val['et']!r} is not Unix seconds")
+    et = int(val["et"])
+    if et <= now:
+        raise Refusal(4, f"token expired (et {et} <= now {int(now)})")
+    if val["res"] != f"products/{product_id}/devices/{device_name}":
+        raise Refusal(4, f"token res {val['res']!r} is not products/<pid>/devices/<device name>")
+    want = onenet_sign(key_b64, et, val["method"], val["res"], val["version"])
+    if not hmac.compare_digest(val["sign"], want):
+        raise Refusal(4, "token sign does not verify with the device key")
+    return (product_id, device_name), [], {"et": et, "method": val["method"]}
+
+
+# --- MQTT framing --------------------------------------------------------------------------------
+
+def _rl(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n % 128
+        n //= 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _s(text: str | bytes) -> bytes:
+    b = text.encode() if isinstance(text, str) else text
+    return struct.pack("!H", len(b)) + b
+
+
+def packet(first: int, body: bytes = b"") -> bytes:
+    return bytes([first]) + _rl(len(body)) + body
+
+
+def connect_packet(client_id: str, username=None, password=None, keepalive=60, clean=True,
+                   will: tuple | None = None, level: int = 4) -> bytes:
+    flags = (0x02 if clean else 0) | (0x80 if username is not None else 0) | (0x40 if password is not None else 0)
+    payload = _s(client_id)
+    if will:
+        flags |= 0x04
+        payload += _s(will[0]) + _s(will[1])
+    if username is not None:
+        payload += _s(username)
+    if password is not None:
+        payload += _s(password)
+    name = "MQTT" if level == 4 else "MQIsdp"
+    return packet(0x10, _s(name) + bytes([level, flags]) + struct.pack("!H", keepalive) + payload)
+
+
+def publish_packet(topic: str, payload: bytes, qos: int = 0, retain: bool = False, mid: int = 1,
+                   dup: bool = False) -> bytes:
+    body = _s(topic) + (struct.pack("!H", mid) if qos else b"") + payload
+    return packet(0x30 | (0x08 if dup else 0) | (qos << 1) | (1 if retain else 0), body)
+
+
+class _Reader:
+    """Parses fields out of a packet body."""
+
+    def __init__(self, data: bytes):
+        self.d, self.i = data, 0
+
+    def u8(self) -> int:
+        if self.i >= len(self.d):
+            raise ValueError("truncated")
+        self.i += 1
+        return self.d[self.i - 1]
+
+    def u16(self) -> int:
+        if self.i + 2 > len(self.d):
+            raise ValueError("truncated")
+        self.i += 2
+        return struct.unpack("!H", self.d[self.i - 2:self.i])[0]
+
+    def bytes_(self) -> bytes:
+        n = self.u16()
+        if self.i + n > len(self.d):
+            raise ValueError("truncated")
+        self.i += n
+        return self.d[self.i - n:self.i]
+
+    def text(self) -> str:
+        return self.bytes_().decode("utf-8")
+
+    def rest(self) -> bytes:
+        r = self.d[self.i:]
+        self.i = len(self.d)
+        return r
+
+
+def parse_connect(body: bytes) -> Connect:
+    r = _Reader(body)
+    c = Connect()
+    c.protocol_name = r.text()
+    c.level = r.u8()
+    c.flags = r.u8()
+    c.keepalive = r.u16()
+    c.client_id = r.text()
+    if c.flags & 0x04:
+        c.will_topic = r.text()
+        c.will_message = r.bytes_()
+    if c.flags & 0x80:
+        c.username = r.text()
+    if c.flags & 0x40:
+        c.password = r.bytes_()
+    return c
+
+
+async def _read_packet(reader: asyncio.StreamReader, limit: int):
+    first = (await reader.readexactly(1))[0]
+    mult, n = 1, 0
+    for _ in range(4):
+        b = (await reader.readexactly(1))[0]
+        n += (b & 0x7F) * mult
+        mult *= 128
+        if not b & 0x80:
+            break
+    else:
+        raise ValueError("malformed remaining length")
+    if n > limit:
+        raise ValueError(f"packet of {n} bytes over the platform limit {limit}")
+    return first, await reader.readexactly(n)
+
+
+def topic_matches(flt: str, topic: str) -> bool:
+    f, t = flt.split("/"), topic.split("/")
+    for i, part in enumerate(f):
+        if part == "#":
+            return True
+        if i >= len(t) or (part != "+" and part != t[i]):
+            return False
+    return len(f) == len(t)
+
+
+# --- the emulator ------------------------------------------------------------------------------------
+
+@dataclass
+class ConnectRecord:
+    time: float                  # time.monotonic()
+    wall: float
+    peer: str
+    client_id: str
+    username: str | None
+    password: str                # what the client sent (to prove it never leaks elsewhere)
+    keepalive: int
+    clean: bool
+    will: bool
+    level: int
+    rc: int | None               # CONNACK code sent, None = dropped without CONNACK
+    reason: str                  # "" when accepted
+    identity: tuple | None = None
+    conn_id: int = 0
+
+
+@dataclass
+class _Conn:
+    id: int
+    writer: asyncio.StreamWriter
+    peer: str
+    record: ConnectRecord | None = None
+    identity: tuple | None = None
+    subs: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+    closed_reason: str = ""
+    last_rx: float = 0.0
+
+
+class PlatformEmulator:
+    LIMITS = {"aliyun": 1024 * 1024, "onenet": 256 * 1024, "generic": 16 * 1024 * 1024}
+
+    def __init__(self, mode: str = "generic", *, product_key: str = "", device_name: str = "",
+                 device_secret: str = "", product_id: str = "", device_key: str = "",
+                 users: dict | None = None, port: int | None = None, host: str = "127.0.0.1",
+                 login_limit: tuple | None = None, ban_seconds: float = 300.0,
+                 enforce_keepalive: bool = True):
+        assert mode in ("aliyun", "onenet", "generic"), mode
+        self.mode = mode
+        self.product_key, self.device_name, self.device_secret = product_key, device_name, device_secret
+        self.product_id, self.device_key = product_id, device_key
+        self.users = users
+        self.host = host
+        self.port = port or 0
+        # (count, seconds): OneNET bans a device for 5 minutes after more than 10 logins in 5 s.
+        self.login_limit = login_limit if login_limit is not None else ((10, 5.0) if mode == "onenet" else None)
+        self.ban_seconds = ban_seconds
+        self.enforce_keepalive = enforce_keepalive
+        self.lock = threading.Lock()
+        self.connects: list[ConnectRecord] = []
+        self.ping_log: list[tuple[float, str, tuple | None]] = []  # (time, client id, identity)
+        self.publishes: list[dict] = []
+        self.subscribes: list[tuple[float, str, str, int]] = []
+        self.kicks: list[dict] = []
+        self.violations: list[dict] = []
+        self.protocol_errors: list[dict] = []
+        self.closes: list[dict] = []
+        self._banned_until: dict = {}
+        self._login_times: dict = {}
+        self._conns: dict[int, _Conn] = {}
+        self._by_identity: dict = {}
+        self._ids = itertools.count(1)
+        self._frozen = None  # asyncio.Event, set = running
+        self._loop = None
+        self._server = None
+        self._thread = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def __enter__(self) -> "PlatformEmulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        ready = threading.Event()
+        err = []
+
+        def run():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(self._start_server())
+            except Exception as e:  # noqa: BLE001 - reported to the caller
+                err.append(e)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True, name=f"emulator-{self.mode}")
+        self._thread.start()
+        ready.wait(10)
+        if err:
+            raise err[0]
+
+    async def _start_server(self):
+        self._running = asyncio.Event()
+        self._running.set()
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """Closes the listener and every connection (abruptly: a broker crash)."""
+        if not self._loop or not self._thread.is_alive():
+            return
+
+        async def shutdown():
+            self._running.set()
+            self._server.close()
+            for c in list(self._conns.values()):
+                self._abort(c, "emulator stopped")
+            await asyncio.sleep(0)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def _call(self, fn, *args):
+        """Runs fn(*args) on the emulator's loop and returns its result."""
+        async def wrap():
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(wrap(), self._loop).result(5)
+
+    def freeze(self) -> None:
+        """Stop reading and answering everything (a silently dropped flow, seen from the client)."""
+        self._call(self._running.clear)
+
+    def thaw(self) -> None:
+        self._call(self._running.set)
+
+    def kick(self, identity=None) -> int:
+        """Closes the connections of `identity` (all when None); returns how many."""
+        def do():
+            n = 0
+            for c in list(self._conns.values()):
+                if identity is None or c.identity == identity:
+                    self._abort(c, "kicked by the test")
+                    n += 1
+            return n
+        return self._call(do)
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 0, identity=None, force: bool = False) -> int:
+        """Sends a downlink PUBLISH to connected clients subscribed to `topic` (all with force)."""
+        data = payload.encode() if isinstance(payload, str) else payload
+
+        def do():
+            n = 0
+            for c in list(self._conns.values()):
+                if c.record is None or (identity is not None and c.identity != identity):
+                    continue
+                if force or any(topic_matches(f, topic) for f in c.subs):
+                    c.writer.write(publish_packet(topic, data, qos=qos, mid=next(self._ids) % 65535 + 1))
+                    n += 1
+            return n
+        return self._call(do)
+
+    # --- queries (thread-safe) -----------------------------------------------------------
+    def accepted(self) -> list[ConnectRecord]:
+        with self.lock:
+            return [r for r in self.connects if r.rc == 0]
+
+    def refused(self) -> list[ConnectRecord]:
+        with self.lock:
+            return [r for r in self.connects if r.rc != 0]
+
+    def pings(self, client_id: str | None = None) -> list[float]:
+        with self.lock:
+            return [t for t, cid, _ in self.ping_log if client_id is None or cid == client_id]
+
+    def connected_count(self) -> int:
+        return self._call(lambda: sum(1 for c in self._conns.values() if c.record and c.record.rc == 0))
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {"connects": list(self.connects), "kicks": list(self.kicks),
+                    "violations": list(self.violations), "protocol_errors": list(self.protocol_errors),
+                    "closes": list(self.closes)}
+
+    # --- connection handling (emulator loop) --------------------------------------------------
+    def _abort(self, c: _Conn, reason: str, rst: bool = False) -> None:
+        if c.closed_reason:
+            return
+        c.closed_reason = reason
+        with self.lock:
+            self.closes.append({"time": time.monotonic(), "conn": c.id, "peer": c.peer,
+                                "identity": c.identity, "reason": reason})
+        if rst:
+            sock = c.writer.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            c.writer.transport.abort()
+        else:
+            c.writer.close()
+        self._conns.pop(c.id, None)
+        if c.identity is not None and self._by_identity.get(c.identity) is c:
+            del self._by_identity[c.identity]
+
+    def _protocol_error(self, c: _Conn, what: str) -> None:
+        with self.lock:
+            self.protocol_errors.append({"time": time.monotonic(), "conn": c.id, "peer": c.peer,
+                                         "identity": c.identity, "what": what})
+        self._abort(c, "protocol error: " + what)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = "%s:%d" % writer.get_extra_info("peername")[:2]
+        c = _Conn(next(self._ids), writer, peer, last_rx=time.monotonic())
+        self._conns[c.id] = c
+        watchdog = asyncio.ensure_future(self._keepalive_watchdog(c, reader))
+        try:
+            while not c.closed_reason:
+                await self._running.wait()
+                try:
+                    first, body = await _read_packet(reader, self.LIMITS[self.mode])
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    self._abort(c, "client closed the connection")
+                    break
+                except ValueError as e:
+                    self._protocol_error(c, str(e))
+                    break
+                if not self._running.is_set():
+                    await self._running.wait()  # frozen mid-read: hold the packet until thawed
+                    if c.closed_reason:
+                        break
+                c.last_rx = time.monotonic()
+                try:
+                    self._dispatch(c, first, body)
+                except (ValueError, UnicodeDecodeError) as e:
+                    self._protocol_error(c, f"malformed packet 0x{first:02x}: {e}")
+                try:
+                    await writer.drain()
+                except ConnectionError:
+                    self._abort(c, "connection reset")
+        finally:
+            watchdog.cancel()
+            self._abort(c, c.closed_reason or "handler ended")
+
+    async def _keepalive_watchdog(self, c: _Conn, reader) -> None:
+        # The platforms close a connection that sent nothing for 1.5 x keepalive.
+        while not c.closed_reason:
+            await asyncio.sleep(0.5)
+            if not self.enforce_keepalive or c.record is None or c.record.rc != 0 or not c.record.keepalive:
+                continue
+            if not self._running.is_set():
+                continue
+            if time.monotonic() - c.last_rx > 1.5 * c.record.keepalive:
+                self._abort(c, "Keepalive timeout")
+
+    def _dispatch(self, c: _Conn, first: int, body: bytes) -> None:
+        kind = first >> 4
+        if c.record is None and kind != 1:
+            self._protocol_error(c, f"packet type {kind} before CONNECT")
+            return
+        if kind == 1:
+            if c.record is not None:
+                self._protocol_error(c, "second CONNECT on one connection")
+                return
+            self._on_connect(c, parse_connect(body))
+        elif kind == 3:
+            self._on_publish(c, first, body)
+        elif kind == 4:
+            pass  # PUBACK for a downlink
+        elif kind in (5, 6, 7):
+            self._protocol_error(c, "QoS 2 flow (PUBREC/PUBREL/PUBCOMP) is not supported")
+        elif kind == 8:
+            self._on_subscribe(c, first, body)
+        elif kind == 10:
+            r = _Reader(body)
+            mid = r.u16()
+            c.writer.write(packet(0xB0, struct.pack("!H", mid)))
+        elif kind == 12:
+            now = time.monotonic()
+            with self.lock:
+                self.ping_log.append((now, c.record.client_id, c.identity))
+                recent = [t for t, _, ident in self.ping_log if ident == c.identity and now - t < 5.0]
+            if self.mode == "onenet" and len(recent) > 10:
+                self._violation(c, "PINGREQ more than 10 in 5 s")
+                return
+            c.writer.write(packet(0xD0))
+        elif kind == 14:
+            self._abort(c, "client sent DISCONNECT")
+        else:
+            self._protocol_error(c, f"unexpected packet type {kind}")
+
+    def _violation(self, c: _Conn, what: str) -> None:
+        with self.lock:
+            self.violations.append({"time": time.monotonic(), "peer": c.peer, "identity": c.identity,
+                                    "what": what})
+        if c.identity is not None:
+            self._banned_until[c.identity] = time.monotonic() + self.ban_seconds
+        self._abort(c, "violation: " + what, rst=True)
+
+    def _check(self, conn: Connect, tls: bool = False):
+        if self.mode == "aliyun":
+            return aliyun_check(conn, self.product_key, self.device_name, self.device_secret, tls)
+        if self.mode == "onenet":
+            return onenet_check(conn, self.product_id, self.device_name, self.device_key)
+        if self.users is not None:
+            if conn.username not in self.users or self.users[conn.username] != conn.password_text:
+                raise Refusal(5 if conn.username is None else 4, "bad user name or password")
+        return conn.client_id, [], {}
+
+    def _identity_guess(self, conn: Connect):
+        """Who the device claims to be, before its credentials are checked (for login limits)."""
+        if self.mode == "aliyun":
+            return (self.product_key, self.device_name) if conn.username == f"{self.device_name}&{self.product_key}" else None
+        if self.mode == "onenet":
+            return (conn.username, conn.client_id)
+        return conn.client_id
+
+    def _on_connect(self, c: _Conn, conn: Connect) -> None:
+        now = time.monotonic()
+        rec = ConnectRecord(now, time.time(), c.peer, conn.client_id, conn.username, conn.password_text,
+                            conn.keepalive, conn.clean, conn.will, conn.level, None, "", None, c.id)
+        c.record = rec
+        who = self._identity_guess(conn)
+        with self.lock:
+            self.connects.append(rec)
+        if who is not None and self._banned_until.get(who, 0) > now:
+            rec.reason = "device banned (login limit)"
+            self._abort(c, rec.reason, rst=True)
+            return
+        if who is not None and self.login_limit:
+            count, window = self.login_limit
+            times = [t for t in self._login_times.get(who, []) if now - t < window] + [now]
+            self._login_times[who] = times
+            if len(times) > count:
+                rec.reason = f"more than {count} CONNECTs in {window:g} s"
+                c.identity = who
+                self._violation(c, rec.reason)
+                return
+        try:
+            identity, notes, info = self._check(conn)
+        except Refusal as r:
+            rec.rc, rec.reason = r.rc, r.reason
+            if r.rc is not None:
+                c.writer.write(packet(0x20, bytes([0, r.rc])))
+            # The platforms close the connection after a refusal.
+            self._abort(c, "refused: " + r.reason)
+            return
+        rec.rc, rec.identity = 0, identity
+        c.identity, c.info = identity, info
+        for n in notes:
+            with self.lock:
+                self.protocol_errors.append({"time": now, "conn": c.id, "peer": c.peer, "identity": identity,
+                                             "what": n})
+        old = self._by_identity.get(identity)
+        if old is not None and old is not c:
+            with self.lock:
+                self.kicks.append({"time": now, "identity": identity, "old_peer": old.peer, "new_peer": c.peer,
+                                   "old_conn": old.id, "new_conn": c.id})
+            if self.mode == "aliyun" and old.info.get("ext", 0) & 2:
+                old.writer.write(publish_packet("/ext/notify", b'{"title":"kick","content":"Kicked by the same device"}'))
+            self._abort(old, "Kicked by the same device")
+        self._by_identity[identity] = c
+        c.writer.write(packet(0x20, bytes([0, 0])))
+
+    def _on_publish(self, c: _Conn, first: int, body: bytes) -> None:
+        qos = (first >> 1) & 3
+        retain = bool(first & 1)
+        r = _Reader(body)
+        topic = r.text()
+        mid = r.u16() if qos else 0
+        payload = r.rest()
+        with self.lock:
+            self.publishes.append({"time": time.monotonic(), "client_id": c.record.client_id, "identity": c.identity,
+                                   "topic": topic, "payload": payload, "qos": qos, "retain": retain})
+        if qos > 1:
+            self._protocol_error(c, f"PUBLISH QoS {qos} (platform supports 0 and 1)")
+            return
+        if retain and self.mode != "generic":
+            self._protocol_error(c, "retained PUBLISH (platform does not support retain)")
+            return
+        if self.mode == "onenet":
+            pid, dn = c.identity
+            if not topic.startswith(f"$sys/{pid}/{dn}/") or not re.fullmatch(r"[A-Za-z0-9/_$-]+", topic):
+                self._protocol_error(c, f"PUBLISH to illegal topic {topic!r}")
+                return
+        if qos == 1:
+            c.writer.write(packet(0x40, struct.pack("!H", mid)))
+        # Local delivery, so a test can see its own uplink (and count Received) when subscribed.
+        for other in list(self._conns.values()):
+            if other.record and other.record.rc == 0 and any(topic_matches(f, topic) for f in other.subs):
+                other.writer.write(publish_packet(topic, payload, qos=0))
+
+    def _on_subscribe(self, c: _Conn, first: int, body: bytes) -> None:
+        if first != 0x82:
+            self._protocol_error(c, f"SUBSCRIBE with fixed header 0x{first:02x}")
+            return
+        r = _Reader(body)
+        mid = r.u16()
+        granted = []
+        while r.i < len(r.d):
+            topic = r.text()
+            qos = r.u8()
+            with self.lock:
+                self.subscribes.append((time.monotonic(), c.record.client_id, topic, qos))
+            ok = True
+            if self.mode == "onenet":
+                pid, dn = c.identity
+                ok = topic.startswith(f"$sys/{pid}/{dn}/")
+                g = 0  # OneNET grants at most QoS 0
+            else:
+                g = min(qos, 1)
+            if ok:
+                c.subs[topic] = g
+            granted.append(g if ok else 0x80)
+        c.writer.write(packet(0x90, struct.pack("!H", mid) + bytes(granted)))
+
+
+# --- a tiny blocking client -------------------------------------------------------------------
+
+class MiniClient:
+    """One MQTT 3.1.1 connection, blocking socket. source binds the local address (e.g. 127.0.0.2
+    to tell this client from the daemon in a broker's log)."""
+
+    def __init__(self, host: str, port: int, client_id: str, username=None, password=None, keepalive=60,
+                 clean=True, will=None, source: str | None = None, timeout: float = 5.0):
+        self.host, self.port = host, port
+        self.client_id, self.username, self.password = client_id, username, password
+        self.keepalive, self.clean, self.will, self.source = keepalive, clean, will, source
+        self.timeout = timeout
+        self.sock = None
+        self.buf = b""
+        self.messages: list[tuple[str, bytes]] = []
+        self._mid = 0
+
+    def connect(self) -> int | None:
+        """Returns the CONNACK code, or None when the server closed without one."""
+        self.sock = socket.create_connection((self.host, self.port), self.timeout,
+                                             source_address=(self.source, 0) if self.source else None)
+        self.sock.sendall(connect_packet(self.client_id, self.username, self.password, self.keepalive, self.clean,
+                                         self.will))
+        try:
+            first, body = self.read_packet()
+        except (ConnectionError, EOFError, socket.timeout):
+            self.close()
+            return None
+        if first != 0x20 or len(body) != 2:
+            raise ValueError(f"expected CONNACK, got 0x{first:02x}")
+        return body[1]
+
+    def read_packet(self, timeout: float | None = None):
+        self.sock.settimeout(self.timeout if timeout is None else timeout)
+        while True:
+            if len(self.buf) >= 2:
+                n, mult, i = 0, 1, 1
+                while i < len(self.buf):
+                    b = self.buf[i]
+                    n += (b & 0x7F) * mult
+                    mult *= 128
+                    i += 1
+                    if not b & 0x80:
+                        break
+                else:
+                    i = None
+                if i is not None and len(self.buf) >= i + n and not (self.buf[i - 1] & 0x80):
+                    first, body = self.buf[0], self.buf[i:i + n]
+                    self.buf = self.buf[i + n:]
+                    return first, body
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("server closed the connection")
+            self.buf += data
+
+    def _next_mid(self) -> int:
+        self._mid = self._mid % 65535 + 1
+        return self._mid
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        self.sock.sendall(publish_packet(topic, data, qos, retain, self._next_mid()))
+        if qos == 1:
+            self.expect(0x40)
+
+    def subscribe(self, topic: str, qos: int = 0) -> int:
+        self.sock.sendall(packet(0x82, struct.pack("!H", self._next_mid()) + _s(topic) + bytes([qos])))
+        return self.expect(0x90)[-1]
+
+    def ping(self) -> None:
+        self.sock.sendall(packet(0xC0))
+        self.expect(0xD0)
+
+    def expect(self, first: int, timeout: float | None = None) -> bytes:
+        while True:
+            f, body = self.read_packet(timeout)
+            if f >> 4 == 3:
+                r = _Reader(body)
+                topic = r.text()
+                if (f >> 1) & 3:
+                    r.u16()
+                self.messages.append((topic, r.rest()))
+                if first >> 4 == 3:
+                    return body
+                continue
+            if f == first:
+                return body
+            raise ValueError(f"expected 0x{first:02x}, got 0x{f:02x}")
+
+    def wait_closed(self, timeout: float) -> bool:
+        """True when the server closed the connection within `timeout` (messages are collected)."""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    f, body = self.read_packet(max(0.05, deadline - time.monotonic()))
+                except socket.timeout:
+                    return False
+                if f >> 4 == 3:
+                    r = _Reader(body)
+                    topic = r.text()
+                    if (f >> 1) & 3:
+                        r.u16()
+                    self.messages.append((topic, r.rest()))
+        except (EOFError, ConnectionError):
+            return True
+        return False
+
+    def disconnect(self) -> None:
+        try:
+            if self.sock:
+                self.sock.sendall(packet(0xE0))
+        except OSError:
+            pass
+        self.close()
+
+    def close(self) -> None:
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+
+
+class Kicker:
+    """A second device with the same identity that logs in again `delay` s after being kicked,
+    like a cloned gateway. credentials() -> (client_id, username, password), fresh per login."""
+
+    def __init__(self, host: str, port: int, credentials, keepalive: int = 60, delay: float = 2.0,
+                 source: str = "127.0.0.2", max_logins: int = 50):
+        self.host, self.port, self.credentials = host, port, credentials
+        self.keepalive, self.delay, self.source, self.max_logins = keepalive, delay, source, max_logins
+        self.logins: list[tuple[float, int | None]] = []
+        self.kicked: list[float] = []
+        self.messages: list[tuple[str, bytes]] = []
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True, name="kicker")
+        self._client = None
+
+    def __enter__(self) -> "Kicker":
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._client:
+            self._client.close()
+        self._t.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and len(self.logins) < self.max_logins:
+            cid, user, pw = self.credentials()
+            c = MiniClient(self.host, self.port, cid, user, pw, self.keepalive, source=self.source)
+            self._client = c
+            try:
+                rc = c.connect()
+            except OSError:
+                rc = None
+            self.logins.append((time.monotonic(), rc))
+            if rc == 0:
+                while not self._stop.is_set():
+                    if c.wait_closed(0.2):
+                        self.kicked.append(time.monotonic())
+                        break
+                self.messages += c.messages
+            c.close()
+            self._stop.wait(self.delay)
+
+
+# --- self test ------------------------------------------------------------------------------------
+
+def selftest() -> list[str]:
+    """Returns a list of failures (empty = all good)."""
+    fails = []
+
+    def check(cond, what):
+        if not cond:
+            fails.append(what)
+
+    # Aliyun published vector (aliyun.md §1.2): hmacsha1, TCP, timestamp 789.
+    c = Connect(client_id="12345|securemode=3,signmethod=hmacsha1,timestamp=789|", username="device&pk",
+                password=b"FAFD82A3D602B37FB0FA8B7892F24A477F851A14", keepalive=60, flags=0xC2)
+    try:
+        aliyun_check(c, "pk", "device", "secret")
+    except Refusal as r:
+        fails.append(f"aliyun published vector refused: {r.reason}")
+    c.password = b"fafd82a3d602b37fb0fa8b7892f24a477f851a14"  # hex case is not significant
+    try:
+        aliyun_check(c, "pk", "device", "secret")
+    except Refusal as r:
+        fails.append(f"aliyun lower-case vector refused: {r.reason}")
+    for bad, rc in ((dict(password=b"FAFD82A3D602B37FB0FA8B7892F24A477F851A15"), 4),
+                    (dict(username="pk&device"), 4),
+                    (dict(client_id="12345|securemode=2,signmethod=hmacsha1,timestamp=789|"), 2),
+                    (dict(client_id="12345|securemode=3,signmethod=sha1,timestamp=789|"), 2),
+                    (dict(client_id="12345|securemode=3,signmethod=hmacsha1,timestamp=789"), 2),
+                    (dict(keepalive=29), 2), (dict(keepalive=1201), 2), (dict(level=5), 1)):
+        c2 = Connect(**{**c.__dict__, **bad})
+        try:
+            aliyun_check(c2, "pk", "device", "secret")
+            fails.append(f"aliyun accepted {bad}")
+        except Refusal as r:
+            check(r.rc == rc, f"aliyun {bad}: rc {r.rc}, want {rc}")
+    # The other signmethods, computed vectors (aliyun.md §1.2).
+    content = "clientId12345deviceNamedeviceproductKeypktimestamp789"
+    check(aliyun_content("12345", "device", "pk", "789") == content, "aliyun content order")
+    check(aliyun_sign("secret", content, "hmacsha256")
+          == "6074A46A91B1EBB2CC4EA42790AD0E80202C9843859FC292E57C4EB19FAD9E57", "aliyun hmacsha256 vector")
+    check(aliyun_sign("secret", content, "hmacmd5") == "14B198324FE55E1D3C88F2E705E201EE", "aliyun hmacmd5 vector")
+    # 4.x-style worked example (§1.5).
+    cid, user, pw = aliyun_credentials("pk", "device", "secret", securemode=2)
+    check(pw == "2EAB47D05EC94FAB1A34E7E9F54AEBD34A1E15770F932E05300193007E0091E9", "aliyun 4.x example")
+
+    # OneNET published vector (onenet.md §2.4).
+    key = "EnW4T71eIE55xOIQMN6pFMKuqel5T5HTzsGJRPiDhlM="
+    published = ("version=2018-10-31&res=products%2F238322%2Fdevices%2Fmqtts-test-device&et=7557387130"
+                 "&method=sha1&sign=Rs0u%2FKnyoK5%2FMuKo5xKa0tW%2BWqY%3D")
+    check(onenet_token("238322", "mqtts-test-device", key, 7557387130, "sha1") == published, "onenet token builder")
+    o = Connect(client_id="mqtts-test-device", username="238322", password=published.encode(), keepalive=120,
+                flags=0xC2)
+    try:
+        onenet_check(o, "238322", "mqtts-test-device", key)
+    except Refusal as r:
+        fails.append(f"onenet published vector refused: {r.reason}")
+    check(onenet_sign(key, 7557387130, "md5", "products/238322/devices/mqtts-test-device")
+          == "9z6sXacZSD2aPEH8lbVPyA==", "onenet md5 vector")
+    check(onenet_sign(key, 7557387130, "sha256", "products/238322/devices/mqtts-test-device")
+          == "hVAf8QEdu5v4O/vqQmyNzkkxVMzvZOpwtrXXmhyGu7M=", "onenet sha256 vector")
+    unencoded = published.replace("%2F", "/").replace("%2B", "+").replace("%3D", "=")
+    for bad, rc in ((dict(password=published.replace("Rs0u", "Rs0v").encode()), 4),
+                    (dict(password=unencoded.encode()), 4),
+                    (dict(password=published.replace("7557387130", "1500000000").encode()), 4),
+                    (dict(username="238323"), 4), (dict(client_id="other"), 2),
+                    (dict(keepalive=9), None), (dict(keepalive=1801), None),
+                    (dict(flags=0xC0), None), (dict(flags=0xC6), None)):
+        o2 = Connect(**{**o.__dict__, **bad})
+        try:
+            onenet_check(o2, "238322", "mqtts-test-device", key)
+            fails.append(f"onenet accepted {bad}")
+        except Refusal as r:
+            check(r.rc == rc, f"onenet {bad}: rc {r.rc}, want {rc}")
+
+    # Loopback round trip: accept, refuse, QoS 2 disconnect, ping record, duplicate kick, login limit.
+    with PlatformEmulator("onenet", product_id="238322", device_name="mqtts-test-device", device_key=key,
+                          login_limit=(2, 2.0), ban_seconds=2.0) as emu:
+        tok = onenet_token("238322", "mqtts-test-device", key, int(time.time()) + 3600)
+        a = MiniClient("127.0.0.1", emu.port, "mqtts-test-device", "238322", tok, 30)
+        check(a.connect() == 0, "onenet loopback connect")
+        check(a.subscribe("$sys/238322/mqtts-test-device/thing/property/set", 1) == 0, "onenet grants QoS 0")
+        a.ping()
+        check(len(emu.pings("mqtts-test-device")) == 1, "ping recorded")
+        a.publish("$sys/238322/mqtts-test-device/thing/property/post", "{}", qos=1)
+        b = MiniClient("127.0.0.1", emu.port, "mqtts-test-device", "238322", tok, 30, source="127.0.0.2")
+        check(b.connect() == 0, "second login accepted")
+        check(a.wait_closed(2), "first login kicked")
+        check(len(emu.kicks) == 1, "kick recorded")
+        b.publish("$sys/238322/mqtts-test-device/x", "{}", qos=2)
+        check(b.wait_closed(2), "QoS 2 publish disconnects")
+        check(any("QoS 2" in e["what"] for e in emu.protocol_errors), "QoS 2 recorded")
+        c3 = MiniClient("127.0.0.1", emu.port, "mqtts-test-device", "238322", tok, 30)
+        check(c3.connect() is None, "third login within 2 s dropped (limit 2 for the test)")
+        check(len(emu.violations) == 1, "violation recorded")
+        c3 = MiniClient("127.0.0.1", emu.port, "mqtts-test-device", "238322", tok, 30)
+        check(c3.connect() is None, "banned device dropped")
+        time.sleep(2.1)
+        c3 = MiniClient("127.0.0.1", emu.port, "mqtts-test-device", "238322", tok, 30)
+        check(c3.connect() == 0, "ban expires")
+        c3.disconnect()
+        bad = MiniClient("127.0.0.1", emu.port, "mqtts-test-device", "238322", tok.replace("sign=", "sign=A"), 30)
+        check(bad.connect() == 4, "bad token refused with 4")
+    with PlatformEmulator("aliyun", product_key="pk", device_name="device", device_secret="secret") as emu:
+        cid, user, pw = aliyun_credentials("pk", "device", "secret", extra="ext=3")
+        a = MiniClient("127.0.0.1", emu.port, cid, user, pw, 30)
+        check(a.connect() == 0, "aliyun loopback connect")
+        cid2, _, pw2 = aliyun_credentials("pk", "device", "secret", timestamp=str(int(time.time() * 1000)))
+        b = MiniClient("127.0.0.1", emu.port, cid2, user, pw2, 30)
+        check(b.connect() == 0, "aliyun second login")
+        check(a.wait_closed(2), "aliyun kick")
+        check(any(b"Kicked by the same device" in p for _, p in a.messages), "aliyun /ext/notify kick message")
+        b.publish("/pk/device/user/update", "x", retain=True)
+        check(b.wait_closed(2), "aliyun retain disconnects")
+        w = MiniClient("127.0.0.1", emu.port, cid, user, "00" * 32, 30)
+        check(w.connect() == 4, "aliyun wrong password -> 4")
+    return fails
+
+
+if __name__ == "__main__":
+    if "--selftest" in sys.argv:
+        problems = selftest()
+        for p in problems:
+            print("FAIL", p)
+        print("emulator self-test:", "ok" if not problems else f"{len(problems)} failures")
+        sys.exit(1 if problems else 0)
+    print(__doc__)
