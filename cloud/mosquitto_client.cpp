@@ -64,6 +64,7 @@ struct MosquittoClient::Impl {
     void on_misc();
     void on_connect_deadline();
     void on_pingresp_deadline();
+    void settle(int rc);
     void update_interest();
     void schedule_pump();
     void pump();
@@ -97,6 +98,8 @@ struct MosquittoClient::Impl {
     std::string lib_error;       // libmosquitto's last error-level log line of this attempt
     uint64_t generation = 0;     // bumped by teardown: late deferred work of an old attempt is dropped
     bool pump_scheduled = false;
+    bool closed_queued = false;  // a `closed` event of this attempt was recorded
+    bool out_muted = false;      // handshake: EPOLLOUT off until the server speaks (see on_socket)
     std::shared_ptr<char> alive = std::make_shared<char>(0);
 };
 
@@ -122,6 +125,8 @@ void MosquittoClient::Impl::connect(const ConnectParams& p) {
     log::debug(prefix, ": connecting to ", p.host, ":", p.port, p.tls ? " (TLS)" : "", ", keepalive ",
                p.keepalive.count(), " s");
 
+    if (p.keepalive.count() > 0 && p.keepalive.count() < 5)
+        return fail_soon(-EINVAL, "keepalive must be 0 or at least 5 s (libmosquitto)");
     std::string error;
     MosqPtr m = make_handle(p, error);
     if (!m) return fail_soon(-EINVAL, error);
@@ -153,7 +158,7 @@ void MosquittoClient::Impl::on_job_done() {
     const int rc = finished->rc;
     const int err = finished->err;
     if (rc != MOSQ_ERR_SUCCESS) {
-        const auto f = connect_failure(rc, err, params.host, params.port, lib_error);
+        const auto f = connect_failure(rc, err, params.host, params.port, finished->lib_error);
         teardown();
         return notify_failed(f.code, f.reason);
     }
@@ -188,32 +193,39 @@ void MosquittoClient::Impl::on_socket(uint32_t revents) {
     if (revents & EPOLLERR)
         if (const int err = take_socket_error(fd); err != 0) sock_err = err;
     const bool hangup = revents & (EPOLLERR | EPOLLHUP);
+    if (revents & EPOLLIN) out_muted = false;
     // During the handshake the TLS layer advances only inside loop_read, whichever way the socket
     // became ready.
     if ((revents & EPOLLIN) || hangup || phase == Phase::handshake) {
         errno = 0;
-        (void)mosquitto_loop_read(mosq.get(), 1);
+        settle(mosquitto_loop_read(mosq.get(), 1));
     }
     if ((revents & EPOLLOUT) && mosquitto_socket(mosq.get()) >= 0) {
         errno = 0;
-        (void)mosquitto_loop_write(mosq.get(), 1);
+        settle(mosquitto_loop_write(mosq.get(), 1));
     }
     for (int i = 0; hangup && i < kMaxReadsOnHangup && mosquitto_socket(mosq.get()) >= 0; ++i) {
         errno = 0;
-        (void)mosquitto_loop_read(mosq.get(), 1);
+        settle(mosquitto_loop_read(mosq.get(), 1));
     }
-    if (hangup && mosquitto_socket(mosq.get()) >= 0)
+    if (hangup && !closed_queued && mosquitto_socket(mosq.get()) >= 0)
         push(Event{Event::Kind::closed, MOSQ_ERR_CONN_LOST, sock_err, {}, {}});
+    // libmosquitto 2.0.11 leaves want_write set while a TLS handshake waits for the server (an
+    // SSL_ERROR_WANT_WRITE from before the TCP connect completed is never cleared), which would
+    // spin on EPOLLOUT for a whole round trip. In the handshake the client only writes in answer to
+    // the server, so after one writable turn we wait for input (or the next misc tick).
+    if (phase == Phase::handshake && (revents & EPOLLOUT) && !(revents & EPOLLIN)) out_muted = true;
     pump();
 }
 
 void MosquittoClient::Impl::on_misc() {
     if (!mosq || (phase != Phase::handshake && phase != Phase::connected)) return;
     misc_timer->arm(until_next_second());
+    out_muted = false;
     errno = 0;
     // Sends the PINGREQ when one is due; closes with MOSQ_ERR_KEEPALIVE when the previous one is
     // still unanswered a keepalive later (our own deadline usually fires first).
-    (void)mosquitto_loop_misc(mosq.get());
+    settle(mosquitto_loop_misc(mosq.get()));
     pump();
 }
 
@@ -232,9 +244,17 @@ void MosquittoClient::Impl::on_pingresp_deadline() {
     notify_disconnected("keepalive timeout (no PINGRESP within " + seconds_text(tuning.pingresp_timeout) + ")");
 }
 
+// libmosquitto 2.0.11 closes the socket without calling on_disconnect on some paths (a TLS
+// handshake that fails inside loop_read); make sure such an end is reported once.
+void MosquittoClient::Impl::settle(int rc) {
+    if (rc == MOSQ_ERR_SUCCESS || closed_queued || !mosq || mosquitto_socket(mosq.get()) >= 0) return;
+    push(Event{Event::Kind::closed, rc, errno, {}, {}});
+}
+
 void MosquittoClient::Impl::update_interest() {
     if (!sock_watch || !mosq) return;
-    const uint32_t want = EPOLLIN | (mosquitto_want_write(mosq.get()) ? EPOLLOUT : 0U);
+    const bool out = !out_muted && mosquitto_want_write(mosq.get());
+    const uint32_t want = EPOLLIN | (out ? EPOLLOUT : 0U);
     if (want == sock_events) return;
     sock_events = want;
     sock_watch->set_events(want);
@@ -276,6 +296,7 @@ void MosquittoClient::Impl::handle(Event& ev) {
             return notify_failed(ev.rc, reason);
         }
         phase = Phase::connected;
+        out_muted = false;
         connect_timer->cancel();
         log::debug(prefix, ": CONNACK accepted");
         if (owner.on_connected) owner.on_connected();
@@ -327,6 +348,8 @@ void MosquittoClient::Impl::teardown() {
     connect_timer->cancel();
     pingresp_timer->cancel();
     sock_err = 0;
+    closed_queued = false;
+    out_muted = false;
     lib_error.clear();
     mosq.reset();
 }
@@ -381,6 +404,7 @@ int MosquittoClient::Impl::subscribe(const std::string& topic, int qos) {
 
 void MosquittoClient::Impl::push(Event ev) noexcept {
     try {
+        if (ev.kind == Event::Kind::closed) closed_queued = true;
         events.push_back(std::move(ev));
     } catch (...) {
         // Out of memory: dropping one notification beats unwinding through libmosquitto.

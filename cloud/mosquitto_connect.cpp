@@ -74,6 +74,14 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error) {
 
 namespace {
 
+void worker_log(mosquitto*, void* job, int level, const char* line) noexcept {
+    if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) || !line) return;
+    try {
+        static_cast<ConnectJob*>(job)->lib_error = line;
+    } catch (...) {
+    }
+}
+
 void run_job(ConnectJob& job) noexcept {
     try {
         if (job.before_resolve) job.before_resolve(job.host);
@@ -105,6 +113,8 @@ std::shared_ptr<ConnectJob> start_connect_job(MosqPtr mosq, const ConnectParams&
     job->port = p.port;
     job->keepalive = static_cast<int>(p.keepalive.count());
     job->before_resolve = std::move(before_resolve);
+    mosquitto_user_data_set(job->mosq.get(), job.get());
+    mosquitto_log_callback_set(job->mosq.get(), &worker_log);
     std::thread([job] { run_job(*job); }).detach();
     return job;
 }

@@ -56,9 +56,11 @@ struct ConnectJob {
     std::atomic<bool> finished{false};
     int rc = MOSQ_ERR_UNKNOWN;  // result of mosquitto_connect_async, valid once finished
     int err = 0;                // errno after it (the getaddrinfo code for MOSQ_ERR_EAI)
+    std::string lib_error;      // libmosquitto's last error log line on the worker (a TLS failure)
 };
 
-// Throws std::system_error when no eventfd or thread can be had.
+// Throws std::system_error when no eventfd or thread can be had. Until the loop takes the handle
+// back, its user data is the job and only a log callback (recording `lib_error`) is set.
 std::shared_ptr<ConnectJob> start_connect_job(MosqPtr mosq, const ConnectParams& p,
                                               std::function<void(const std::string&)> before_resolve);
 

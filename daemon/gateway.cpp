@@ -2,6 +2,10 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <random>
+
+#include "cloud/mosquitto_client.hpp"
+#include "cloud/session.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/log.hpp"
 #include "daemon/sd_loop.hpp"
@@ -115,6 +119,20 @@ std::string status_line(GatewayState state, const GatewayInputs& in) {
     return line;
 }
 
+LinkTracker::Edge LinkTracker::update(const modem::ModemStatus& status) {
+    const bool up = status.state == ModemState::connected;
+    Edge edge = Edge::none;
+    if (up != up_)
+        edge = up ? Edge::up : Edge::down;
+    else if (up && !address_.empty() && !status.ip_address.empty() && status.ip_address != address_)
+        edge = Edge::bounce;
+    up_ = up;
+    // An address that is only filled in after the state says connected is not a change.
+    if (!up) address_.clear();
+    else if (!status.ip_address.empty()) address_ = status.ip_address;
+    return edge;
+}
+
 Gateway::Gateway(const Config& config) : loop_(std::make_unique<SdEventLoop>()) {
     inputs_.modem_configured = config.modem.has_value();
 
@@ -135,15 +153,32 @@ Gateway::Gateway(const Config& config) : loop_(std::make_unique<SdEventLoop>()) 
     bus_ = std::make_unique<Bus>(*loop_, std::move(handlers));
     // No modem section: the Modem object exists and says "disabled" (the default status).
     bus_->set_modem_status(inputs_.modem);
+
+    // Jitter must differ between gateways that lost the same cell at the same moment.
+    std::random_device entropy;
+    for (const auto& c : config.cloud) {
+        const size_t index = sessions_.size();
+        auto session = std::make_unique<cloud::Session>(*loop_, c, config.backoff,
+                                                        cloud::make_mosquitto_client(*loop_, c.name),
+                                                        config.modem.has_value(), entropy());
+        session->on_change = [this, index](const cloud::SessionStatus& s) { on_session_change(index, s); };
+        bus_->add_session(c.name, [this, index] { sessions_[index]->reconnect(); });
+        bus_->set_session_status(index, session->status());
+        inputs_.sessions.push_back({c.name, session->status().state});
+        sessions_.push_back(std::move(session));
+    }
 }
 
 Gateway::~Gateway() {
-    // The modem's callbacks point into bus_; drop them first whatever the member order.
+    // The modem's and sessions' callbacks point into bus_; drop them first whatever the member order.
     modem_.reset();
+    sessions_.clear();
     bus_.reset();
 }
 
 int Gateway::run() {
+    // Sessions first: with a modem they wait for the link, which the modem's first status gives.
+    for (auto& s : sessions_) s->start();
     if (modem_) {
         modem_->start();
         // start() publishes the first status through on_change; if it did not, take it now.
@@ -162,6 +197,29 @@ void Gateway::on_modem_change(const modem::ModemStatus& status) {
     inputs_.modem_known = true;
     inputs_.modem = status;
     bus_->set_modem_status(status);
+
+    switch (link_.update(status)) {
+        case LinkTracker::Edge::none: break;
+        case LinkTracker::Edge::up:
+            for (auto& s : sessions_) s->link_changed(true);
+            break;
+        case LinkTracker::Edge::down:
+            for (auto& s : sessions_) s->link_changed(false);
+            break;
+        case LinkTracker::Edge::bounce:
+            if (!sessions_.empty()) log::info("gateway: data link address changed, reconnecting cloud sessions");
+            for (auto& s : sessions_) {
+                s->link_changed(false);
+                s->link_changed(true);
+            }
+            break;
+    }
+    update();
+}
+
+void Gateway::on_session_change(size_t index, const cloud::SessionStatus& status) {
+    inputs_.sessions[index].state = status.state;
+    bus_->set_session_status(index, status);
     update();
 }
 

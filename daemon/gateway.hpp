@@ -53,6 +53,20 @@ GatewayVerdict evaluate_gateway(const GatewayInputs& in);
 // "online; modem connected lte 'CMCC' 10.64.1.2 signal 67%; cloud 2/2 connected".
 std::string status_line(GatewayState state, const GatewayInputs& in);
 
+// Turns the modem's status updates into data-link edges for the cloud sessions, which must see
+// each change once. A new address while connected is a bounce: the data call was replaced under
+// the sessions and every socket on the old address is dead.
+class LinkTracker {
+public:
+    enum class Edge { none, up, down, bounce };
+    Edge update(const modem::ModemStatus& status);
+    bool up() const { return up_; }
+
+private:
+    bool up_ = false;
+    std::string address_;
+};
+
 class Gateway {
 public:
     // Builds everything and connects to the bus; the modem starts in run().
@@ -74,9 +88,7 @@ private:
     GatewayState state_ = GatewayState::starting;
     std::string last_status_;
     bool ready_sent_ = false;
-    // The modem's data link as last told to the sessions, and the address it had.
-    bool link_up_ = false;
-    std::string link_address_;
+    LinkTracker link_;
 
     // Destroyed bottom-up: sessions, modem and bus drop their sources before the loop goes.
     std::unique_ptr<SdEventLoop> loop_;

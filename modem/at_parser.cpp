@@ -73,6 +73,31 @@ std::string_view line_name(std::string_view line) {
     return trim(line.substr(0, colon));
 }
 
+bool valid_utf8(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        size_t extra = 0;
+        char32_t cp = 0;
+        if (c < 0x80) { ++i; continue; }
+        if ((c & 0xe0) == 0xc0) { extra = 1; cp = c & 0x1f; }
+        else if ((c & 0xf0) == 0xe0) { extra = 2; cp = c & 0x0f; }
+        else if ((c & 0xf8) == 0xf0) { extra = 3; cp = c & 0x07; }
+        else return false;
+        if (i + extra >= s.size()) return false;
+        for (size_t k = 1; k <= extra; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+        static constexpr char32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
 }  // namespace
 
 void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
@@ -80,12 +105,16 @@ void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
         const auto c = static_cast<unsigned char>(ch);
         if (c == '\r' || c == '\n') {
             const auto line = trim(partial_);
-            if (!line.empty()) out.emplace_back(line);
+            if (!line.empty() && !corrupt_ && valid_utf8(line)) out.emplace_back(line);
             partial_.clear();
             overflow_ = false;
+            corrupt_ = false;
             continue;
         }
-        if ((c < 0x20 && c != '\t') || c == 0x7f) continue;
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            if (!partial_.empty()) corrupt_ = true;
+            continue;
+        }
         if (c >= 0x80 && partial_.empty()) continue;
         if (partial_.size() < max_line) {
             partial_.push_back(ch);
@@ -100,6 +129,7 @@ bool LineSplitter::at_prompt() const { return !overflow_ && trim(partial_) == ">
 void LineSplitter::reset() {
     partial_.clear();
     overflow_ = false;
+    corrupt_ = false;
 }
 
 std::optional<FinalResult> parse_final_result(std::string_view raw) {

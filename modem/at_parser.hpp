@@ -14,10 +14,12 @@
 namespace cellgate::modem {
 
 // Incremental line splitter. Any CR or LF ends a line (modules mix "\r\n", lone "\r" and lone
-// "\n"); empty lines are skipped; NUL and other control bytes are dropped so that USB noise after
-// a reset cannot hide the lines that follow; leading non-ASCII bytes of a line are dropped for the
-// same reason; a line longer than max_line keeps its first max_line bytes and the rest is ignored
-// until the next line end.
+// "\n"); empty lines are skipped. Control and non-ASCII bytes before a line's first character are
+// dropped, so that USB noise after a reset cannot hide the line that follows. A line with a control
+// byte after its start, or that is not valid UTF-8, is dropped whole: it is line noise (or a line
+// corrupted by it), and a fragment of it must never become a value such as the model name, nor
+// reach D-Bus, whose strings must be UTF-8. A line longer than max_line keeps its first max_line
+// bytes and the rest is ignored until the next line end.
 class LineSplitter {
 public:
     static constexpr std::size_t max_line = 4096;
@@ -32,6 +34,7 @@ public:
 private:
     std::string partial_;
     bool overflow_ = false;
+    bool corrupt_ = false;
 };
 
 struct FinalResult {

@@ -49,8 +49,19 @@ TEST(AtParserSplitter, IncompleteTailWaitsForItsLineEnd) {
 TEST(AtParserSplitter, NoiseBytesAfterResetDoNotEatFollowingLines) {
     static const char kNoise[] = "\0\0\xff\xfe\x01\x1b\r\n\0RDY\r\n\xff\xff" "OK\r\n";
     EXPECT_EQ(split(std::string_view(kNoise, sizeof kNoise - 1)), (Lines{"RDY", "OK"}));
-    // A NUL inside a line is dropped, the line survives.
-    EXPECT_EQ(split(std::string("+CSQ: 2\0" "1,99\r\n", 14)), (Lines{"+CSQ: 21,99"}));
+    // A control byte inside a line marks the whole line as noise: a fragment of it must never
+    // become a value (seen with the simulator's noise scenario: "(_" 0x14 NUL became the model).
+    EXPECT_EQ(split(std::string("+CSQ: 2\0" "1,99\r\nOK\r\n", 18)), (Lines{"OK"}));
+    EXPECT_EQ(split(std::string("(_\x14\0\r\nGM-LTE1\r\nOK\r\n", 20)), (Lines{"GM-LTE1", "OK"}));
+}
+
+TEST(AtParserSplitter, InvalidUtf8LinesAreDroppedValidOnesKept) {
+    EXPECT_EQ(split("*\x89?\x89?\r\nQuectel\r\n"), (Lines{"Quectel"}));
+    EXPECT_EQ(split("ab\xc3\r\nOK\r\n"), (Lines{"OK"}));            // truncated sequence
+    EXPECT_EQ(split("ab\xc0\xaf\r\nOK\r\n"), (Lines{"OK"}));        // overlong '/'
+    EXPECT_EQ(split("ab\xed\xa0\x80\r\nOK\r\n"), (Lines{"OK"}));   // surrogate
+    EXPECT_EQ(split("+COPS: 0,0,\"\xe4\xb8\xad\xe5\x9b\xbd\xe7\xa7\xbb\xe5\x8a\xa8\",7\r\n"),
+              (Lines{"+COPS: 0,0,\"\xe4\xb8\xad\xe5\x9b\xbd\xe7\xa7\xbb\xe5\x8a\xa8\",7"}));
 }
 
 TEST(AtParserSplitter, SpacesAroundLinesAreTrimmed) {

@@ -489,7 +489,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ConfigErrors, AllErrorsAreReportedInFileOrder) {
     const auto r = load(R"(log_level: loud
-cloud:
+mqtt:
   broker: x
 modem:
   port: dev/ttyUSB2
@@ -514,7 +514,7 @@ modem:
     EXPECT_FALSE(r.config.has_value());
     const std::vector<std::pair<std::string, int>> expected = {
         {"log_level", 1},
-        {"cloud", 2},
+        {"mqtt", 2},
         {"modem.port", 5},
         {"modem.vendor", 6},
         {"modem.baud", 7},

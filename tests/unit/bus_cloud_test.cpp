@@ -1,0 +1,411 @@
+// The CloudSession objects: the property table, the path escaping, and the objects on a real,
+// private dbus-daemon (one coalesced PropertiesChanged per burst, Reconnect() dispatch, nothing
+// secret in the interface).
+#include "daemon/bus_cloud.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <systemd/sd-bus.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/bus.hpp"
+#include "daemon/sd_loop.hpp"
+
+namespace cellgate {
+namespace {
+
+using namespace std::chrono_literals;
+using cloud::SessionState;
+using cloud::SessionStatus;
+
+// ---- the table ----
+
+TEST(CloudPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
+    const std::pair<std::string, std::string> expected[] = {
+        {"Name", "s"},       {"Platform", "s"},       {"Endpoint", "s"},   {"ClientId", "s"},
+        {"State", "s"},      {"KeepAlive", "u"},      {"ConnectedSince", "t"}, {"Reconnects", "u"},
+        {"LastDisconnectReason", "s"}, {"NextRetryIn", "u"}, {"Published", "t"}, {"Received", "t"},
+        {"Pings", "t"},
+    };
+    auto props = cloud_properties();
+    ASSERT_EQ(props.size(), std::size(expected));
+    SessionStatus s;
+    for (size_t i = 0; i < props.size(); ++i) {
+        EXPECT_EQ(props[i].name, expected[i].first);
+        EXPECT_EQ(props[i].signature, expected[i].second) << props[i].name;
+        const char sig = std::visit(
+            [](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                return std::is_same_v<T, std::string> ? 's' : std::is_same_v<T, uint32_t> ? 'u' : 't';
+            },
+            props[i].get(s));
+        EXPECT_EQ(std::string(1, sig), expected[i].second) << props[i].name;
+        EXPECT_EQ(find_cloud_property(expected[i].first), &props[i]);
+    }
+    EXPECT_EQ(find_cloud_property("Password"), nullptr);
+}
+
+TEST(CloudPropertyTable, StateUsesTheDocumentedNames) {
+    const auto* state = find_cloud_property("State");
+    ASSERT_NE(state, nullptr);
+    const std::pair<SessionState, const char*> cases[] = {
+        {SessionState::idle, "idle"},           {SessionState::waiting_link, "waiting-link"},
+        {SessionState::connecting, "connecting"}, {SessionState::connected, "connected"},
+        {SessionState::backoff, "backoff"},     {SessionState::auth_failed, "auth-failed"},
+    };
+    for (const auto& [st, name] : cases) {
+        SessionStatus s;
+        s.state = st;
+        EXPECT_EQ(std::get<std::string>(state->get(s)), name);
+    }
+}
+
+TEST(CloudPropertyDiff, EveryFieldIsCoveredByAProperty) {
+    std::vector<void (*)(SessionStatus&)> mutations = {
+        [](SessionStatus& s) { s.name = "lab"; },
+        [](SessionStatus& s) { s.platform = "generic"; },
+        [](SessionStatus& s) { s.endpoint = "127.0.0.1:1883"; },
+        [](SessionStatus& s) { s.client_id = "gw-001"; },
+        [](SessionStatus& s) { s.state = SessionState::connected; },
+        [](SessionStatus& s) { s.keepalive_s = 120; },
+        [](SessionStatus& s) { s.connected_since_us = 1'700'000'000'000'000ULL; },
+        [](SessionStatus& s) { s.reconnects = 1; },
+        [](SessionStatus& s) { s.last_disconnect_reason = "keepalive timeout"; },
+        [](SessionStatus& s) { s.next_retry_in_s = 4; },
+        [](SessionStatus& s) { s.published = 1; },
+        [](SessionStatus& s) { s.received = 1; },
+        [](SessionStatus& s) { s.pings = 1; },
+    };
+    std::set<std::string> seen;
+    for (auto mutate : mutations) {
+        SessionStatus a, b;
+        mutate(b);
+        auto names = changed_cloud_properties(a, b);
+        ASSERT_EQ(names.size(), 1u);
+        seen.insert(names[0]);
+    }
+    EXPECT_EQ(seen.size(), cloud_properties().size());
+}
+
+TEST(CloudPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
+    SessionStatus before;
+    before.state = SessionState::connecting;
+    SessionStatus after = before;
+    after.pings = 3;
+    after.state = SessionState::connected;
+    after.connected_since_us = 5;
+    EXPECT_TRUE(changed_cloud_properties(after, after).empty());
+    auto names = changed_cloud_properties(before, after);
+    EXPECT_EQ(std::vector<std::string>(names.begin(), names.end()),
+              (std::vector<std::string>{"State", "ConnectedSince", "Pings"}));
+}
+
+// ---- paths ----
+
+std::string sd_encoded(const std::string& name) {
+    char* out = nullptr;
+    EXPECT_GE(sd_bus_path_encode(kCloudPath, name.c_str(), &out), 0);
+    std::string s = out ? out : "";
+    std::free(out);
+    return s;
+}
+
+TEST(CloudPath, EscapesExactlyLikeSdBusPathEncode) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"lab", "/org/cellgate/Gateway1/Cloud/lab"},
+        {"ali", "/org/cellgate/Gateway1/Cloud/ali"},
+        {"gw_1", "/org/cellgate/Gateway1/Cloud/gw_5f1"},
+        {"my-broker", "/org/cellgate/Gateway1/Cloud/my_2dbroker"},
+        {"0lab", "/org/cellgate/Gateway1/Cloud/_30lab"},
+        {"a_2d", "/org/cellgate/Gateway1/Cloud/a_5f2d"},  // cannot collide with "a-"
+        {"a-", "/org/cellgate/Gateway1/Cloud/a_2d"},
+        {"", "/org/cellgate/Gateway1/Cloud/_"},
+    };
+    for (const auto& [name, path] : cases) {
+        EXPECT_EQ(cloud_object_path(name), path) << name;
+        EXPECT_EQ(cloud_object_path(name), sd_encoded(name)) << name;
+    }
+}
+
+TEST(CloudPath, EveryShortValidNameGetsItsOwnValidPath) {
+    const std::string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+    std::set<std::string> paths;
+    size_t names = 0;
+    for (char a : alphabet) {
+        for (int len = 1; len <= 2; ++len) {
+            for (char b : alphabet) {
+                const std::string name = len == 1 ? std::string(1, a) : std::string{a, b};
+                const std::string path = cloud_object_path(name);
+                ASSERT_TRUE(sd_bus_object_path_is_valid(path.c_str())) << name << " -> " << path;
+                char* decoded = nullptr;
+                ASSERT_GT(sd_bus_path_decode(path.c_str(), kCloudPath, &decoded), 0) << path;
+                EXPECT_EQ(std::string(decoded), name);
+                std::free(decoded);
+                paths.insert(path);
+                ++names;
+                if (len == 1) break;
+            }
+        }
+    }
+    EXPECT_EQ(paths.size(), names);
+}
+
+// ---- on a private bus ----
+
+struct Signal {
+    std::string path, interface;
+    std::set<std::string> changed;
+};
+
+class CloudBusTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        // A session-type bus allows everything: access control is the integration tests' job.
+        FILE* p = ::popen("dbus-daemon --session --fork --print-address=1 --print-pid=1", "r");
+        ASSERT_NE(p, nullptr);
+        char addr[512] = {}, pid[32] = {};
+        ASSERT_NE(std::fgets(addr, sizeof addr, p), nullptr);
+        ASSERT_NE(std::fgets(pid, sizeof pid, p), nullptr);
+        ::pclose(p);
+        address_ = addr;
+        address_.erase(address_.find_last_not_of('\n') + 1);
+        bus_pid_ = std::atoi(pid);
+        ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address_.c_str(), 1);
+    }
+
+    static void TearDownTestSuite() {
+        if (bus_pid_ > 0) ::kill(bus_pid_, SIGTERM);
+    }
+
+    void SetUp() override {
+        ASSERT_GT(bus_pid_, 0);
+        ASSERT_GE(sd_bus_new(&client_), 0);
+        ASSERT_GE(sd_bus_set_address(client_, address_.c_str()), 0);
+        ASSERT_GE(sd_bus_set_bus_client(client_, 1), 0);
+        ASSERT_GE(sd_bus_start(client_), 0);
+        ASSERT_GE(sd_bus_attach_event(client_, loop_.raw(), 0), 0);
+        ASSERT_GE(sd_bus_match_signal(client_, &match_, nullptr, nullptr, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged", &CloudBusTest::on_signal, this),
+                  0);
+    }
+
+    void TearDown() override {
+        bus_.reset();
+        sd_bus_slot_unref(match_);
+        sd_bus_flush_close_unref(client_);
+    }
+
+    static int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
+        auto* self = static_cast<CloudBusTest*>(userdata);
+        Signal s;
+        s.path = sd_bus_message_get_path(m);
+        const char* iface = nullptr;
+        if (sd_bus_message_read(m, "s", &iface) < 0) return 0;
+        s.interface = iface;
+        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0) return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+            const char* name = nullptr;
+            (void)sd_bus_message_read(m, "s", &name);
+            s.changed.insert(name);
+            (void)sd_bus_message_skip(m, "v");
+            (void)sd_bus_message_exit_container(m);
+        }
+        self->signals_.push_back(s);
+        return 0;
+    }
+
+    // Sessions are added before the loop first runs, as the Gateway does.
+    void start_bus(const std::vector<std::string>& names) {
+        Bus::Handlers h;
+        h.name_acquired = [this] { acquired_ = true; };
+        h.failed = [this](const std::string& why) { failure_ = why; };
+        bus_ = std::make_unique<Bus>(loop_, std::move(h));
+        for (const auto& n : names) bus_->add_session(n, [this, n] { reconnects_.push_back(n); });
+        ASSERT_TRUE(run_until([this] { return acquired_ || !failure_.empty(); })) << "no name reply";
+        ASSERT_TRUE(acquired_) << failure_;
+    }
+
+    bool run_until(const std::function<bool()>& done, milliseconds timeout = 5000ms) {
+        const auto deadline = Clock::now() + timeout;
+        while (!done()) {
+            if (Clock::now() > deadline) return false;
+            if (sd_event_run(loop_.raw(), 50'000) < 0) return false;
+        }
+        return true;
+    }
+
+    void settle(milliseconds d = 200ms) {
+        const auto end = Clock::now() + d;
+        run_until([end] { return Clock::now() >= end; }, d + 1000ms);
+    }
+
+    struct Reply {
+        bool done = false;
+        std::string error;
+        sd_bus_message* message = nullptr;  // owned
+        ~Reply() { sd_bus_message_unref(message); }
+    };
+
+    static int on_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
+        auto* r = static_cast<Reply*>(userdata);
+        r->done = true;
+        if (sd_bus_message_is_method_error(m, nullptr))
+            r->error = sd_bus_message_get_error(m)->name;
+        else
+            r->message = sd_bus_message_ref(m);
+        return 0;
+    }
+
+    // The service answers from this very loop, so the client must never block on it.
+    template <class... Args>
+    void call(Reply& r, const std::string& path, const char* iface, const char* method, const char* sig,
+              Args... args) {
+        ASSERT_GE(sd_bus_call_method_async(client_, nullptr, kBusName, path.c_str(), iface, method,
+                                           &CloudBusTest::on_reply, &r, sig, args...),
+                  0);
+        ASSERT_TRUE(run_until([&] { return r.done; }));
+    }
+
+    std::string get_string(const std::string& path, const char* property) {
+        Reply r;
+        call(r, path, "org.freedesktop.DBus.Properties", "Get", "ss", kCloudSessionInterface, property);
+        EXPECT_EQ(r.error, "") << property;
+        const char* v = nullptr;
+        if (!r.message || sd_bus_message_read(r.message, "v", "s", &v) < 0 || !v) return "<unreadable>";
+        return v;
+    }
+
+    uint64_t get_u64(const std::string& path, const char* property) {
+        Reply r;
+        call(r, path, "org.freedesktop.DBus.Properties", "Get", "ss", kCloudSessionInterface, property);
+        EXPECT_EQ(r.error, "") << property;
+        uint64_t v = 0;
+        if (r.message) {
+            EXPECT_GE(sd_bus_message_read(r.message, "v", "t", &v), 0) << property;
+        }
+        return v;
+    }
+
+    inline static std::string address_;
+    inline static pid_t bus_pid_ = 0;
+
+    SdEventLoop loop_;
+    sd_bus* client_ = nullptr;
+    sd_bus_slot* match_ = nullptr;
+    std::unique_ptr<Bus> bus_;
+    bool acquired_ = false;
+    std::string failure_;
+    std::vector<Signal> signals_;
+    std::vector<std::string> reconnects_;
+};
+
+TEST_F(CloudBusTest, EachSessionIsAnObjectAtItsEscapedPath) {
+    start_bus({"lab", "my-broker"});
+    EXPECT_EQ(get_string("/org/cellgate/Gateway1/Cloud/lab", "Name"), "lab");
+    EXPECT_EQ(get_string("/org/cellgate/Gateway1/Cloud/my_2dbroker", "Name"), "my-broker");
+    EXPECT_EQ(get_string("/org/cellgate/Gateway1/Cloud/lab", "State"), "idle");
+
+    Reply missing;
+    call(missing, "/org/cellgate/Gateway1/Cloud/nope", "org.freedesktop.DBus.Properties", "Get", "ss",
+         kCloudSessionInterface, "Name");
+    EXPECT_NE(missing.error, "");
+}
+
+TEST_F(CloudBusTest, StatusIsReadableWithItsTypes) {
+    start_bus({"lab"});
+    SessionStatus s;
+    s.name = "lab";
+    s.platform = "generic";
+    s.endpoint = "127.0.0.1:1883";
+    s.client_id = "gw-001";
+    s.state = SessionState::connected;
+    s.keepalive_s = 60;
+    s.connected_since_us = 1'732'000'000'123'456ULL;
+    s.published = 1ULL << 40;
+    bus_->set_session_status(0, s);
+    const std::string path = cloud_object_path("lab");
+    EXPECT_EQ(get_string(path, "State"), "connected");
+    EXPECT_EQ(get_string(path, "ClientId"), "gw-001");
+    EXPECT_EQ(get_string(path, "Endpoint"), "127.0.0.1:1883");
+    EXPECT_EQ(get_u64(path, "ConnectedSince"), 1'732'000'000'123'456ULL);
+    EXPECT_EQ(get_u64(path, "Published"), 1ULL << 40);
+
+    Reply keepalive;
+    call(keepalive, path, "org.freedesktop.DBus.Properties", "Get", "ss", kCloudSessionInterface, "KeepAlive");
+    uint32_t ka = 0;
+    ASSERT_NE(keepalive.message, nullptr);
+    ASSERT_GE(sd_bus_message_read(keepalive.message, "v", "u", &ka), 0);
+    EXPECT_EQ(ka, 60u);
+}
+
+TEST_F(CloudBusTest, ABurstOfUpdatesIsOnePropertiesChangedPerSession) {
+    start_bus({"ali", "lab"});
+    settle();
+    signals_.clear();
+
+    SessionStatus s;
+    s.name = "lab";
+    s.state = SessionState::connecting;
+    bus_->set_session_status(1, s);
+    s.state = SessionState::connected;
+    s.connected_since_us = 42;
+    bus_->set_session_status(1, s);
+    s.pings = 1;
+    bus_->set_session_status(1, s);
+    settle();
+
+    ASSERT_EQ(signals_.size(), 1u);
+    EXPECT_EQ(signals_[0].path, "/org/cellgate/Gateway1/Cloud/lab");
+    EXPECT_EQ(signals_[0].interface, kCloudSessionInterface);
+    EXPECT_EQ(signals_[0].changed, (std::set<std::string>{"State", "ConnectedSince", "Pings"}));
+
+    // Undone before the loop turns: nothing to say.
+    signals_.clear();
+    SessionStatus other = s;
+    other.state = SessionState::backoff;
+    bus_->set_session_status(1, other);
+    bus_->set_session_status(1, s);
+    settle();
+    EXPECT_TRUE(signals_.empty());
+}
+
+TEST_F(CloudBusTest, ReconnectIsForwardedToItsSessionForRoot) {
+    start_bus({"ali", "lab"});
+    Reply r;
+    // The client is root, like the test: both access checks pass.
+    call(r, cloud_object_path("lab"), kCloudSessionInterface, "Reconnect", "");
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(reconnects_, (std::vector<std::string>{"lab"}));
+}
+
+TEST_F(CloudBusTest, IntrospectionOffersNoCredential) {
+    start_bus({"lab"});
+    Reply r;
+    call(r, cloud_object_path("lab"), "org.freedesktop.DBus.Introspectable", "Introspect", "");
+    ASSERT_NE(r.message, nullptr);
+    const char* xml = nullptr;
+    ASSERT_GE(sd_bus_message_read(r.message, "s", &xml), 0);
+    const std::string text = xml;
+    EXPECT_NE(text.find(kCloudSessionInterface), std::string::npos);
+    EXPECT_NE(text.find("<method name=\"Reconnect\">"), std::string::npos) << text;
+    for (const char* word : {"Password", "Secret", "Token", "Key\""})
+        EXPECT_EQ(text.find(word), std::string::npos) << word;
+    // Every property announces changes (no const or invalidates-only ones).
+    EXPECT_EQ(text.find("EmitsChangedSignal\" value=\"const\""), std::string::npos);
+
+    Reply parent;
+    call(parent, kCloudPath, "org.freedesktop.DBus.Introspectable", "Introspect", "");
+    ASSERT_NE(parent.message, nullptr);
+    ASSERT_GE(sd_bus_message_read(parent.message, "s", &xml), 0);
+    EXPECT_NE(std::string(xml).find("<node name=\"lab\"/>"), std::string::npos) << xml;
+}
+
+}  // namespace
+}  // namespace cellgate
