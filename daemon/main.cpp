@@ -1,5 +1,6 @@
 // cellgated: parse the command line, load the config, run the Gateway.
 #include <getopt.h>
+#include <signal.h>
 #include <sysexits.h>
 
 #include <cstdio>
@@ -76,6 +77,10 @@ int main(int argc, char** argv) {
         std::printf("%s: configuration OK\n", config_path.c_str());
         return 0;
     }
+
+    // A peer that resets a TLS connection makes OpenSSL's write() raise SIGPIPE; the error code is
+    // what we handle. (systemd ignores it for services too, but not every way of starting us does.)
+    ::signal(SIGPIPE, SIG_IGN);
 
     const Config& config = *loaded.config;
     log::set_max_level(config.log_level);
