@@ -174,6 +174,9 @@ TopicFields topic_fields(const CloudConfig& c) {
             break;
         case Platform::generic:
             f["client_id"] = c.client_id;
+            // A generic broker has no device name of its own; the client id is what identifies the
+            // gateway there, and routes written for a platform keep working.
+            f["device_name"] = c.device_name.empty() ? c.client_id : c.device_name;
             break;
     }
     return f;

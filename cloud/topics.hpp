@@ -36,7 +36,8 @@ const TopicTemplate* find_topic_template(Platform p, std::string_view name);
 
 using TopicFields = std::map<std::string, std::string, std::less<>>;
 // The fields a config provides: `name` always; aliyun product_key, device_name; onenet
-// product_id, device_name; onenet-legacy product_id, device_id; generic client_id.
+// product_id, device_name; onenet-legacy product_id, device_id; generic client_id and
+// device_name (the client id unless the entry sets one).
 TopicFields topic_fields(const CloudConfig& c);
 
 // Expands `{name}` from `fields` and `{N}` from `wildcard_captures` (1-based). nullopt with

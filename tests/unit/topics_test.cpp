@@ -119,7 +119,12 @@ TEST(Topics, FieldsPerPlatform) {
               (TopicFields{{"name", "gw"}, {"product_id", "238322"}, {"device_name", "gw-001"}}));
     EXPECT_EQ(topic_fields(config(Platform::onenet_legacy)),
               (TopicFields{{"name", "gw"}, {"product_id", "238322"}, {"device_id", "503902911"}}));
-    EXPECT_EQ(topic_fields(config(Platform::generic)), (TopicFields{{"name", "gw"}, {"client_id", "lab-1"}}));
+    auto generic = config(Platform::generic);
+    generic.device_name = "gw-007";
+    EXPECT_EQ(topic_fields(generic), (TopicFields{{"name", "gw"}, {"client_id", "lab-1"}, {"device_name", "gw-007"}}));
+    // Without a device name of its own, a generic session's {device_name} is its client id.
+    generic.device_name.clear();
+    EXPECT_EQ(topic_fields(generic), (TopicFields{{"name", "gw"}, {"client_id", "lab-1"}, {"device_name", "lab-1"}}));
 }
 
 struct ExpandCase {
