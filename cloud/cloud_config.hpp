@@ -22,6 +22,7 @@ struct TlsConfig {
     std::string cert_file;  // client certificate (generic)
     std::string key_file;   // its key (secret file: never read into logs)
     bool verify = true;     // verify the server certificate and host name
+    bool operator==(const TlsConfig&) const = default;
 };
 
 struct CloudConfig {
@@ -54,6 +55,8 @@ struct CloudConfig {
 
     TlsConfig tls;
     milliseconds keepalive{std::chrono::seconds(120)};
+    // Compares config_line too; a reload compares entries without it (daemon/reload.cpp).
+    bool operator==(const CloudConfig&) const = default;
 };
 
 struct BackoffConfig {
@@ -61,6 +64,7 @@ struct BackoffConfig {
     milliseconds max{std::chrono::seconds(120)};
     // A session must stay up this long before the backoff starts from `initial` again.
     milliseconds stable_after{std::chrono::seconds(60)};
+    bool operator==(const BackoffConfig&) const = default;
 };
 
 }  // namespace cellgate::cloud

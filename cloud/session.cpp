@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <exception>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "cloud/backoff.hpp"
 #include "daemon/log.hpp"
@@ -96,6 +98,9 @@ struct Session::Impl {
     // into one attempt per link-up.
     std::optional<Clock::time_point> refused_until;
     unsigned short_sessions = 0;
+
+    bool keep_session = false;
+    std::vector<std::pair<std::string, int>> subscriptions;
 };
 
 Session::Impl::Impl(Session& s, Scheduler& sc, CloudConfig c, BackoffConfig b, std::unique_ptr<MqttClient> cl,
@@ -177,6 +182,15 @@ void Session::Impl::set_state(SessionState next, const std::string& reason) {
     else
         log::info("cloud ", config.name, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
     publish_status();
+    if (old == next) return;
+    if (next == SessionState::connected) {
+        for (const auto& [filter, qos] : subscriptions)
+            if (client->subscribe(filter, qos) < 0)
+                log::warning("cloud ", config.name, ": cannot subscribe to ", filter);
+        if (self.on_connected) guarded("on_connected hook", [&] { self.on_connected(); });
+    } else if (old == SessionState::connected) {
+        if (self.on_disconnected) guarded("on_disconnected hook", [&] { self.on_disconnected(); });
+    }
 }
 
 void Session::Impl::publish_status() {
@@ -217,6 +231,7 @@ void Session::Impl::connect_now(const std::string& why) {
     status.client_id = params.client_id;
     status.keepalive_s = static_cast<uint32_t>(params.keepalive.count());
     status.next_retry_in_s = 0;
+    if (keep_session) params.clean_session = false;
     backoff.record_attempt(sched.now());
     deadline_timer->arm(kConnectDeadline);
     // The state goes first: the client may report failure from inside connect().
@@ -336,6 +351,15 @@ Session::Session(Scheduler& sched, CloudConfig config, BackoffConfig backoff, st
                                    random_seed)) {}
 
 Session::~Session() = default;
+
+void Session::keep_session(bool keep) { impl_->keep_session = keep; }
+
+void Session::subscribe(const std::string& filter, int qos) {
+    auto& m = *impl_;
+    m.subscriptions.emplace_back(filter, qos);
+    if (m.status.state == SessionState::connected && m.client->subscribe(filter, qos) < 0)
+        log::warning("cloud ", m.config.name, ": cannot subscribe to ", filter);
+}
 
 void Session::start() {
     auto& m = *impl_;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <string>
 
 #include "cloud/cloud_config.hpp"
 #include "cloud/mqtt_client.hpp"
@@ -23,6 +24,12 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
+    // Connect with clean_session off: the broker keeps the subscriptions and queues QoS 1 messages
+    // while we are away (the local broker). Call before start().
+    void keep_session(bool keep);
+    // Subscribes now if connected, and again after every CONNACK (a clean session forgets them).
+    void subscribe(const std::string& filter, int qos);
+
     void start();
     // The modem's data link went up or down.
     void link_changed(bool up);
@@ -36,6 +43,10 @@ public:
     std::function<void(const SessionStatus&)> on_change;
     std::function<void(const std::string& topic, const std::string& payload)> on_message;
     std::function<void(int mid)> on_published;
+    // The session became connected (its subscriptions are sent) / stopped being connected,
+    // whatever ended it. Publishes in flight then will never be acknowledged on this connection.
+    std::function<void()> on_connected;
+    std::function<void()> on_disconnected;
 
 private:
     struct Impl;

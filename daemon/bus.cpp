@@ -132,8 +132,13 @@ struct Bus::Impl {
         for (const auto& p : cloud_properties())
             cloud_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_cloud_property, 0,
                                                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+        for (const auto& p : delivery_properties())
+            cloud_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_delivery_property, 0,
+                                                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
         // Privileged like Reset(): see there.
         cloud_vtable.push_back(SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, 0));
+        cloud_vtable.push_back(SD_BUS_METHOD_WITH_ARGS("Publish", SD_BUS_ARGS("s", topic, "ay", payload, "y", qos),
+                                                       SD_BUS_RESULT("t", id), &Impl::method_publish, 0));
         cloud_vtable.push_back(SD_BUS_VTABLE_END);
     }
 
@@ -141,14 +146,17 @@ struct Bus::Impl {
     struct CloudObject {
         std::string path;
         std::function<void()> reconnect;
+        PublishHandler publish;
         cloud::SessionStatus current, emitted;
+        cloud::DeliveryStatus delivery, delivery_emitted;
         SdBusSlotPtr slot;
     };
 
-    size_t add_session(std::string_view name, std::function<void()> reconnect) {
+    size_t add_session(std::string_view name, std::function<void()> reconnect, PublishHandler publish) {
         auto obj = std::make_unique<CloudObject>();
         obj->path = cloud_object_path(name);
         obj->reconnect = std::move(reconnect);
+        obj->publish = std::move(publish);
         obj->current.name = std::string(name);
         obj->emitted = obj->current;
         sd_bus_slot* s = nullptr;
@@ -193,6 +201,54 @@ struct Bus::Impl {
             const CloudProperty* p = find_cloud_property(property);
             if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
             return append_value(reply, p->get(obj->current));
+        });
+    }
+
+    static int get_delivery_property(sd_bus*, const char*, const char*, const char* property,
+                                     sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        auto* obj = static_cast<CloudObject*>(userdata);
+        return bus_guarded("CloudSession property getter", error, [&] {
+            const DeliveryProperty* p = find_delivery_property(property);
+            if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
+            return append_value(reply, p->get(obj->delivery));
+        });
+    }
+
+    // Answered from the outbox's commit, possibly long after this handler returned: the call
+    // message is kept referenced until then.
+    static int method_publish(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+        auto* obj = static_cast<CloudObject*>(userdata);
+        return bus_guarded("Publish()", error, [&] {
+            const char* sender = sd_bus_message_get_sender(m);
+            const std::string& name = obj->current.name;
+            if (!caller_is_root(m)) {
+                log::warning("bus: Publish() to cloud ", name, " from ", sender ? sender : "?",
+                             " refused: caller is not root");
+                return sd_bus_error_set_const(error, SD_BUS_ERROR_ACCESS_DENIED, "Publish() is restricted to root");
+            }
+            const char* topic = nullptr;
+            int r = sd_bus_message_read_basic(m, 's', &topic);
+            if (r < 0) return r;
+            const void* data = nullptr;
+            size_t size = 0;
+            r = sd_bus_message_read_array(m, 'y', &data, &size);
+            if (r < 0) return r;
+            uint8_t qos = 0;
+            r = sd_bus_message_read_basic(m, 'y', &qos);
+            if (r < 0) return r;
+            if (!obj->publish)
+                return sd_bus_error_set_const(error, kErrorNoOutbox,
+                                              "no outbox: the config has no routes, downlink or outbox section");
+            std::shared_ptr<sd_bus_message> call(sd_bus_message_ref(m), &sd_bus_message_unref);
+            std::string payload(static_cast<const char*>(data), size);
+            obj->publish(topic, std::move(payload), qos, [call](const PublishOutcome& outcome) {
+                int rr = outcome.error_name.empty()
+                             ? sd_bus_reply_method_return(call.get(), "t", outcome.id)
+                             : sd_bus_reply_method_errorf(call.get(), outcome.error_name.c_str(), "%s",
+                                                          outcome.message.c_str());
+                if (rr < 0) log::debug("bus: Publish() reply failed: ", -rr);
+            });
+            return 1;
         });
     }
 
@@ -285,8 +341,11 @@ struct Bus::Impl {
             if (r < 0) log::debug("bus: emitting Modem PropertiesChanged failed: ", -r);
         }
         for (auto& obj : clouds) {
+            if (!obj) continue;  // removed by a reload
             auto changed = changed_cloud_properties(obj->emitted, obj->current);
             obj->emitted = obj->current;
+            for (const char* n : changed_delivery_properties(obj->delivery_emitted, obj->delivery)) changed.push_back(n);
+            obj->delivery_emitted = obj->delivery;
             if (!ready || changed.empty()) continue;
             changed.push_back(nullptr);
             int r = sd_bus_emit_properties_changed_strv(bus.get(), obj->path.c_str(), kCloudSessionInterface,
@@ -324,14 +383,29 @@ void Bus::set_gateway_state(std::string_view state) {
     impl_->schedule_emit();
 }
 
-size_t Bus::add_session(std::string_view name, std::function<void()> reconnect) {
-    return impl_->add_session(name, std::move(reconnect));
+size_t Bus::add_session(std::string_view name, std::function<void()> reconnect, PublishHandler publish) {
+    return impl_->add_session(name, std::move(reconnect), std::move(publish));
+}
+
+void Bus::remove_session(size_t index) {
+    auto& obj = impl_->clouds.at(index);
+    if (obj) log::debug("bus: removing ", obj->path);
+    obj.reset();
+}
+
+void Bus::set_modem_reset(std::function<void()> reset) { impl_->handlers.reset_modem = std::move(reset); }
+
+void Bus::set_delivery_status(size_t index, const cloud::DeliveryStatus& status) {
+    auto& obj = impl_->clouds.at(index);
+    if (!obj || obj->delivery == status) return;
+    obj->delivery = status;
+    impl_->schedule_emit();
 }
 
 void Bus::set_session_status(size_t index, const cloud::SessionStatus& status) {
-    auto& obj = *impl_->clouds.at(index);
-    if (obj.current == status) return;
-    obj.current = status;
+    auto& obj = impl_->clouds.at(index);
+    if (!obj || obj->current == status) return;
+    obj->current = status;
     impl_->schedule_emit();
 }
 

@@ -29,9 +29,37 @@ constexpr std::array kCloudProperties{
     CloudProperty{"Pings", "t", [](const SessionStatus& s) { return CloudPropertyValue{s.pings}; }},
 };
 
+using cloud::DeliveryStatus;
+
+constexpr std::array kDeliveryProperties{
+    DeliveryProperty{"Queued", "t", [](const DeliveryStatus& s) { return CloudPropertyValue{s.queued}; }},
+    DeliveryProperty{"Dropped", "t", [](const DeliveryStatus& s) { return CloudPropertyValue{s.dropped}; }},
+    DeliveryProperty{"Invalid", "t", [](const DeliveryStatus& s) { return CloudPropertyValue{s.invalid}; }},
+    DeliveryProperty{"Accepted", "t", [](const DeliveryStatus& s) { return CloudPropertyValue{s.accepted}; }},
+    DeliveryProperty{"Rejected", "t", [](const DeliveryStatus& s) { return CloudPropertyValue{s.rejected}; }},
+    DeliveryProperty{"LastRejection", "s",
+                     [](const DeliveryStatus& s) { return CloudPropertyValue{s.last_rejection}; }},
+};
+
 }  // namespace
 
 std::span<const CloudProperty> cloud_properties() { return kCloudProperties; }
+
+std::span<const DeliveryProperty> delivery_properties() { return kDeliveryProperties; }
+
+const DeliveryProperty* find_delivery_property(std::string_view name) {
+    for (const auto& p : kDeliveryProperties)
+        if (name == p.name) return &p;
+    return nullptr;
+}
+
+std::vector<const char*> changed_delivery_properties(const DeliveryStatus& before, const DeliveryStatus& after) {
+    std::vector<const char*> names;
+    if (before == after) return names;
+    for (const auto& p : kDeliveryProperties)
+        if (p.get(before) != p.get(after)) names.push_back(p.name);
+    return names;
+}
 
 const CloudProperty* find_cloud_property(std::string_view name) {
     for (const auto& p : kCloudProperties)

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "cloud/delivery_status.hpp"
 #include "cloud/session_status.hpp"
 
 namespace cellgate {
@@ -30,6 +31,18 @@ const CloudProperty* find_cloud_property(std::string_view name);
 // Names (static storage, table order) of the properties whose D-Bus values differ.
 std::vector<const char*> changed_cloud_properties(const cloud::SessionStatus& before,
                                                   const cloud::SessionStatus& after);
+
+// The same interface's delivery properties (Queued, Dropped, ...), from the bridge's
+// DeliveryStatus; exported after the session's.
+struct DeliveryProperty {
+    const char* name;
+    const char* signature;
+    CloudPropertyValue (*get)(const cloud::DeliveryStatus&);
+};
+std::span<const DeliveryProperty> delivery_properties();
+const DeliveryProperty* find_delivery_property(std::string_view name);
+std::vector<const char*> changed_delivery_properties(const cloud::DeliveryStatus& before,
+                                                     const cloud::DeliveryStatus& after);
 
 // One object path element for a session name, escaped exactly like sd_bus_path_encode(): every
 // byte but A-Z a-z and non-leading 0-9 becomes _xx (lower-case hex), "" becomes "_". Injective,

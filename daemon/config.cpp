@@ -12,279 +12,23 @@
 #include <cstring>
 #include <expected>
 #include <initializer_list>
+#include <map>
 #include <span>
 #include <sstream>
 #include <string_view>
 #include <utility>
 
 #include "cloud/platform.hpp"
+#include "daemon/config_reader.hpp"
 
 namespace cellgate {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace config_detail;
 
 // Anything bigger is not a config file (and /dev/zero must not hang --check-config).
 constexpr size_t kMaxFileSize = 1 << 20;
-
-struct Where {
-    int line = 0;
-    int column = 0;
-};
-
-Where where_of(const YAML::Mark& m) {
-    if (m.is_null() || m.line < 0 || m.column < 0) return {};
-    return {m.line + 1, m.column + 1};
-}
-
-Where where_of(const YAML::Node& n) { return n.IsDefined() ? where_of(n.Mark()) : Where{}; }
-
-class Errors {
-public:
-    explicit Errors(std::string file) : file_(std::move(file)) {}
-
-    void add(Where w, std::string key, std::string message) {
-        errors_.push_back({file_, w.line, w.column, std::move(key), std::move(message)});
-    }
-    bool empty() const { return errors_.empty(); }
-    bool has_key(std::string_view key) const {
-        return std::any_of(errors_.begin(), errors_.end(), [&](const ConfigError& e) { return e.key == key; });
-    }
-    bool has_key_prefix(std::string_view prefix) const {
-        return std::any_of(errors_.begin(), errors_.end(),
-                           [&](const ConfigError& e) { return e.key.starts_with(prefix); });
-    }
-    const std::string& file() const { return file_; }
-
-    // Sorted by position so --check-config reads top to bottom; positionless errors come first.
-    std::vector<ConfigError> take() {
-        std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
-            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-        });
-        return std::move(errors_);
-    }
-
-private:
-    std::string file_;
-    std::vector<ConfigError> errors_;
-};
-
-// Values are echoed to help the user, but they may be binary junk or huge.
-std::string quoted(std::string_view s) {
-    constexpr size_t kMax = 64;
-    std::string out = "'";
-    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            static const char kHex[] = "0123456789abcdef";
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xf];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > kMax) out += "...";
-    out += "'";
-    return out;
-}
-
-std::string join(std::span<const std::string_view> names, std::string_view sep) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty()) out += sep;
-        out += n;
-    }
-    return out;
-}
-
-const char* describe(const YAML::Node& n) {
-    switch (n.Type()) {
-        case YAML::NodeType::Null: return "nothing";
-        case YAML::NodeType::Scalar: return "a single value";
-        case YAML::NodeType::Sequence: return "a list";
-        case YAML::NodeType::Map: return "a map";
-        case YAML::NodeType::Undefined: break;
-    }
-    return "nothing";
-}
-
-std::string format_duration(milliseconds d) {
-    if (d == 0ms) return "0s";
-    long long left = d.count();
-    std::string out;
-    for (auto [unit, ms] : {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}, {"ms", 1LL}}) {
-        if (left >= ms) {
-            out += std::to_string(left / ms) + unit;
-            left %= ms;
-        }
-    }
-    return out;
-}
-
-// One key of a map, with where it was written.
-struct Field {
-    std::string path;  // dotted, e.g. "modem.apn.auth"
-    YAML::Node key;
-    YAML::Node value;
-
-    // Null values have no useful mark of their own; point at the key instead.
-    Where at() const { return value.IsNull() ? where_of(key) : where_of(value); }
-};
-
-// Walks one YAML map: reports unknown, duplicate and non-string keys, and hands out the known ones.
-// A section of the config is one function that builds a MapWalker and reads its fields.
-class MapWalker {
-public:
-    // A null node is an empty map (`modem:` with every child commented out).
-    MapWalker(Errors& errors, const YAML::Node& node, std::string path, Where where,
-              std::initializer_list<std::string_view> allowed)
-        : MapWalker(errors, node, std::move(path), where, std::vector<std::string_view>(allowed)) {}
-
-    // `elsewhere` names keys that are valid in a sibling variant of this map (another cloud
-    // platform); they are reported as "not used by <variant>" instead of as typos.
-    MapWalker(Errors& errors, const YAML::Node& node, std::string path, Where where,
-              std::vector<std::string_view> allowed, std::span<const std::string_view> elsewhere = {},
-              std::string_view variant = {})
-        : errors_(errors), path_(std::move(path)), where_(where), allowed_(std::move(allowed)) {
-        if (node.IsNull() || !node.IsDefined()) return;
-        if (!node.IsMap()) {
-            errors_.add(where_of(node), path_,
-                        std::string("expected a map with keys ") + join(allowed_, ", ") + ", got " +
-                            describe(node));
-            wrong_type_ = true;
-            return;
-        }
-        for (const auto& entry : node) {
-            const YAML::Node& key = entry.first;
-            if (!key.IsScalar()) {
-                errors_.add(where_of(key), path_, std::string("keys must be plain names, got ") + describe(key));
-                continue;
-            }
-            const std::string& name = key.Scalar();
-            const std::string child = child_path(name);
-            if (std::find(allowed_.begin(), allowed_.end(), name) == allowed_.end()) {
-                const bool foreign = std::find(elsewhere.begin(), elsewhere.end(), name) != elsewhere.end();
-                errors_.add(where_of(key), child,
-                            (foreign ? "key " + quoted(name) + " is not used by " + std::string(variant)
-                                     : "unknown key " + quoted(name)) +
-                                "; allowed here: " + join(allowed_, ", "));
-                continue;
-            }
-            const auto dup = std::find_if(fields_.begin(), fields_.end(),
-                                          [&](const Field& f) { return f.key.Scalar() == name; });
-            if (dup != fields_.end()) {
-                errors_.add(where_of(key), child,
-                            "duplicate key (first set on line " + std::to_string(where_of(dup->key).line) + ")");
-                continue;
-            }
-            fields_.push_back({child, key, entry.second});
-        }
-    }
-
-    std::optional<Field> get(std::string_view name) const {
-        for (const auto& f : fields_)
-            if (f.key.Scalar() == name) return f;
-        return std::nullopt;
-    }
-
-    std::optional<Field> require(std::string_view name, std::string_view what) const {
-        auto f = get(name);
-        // A section of the wrong type was already reported; its children are not "missing".
-        if (!f && !wrong_type_)
-            errors_.add(where_, child_path(std::string(name)), "is required; " + std::string(what));
-        return f;
-    }
-
-    bool wrong_type() const { return wrong_type_; }
-
-private:
-    std::string child_path(const std::string& name) const { return path_.empty() ? name : path_ + "." + name; }
-
-    Errors& errors_;
-    std::string path_;
-    Where where_;
-    std::vector<std::string_view> allowed_;
-    std::vector<Field> fields_;
-    bool wrong_type_ = false;
-};
-
-// ---- value readers: each reports its own error and returns nullopt on failure ----
-
-std::optional<std::string> read_scalar(Errors& e, const Field& f, std::string_view expected) {
-    if (f.value.IsScalar()) return f.value.Scalar();
-    e.add(f.at(), f.path, "expected " + std::string(expected) + ", got " + describe(f.value));
-    return std::nullopt;
-}
-
-std::optional<long long> parse_integer(std::string_view s) {
-    long long v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
-    return v;
-}
-
-std::optional<int> read_int(Errors& e, const Field& f, int lo, int hi) {
-    auto s = read_scalar(e, f, "an integer");
-    if (!s) return std::nullopt;
-    auto v = parse_integer(*s);
-    if (!v) {
-        e.add(f.at(), f.path, "expected an integer, got " + quoted(*s));
-        return std::nullopt;
-    }
-    if (*v < lo || *v > hi) {
-        e.add(f.at(), f.path,
-              "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + *s);
-        return std::nullopt;
-    }
-    return static_cast<int>(*v);
-}
-
-std::optional<milliseconds> read_duration(Errors& e, const Field& f, milliseconds lo, milliseconds hi) {
-    auto s = read_scalar(e, f, "a duration like 90s");
-    if (!s) return std::nullopt;
-    auto d = parse_duration(*s);
-    if (!d) {
-        if (parse_integer(*s))
-            e.add(f.at(), f.path,
-                  "duration " + quoted(*s) + " has no unit; write e.g. " + *s + "s (units: ms, s, m, h)");
-        else
-            e.add(f.at(), f.path, "expected a duration like 90s, 2m, 1h, 500ms or 1m30s, got " + quoted(*s));
-        return std::nullopt;
-    }
-    if (*d < lo || *d > hi) {
-        e.add(f.at(), f.path,
-              "must be between " + format_duration(lo) + " and " + format_duration(hi) + ", got " +
-                  format_duration(*d));
-        return std::nullopt;
-    }
-    return d;
-}
-
-template <class T>
-struct Choice {
-    std::string_view name;
-    T value;
-};
-
-template <class T, size_t N>
-std::optional<T> read_choice(Errors& e, const Field& f, const Choice<T> (&choices)[N]) {
-    std::vector<std::string_view> names;
-    for (const auto& c : choices) names.push_back(c.name);
-    auto s = read_scalar(e, f, "one of " + join(names, " | "));
-    if (!s) return std::nullopt;
-    for (const auto& c : choices)
-        if (c.name == *s) return c.value;
-    e.add(f.at(), f.path, "must be one of " + join(names, " | ") + ", got " + quoted(*s));
-    return std::nullopt;
-}
-
-bool has_control_chars(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u < 0x20 || u == 0x7f;
-    });
-}
 
 // ---- sections ----
 
@@ -440,12 +184,11 @@ constexpr Choice<cloud::Platform> kPlatforms[] = {{"aliyun", cloud::Platform::al
                                                   {"onenet", cloud::Platform::onenet},
                                                   {"onenet-legacy", cloud::Platform::onenet_legacy},
                                                   {"generic", cloud::Platform::generic}};
-constexpr Choice<bool> kBools[] = {{"true", true}, {"false", false}};
 constexpr Choice<std::string_view> kSignMethods[] = {
     {"hmacsha256", "hmacsha256"}, {"hmacsha1", "hmacsha1"}, {"hmacmd5", "hmacmd5"}};
 constexpr Choice<std::string_view> kTokenMethods[] = {{"sha256", "sha256"}, {"sha1", "sha1"}, {"md5", "md5"}};
 
-constexpr std::string_view kCommonCloudKeys[] = {"name", "platform", "endpoint", "tls", "keepalive"};
+constexpr std::string_view kCommonCloudKeys[] = {"name", "platform", "endpoint", "tls", "keepalive", "rate_limit"};
 constexpr std::string_view kAliyunKeys[] = {"product_key", "device_name", "device_secret", "device_secret_file",
                                             "region",      "instance",    "sign_method",   "client_id"};
 constexpr std::string_view kOnenetKeys[] = {"product_id",      "device_name",    "device_key",
@@ -471,139 +214,6 @@ std::vector<std::string_view> cloud_keys(std::optional<cloud::Platform> p) {
             if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
     }
     return keys;
-}
-
-// A secret file of this size is a mistake (a certificate bundle, a log), not a password.
-constexpr size_t kMaxSecretFile = 64 * 1024;
-// MQTT allows 65535; no platform credential comes near this.
-constexpr size_t kMaxSecret = 4096;
-
-// Opens `path` without blocking on a FIFO or acquiring a terminal. The error names the file and
-// errno only.
-std::expected<int, std::string> open_regular(const std::string& path, struct stat& st) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
-    if (::fstat(fd, &st) < 0) {
-        const int err = errno;
-        ::close(fd);
-        return std::unexpected("cannot read " + path + ": " + std::strerror(err));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        if (S_ISDIR(st.st_mode)) return std::unexpected("cannot read " + path + ": " + std::strerror(EISDIR));
-        return std::unexpected(path + " is not a regular file");
-    }
-    return fd;
-}
-
-struct SecretFile {
-    std::string value;
-    bool world_readable = false;
-};
-
-std::expected<SecretFile, std::string> read_secret_file(const std::string& path) {
-    struct stat st {};
-    auto fd = open_regular(path, st);
-    if (!fd) return std::unexpected(fd.error());
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{*fd};
-    if (static_cast<unsigned long long>(st.st_size) > kMaxSecretFile)
-        return std::unexpected(path + " is too big for a secret (over 64 KiB)");
-
-    SecretFile out;
-    out.world_readable = (st.st_mode & S_IROTH) != 0;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(*fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
-        }
-        if (n == 0) break;
-        out.value.append(buf, static_cast<size_t>(n));
-        if (out.value.size() > kMaxSecretFile) return std::unexpected(path + " is too big for a secret (over 64 KiB)");
-    }
-    // Editors and `echo` end the file with a newline that is not part of the secret.
-    if (out.value.ends_with('\n')) out.value.pop_back();
-    if (out.value.ends_with('\r')) out.value.pop_back();
-    return out;
-}
-
-// What is wrong with a secret value, or "" when nothing is. Never quotes the value.
-std::string secret_problem(std::string_view s) {
-    if (s.empty()) return "is empty";
-    if (s.size() > kMaxSecret) return "is longer than " + std::to_string(kMaxSecret) + " bytes";
-    if (s.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
-        return "contains a line break or a NUL byte; a secret is one line";
-    return "";
-}
-
-std::optional<std::string> read_text(Errors& e, const Field& f, std::string_view what, size_t max_len) {
-    auto s = read_scalar(e, f, what);
-    if (!s) return std::nullopt;
-    if (s->empty() || s->size() > max_len || has_control_chars(*s)) {
-        e.add(f.at(), f.path,
-              "must be 1-" + std::to_string(max_len) + " characters without control characters, got " + quoted(*s));
-        return std::nullopt;
-    }
-    return s;
-}
-
-std::optional<std::string> read_path(Errors& e, const Field& f) {
-    auto s = read_scalar(e, f, "an absolute file path");
-    if (!s) return std::nullopt;
-    if (s->empty() || s->front() != '/' || s->size() > 4095 || has_control_chars(*s)) {
-        e.add(f.at(), f.path, "must be an absolute file path, got " + quoted(*s));
-        return std::nullopt;
-    }
-    return s;
-}
-
-// A file the session opens at every connect (CA, certificate, key): checked now so a typo is a
-// config error instead of a TLS failure in the field. The content is not read.
-std::optional<std::string> read_readable_path(Errors& e, const Field& f) {
-    auto path = read_path(e, f);
-    if (!path) return std::nullopt;
-    struct stat st {};
-    auto fd = open_regular(*path, st);
-    if (!fd) {
-        e.add(f.at(), f.path, fd.error());
-        return std::nullopt;
-    }
-    ::close(*fd);
-    return path;
-}
-
-bool is_dns_label(std::string_view s) {
-    return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    });
-}
-
-// "host:port" or "[v6 address]:port"; "" when valid, else what is wrong.
-std::string endpoint_problem(std::string_view s) {
-    if (s.find("://") != std::string_view::npos) return "must be host:port, not a URL";
-    const size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos) return "must be host:port";
-    std::string_view host = s.substr(0, colon);
-    const std::string_view port = s.substr(colon + 1);
-    if (host.starts_with('[')) {
-        if (!host.ends_with(']') || host.size() < 3) return "must be host:port or [IPv6 address]:port";
-        host = host.substr(1, host.size() - 2);
-    } else if (host.find(':') != std::string_view::npos) {
-        return "an IPv6 address must be written in brackets: [address]:port";
-    }
-    if (host.empty()) return "has an empty host; write host:port";
-    const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u > 0x20 && u != 0x7f && c != '/' && c != '@' && c != '[' && c != ']';
-    });
-    if (!host_ok) return "has an invalid host name";
-    const auto p = parse_integer(port);
-    if (!p || *p < 1 || *p > 65535) return "needs a port between 1 and 65535";
-    return "";
 }
 
 void read_tls(Errors& e, const Field& f, cloud::TlsConfig& tls) {
@@ -668,11 +278,15 @@ public:
             // the rules wait until the entry itself reads cleanly, and advice until it is valid.
             if (clean()) check_rules(m);
             if (clean()) warn();
+            if (auto f = m.get("rate_limit")) read_rate_limit(e_, *f, *platform, rate_limit_);
+            else rate_limit_ = cloud::default_rate_limit(*platform);
         }
         return c_;
     }
 
     std::optional<Field> name_field() const { return name_field_; }
+    // The session's own rate limit or its platform's default; nullopt when it has errors.
+    std::optional<cloud::RateLimit> rate_limit() const { return rate_limit_; }
 
 private:
     std::optional<Field> find_platform() const {
@@ -737,43 +351,7 @@ private:
             out = *s;
     }
 
-    // `key` inline or `key`_file read now, exactly one of them. The value never reaches a message.
-    void secret(const MapWalker& m, std::string_view key, std::string& out) {
-        const std::string file_key = std::string(key) + "_file";
-        const auto inline_f = m.get(key);
-        const auto file_f = m.get(file_key);
-        if (inline_f && file_f) {
-            e_.add(file_f->at(), file_f->path, "set either " + std::string(key) + " or " + file_key + ", not both");
-            return;
-        }
-        if (!inline_f && !file_f) return;
-        if (inline_f) {
-            auto s = read_scalar(e_, *inline_f, "a string");
-            if (!s) return;
-            if (auto why = secret_problem(*s); !why.empty())
-                e_.add(inline_f->at(), inline_f->path, why);
-            else
-                out = *s;
-            return;
-        }
-        auto path = read_path(e_, *file_f);
-        if (!path) return;
-        auto file = read_secret_file(*path);
-        if (!file) {
-            e_.add(file_f->at(), file_f->path, file.error());
-            return;
-        }
-        if (auto why = secret_problem(file->value); !why.empty()) {
-            e_.add(file_f->at(), file_f->path, *path + " " + why);
-            return;
-        }
-        if (file->world_readable) {
-            const Where w = file_f->at();
-            log::warning("config: ", e_.file(), ":", w.line, ":", w.column, ": ", file_f->path, ": ", *path,
-                         " is readable by every user; chmod 600 it");
-        }
-        out = std::move(file->value);
-    }
+    void secret(const MapWalker& m, std::string_view key, std::string& out) { read_secret(e_, m, key, out); }
 
     template <size_t N>
     void method(const MapWalker& m, std::string_view key, const Choice<std::string_view> (&choices)[N],
@@ -837,9 +415,11 @@ private:
     Where at_;
     cloud::CloudConfig c_;
     std::optional<Field> name_field_;
+    std::optional<cloud::RateLimit> rate_limit_;
 };
 
-std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section) {
+std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
+                                           std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits) {
     std::vector<cloud::CloudConfig> out;
     if (section.value.IsNull()) return out;  // `cloud:` with every entry commented out
     if (!section.value.IsSequence()) {
@@ -864,6 +444,7 @@ std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section) {
             }
             names.emplace_back(entry.name, nf->at().line);
         }
+        if (auto r = reader.rate_limit()) rate_limits[entry.name] = *r;
         out.push_back(std::move(entry));
     }
     return out;
@@ -894,10 +475,18 @@ cloud::BackoffConfig read_backoff(Errors& e, const Field& section) {
 
 Config read_config(Errors& e, const YAML::Node& root) {
     Config c;
-    MapWalker top(e, root, "", {}, {"modem", "cloud", "backoff", "log_level"});
+    MapWalker top(e, root, "", {},
+                  {"modem", "cloud", "backoff", "log_level", "local", "routes", "downlink", "outbox"});
     if (auto f = top.get("modem")) c.modem = read_modem(e, *f);
-    if (auto f = top.get("cloud")) c.cloud = read_cloud(e, *f);
+    if (auto f = top.get("cloud")) c.cloud = read_cloud(e, *f, c.bridge.rate_limits);
     if (auto f = top.get("backoff")) c.backoff = read_backoff(e, *f);
+    // After cloud: routes and downlink entries name its sessions.
+    if (auto f = top.get("local")) c.bridge.local = read_local(e, *f);
+    if (auto f = top.get("routes")) c.bridge.routes = read_routes(e, *f, c.cloud);
+    if (auto f = top.get("downlink")) c.bridge.downlink = read_downlink(e, *f, c.cloud);
+    const auto outbox = top.get("outbox");
+    if (outbox) c.bridge.outbox = read_outbox(e, *outbox);
+    c.bridge.outbox_enabled = outbox.has_value() || c.bridge.needs_local();
     if (auto f = top.get("log_level"))
         if (auto v = read_choice(e, *f, kLogLevels)) c.log_level = *v;
     return c;

@@ -7,11 +7,21 @@
 #include <string>
 #include <vector>
 
+#include "cloud/bridge_config.hpp"
 #include "cloud/cloud_config.hpp"
 #include "daemon/log.hpp"
 #include "modem/vendor.hpp"
 
 namespace cellgate {
+
+namespace modem {
+// For ModemConfig's comparison (a reload restarts the modem only when its section changed);
+// here rather than in modem/vendor.hpp, which the AT layer owns.
+inline bool operator==(const ApnSettings& a, const ApnSettings& b) {
+    return a.name == b.name && a.user == b.user && a.password == b.password && a.auth == b.auth &&
+           a.ip_type == b.ip_type;
+}
+}  // namespace modem
 
 using std::chrono::milliseconds;
 
@@ -34,6 +44,7 @@ struct ModemConfig {
     milliseconds recovery_backoff_max{300'000};
     // How long to wait for the port to come back after a module reset before reporting port-missing.
     milliseconds port_return_timeout{60'000};
+    bool operator==(const ModemConfig&) const = default;
 };
 
 struct Config {
@@ -41,6 +52,7 @@ struct Config {
     std::optional<ModemConfig> modem;  // absent = Modem object reports "disabled"
     std::vector<cloud::CloudConfig> cloud;
     cloud::BackoffConfig backoff;
+    cloud::BridgeConfig bridge;        // local:, routes:, downlink:, outbox:, each session's rate_limit:
     log::Level log_level = log::Level::info;
 };
 

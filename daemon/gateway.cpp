@@ -1,13 +1,22 @@
 #include "daemon/gateway.hpp"
 
+#include <sys/stat.h>
+#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <random>
 
+#include "cloud/bridge.hpp"
 #include "cloud/mosquitto_client.hpp"
+#include "cloud/outbox.hpp"
 #include "cloud/session.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/log.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
 #include "modem/modem.hpp"
 
@@ -27,6 +36,18 @@ const char* to_string(GatewayState s) {
 }
 
 namespace {
+
+const char* publish_error_name(cloud::PublishError e) {
+    switch (e) {
+        case cloud::PublishError::invalid_topic: return kErrorInvalidTopic;
+        case cloud::PublishError::too_large: return kErrorPayloadTooLarge;
+        case cloud::PublishError::qos_not_supported: return kErrorQosNotSupported;
+        case cloud::PublishError::not_connected: return kErrorNotConnected;
+        case cloud::PublishError::outbox_full: return kErrorOutboxFull;
+        case cloud::PublishError::outbox_failed: return kErrorOutboxFailed;
+    }
+    return kErrorOutboxFailed;
+}
 
 struct CloudTally {
     size_t connected = 0;
@@ -133,8 +154,9 @@ LinkTracker::Edge LinkTracker::update(const modem::ModemStatus& status) {
     return edge;
 }
 
-Gateway::Gateway(const Config& config) : loop_(std::make_unique<SdEventLoop>()) {
-    inputs_.modem_configured = config.modem.has_value();
+Gateway::Gateway(const Config& config) : config_(config), loop_(std::make_unique<SdEventLoop>()) {
+    // First: a gateway that cannot persist must fail before it claims the bus name.
+    if (config.bridge.outbox_enabled) open_outbox(config);
 
     Bus::Handlers handlers;
     handlers.name_acquired = [this] {
@@ -145,40 +167,136 @@ Gateway::Gateway(const Config& config) : loop_(std::make_unique<SdEventLoop>()) 
         log::error("bus: ", reason, "; exiting");
         loop_->exit(1);
     };
-    if (config.modem) {
-        modem_ = std::make_unique<modem::Modem>(*loop_, *config.modem);
-        handlers.reset_modem = [this] { modem_->reset(); };
-        modem_->on_change = [this](const modem::ModemStatus& s) { on_modem_change(s); };
-    }
+    if (config.modem) make_modem(*config.modem);
     bus_ = std::make_unique<Bus>(*loop_, std::move(handlers));
+    if (modem_) bus_->set_modem_reset([this] { modem_->reset(); });
     // No modem section: the Modem object exists and says "disabled" (the default status).
     bus_->set_modem_status(inputs_.modem);
 
-    // Jitter must differ between gateways that lost the same cell at the same moment.
-    std::random_device entropy;
-    for (const auto& c : config.cloud) {
-        const size_t index = sessions_.size();
-        auto session = std::make_unique<cloud::Session>(*loop_, c, config.backoff,
-                                                        cloud::make_mosquitto_client(*loop_, c.name),
-                                                        config.modem.has_value(), entropy());
-        session->on_change = [this, index](const cloud::SessionStatus& s) { on_session_change(index, s); };
-        bus_->add_session(c.name, [this, index] { sessions_[index]->reconnect(); });
-        bus_->set_session_status(index, session->status());
-        inputs_.sessions.push_back({c.name, session->status().state});
-        sessions_.push_back(std::move(session));
+    for (const auto& c : config.cloud) sessions_.push_back(make_session(c, config));
+    sync_inputs();
+    if (outbox_) {
+        make_local(config);
+        start_bridge(config);
     }
+    loop_->set_reload_handler([this] { reload(); });
 }
 
 Gateway::~Gateway() {
     // The modem's and sessions' callbacks point into bus_; drop them first whatever the member order.
+    // The bridge holds the sessions and the outbox; the outbox's last completions answer Publish()
+    // calls over the bus.
+    bridge_.reset();
     modem_.reset();
     sessions_.clear();
+    local_.reset();
+    outbox_.reset();
     bus_.reset();
 }
 
+void Gateway::open_outbox(const Config& config) {
+    const std::string& path = config.bridge.outbox.path;
+    // systemd's StateDirectory= normally made it; by hand (or another path) it may be missing.
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+    for (size_t at = 1; at <= dir.size(); ++at) {
+        if (at != dir.size() && dir[at] != '/') continue;
+        const std::string part = dir.substr(0, at);
+        if (::mkdir(part.c_str(), 0750) < 0 && errno != EEXIST)
+            throw StartupError(EX_CANTCREAT, "outbox: cannot create " + part + ": " + std::strerror(errno) +
+                                                 "; refusing to start without durable storage");
+    }
+    std::string error;
+    outbox_ = cloud::open_outbox(*loop_, config.bridge.outbox, error);
+    if (!outbox_)
+        throw StartupError(EX_CANTCREAT, "outbox: " + (error.find(path) == std::string::npos ? path + ": " : "") +
+                                             error + "; refusing to start without durable storage");
+    log::info("outbox: ", path, " open");
+}
+
+void Gateway::make_modem(const ModemConfig& config) {
+    modem_ = std::make_unique<modem::Modem>(*loop_, config);
+    modem_->on_change = [this](const modem::ModemStatus& s) { on_modem_change(s); };
+    inputs_.modem_configured = true;
+    inputs_.modem_known = false;
+}
+
+Gateway::LiveSession Gateway::make_session(const cloud::CloudConfig& c, const Config& config) {
+    // Jitter must differ between gateways that lost the same cell at the same moment.
+    std::random_device entropy;
+    LiveSession live;
+    live.name = c.name;
+    live.session = std::make_unique<cloud::Session>(*loop_, c, config.backoff,
+                                                    cloud::make_mosquitto_client(*loop_, c.name),
+                                                    config.modem.has_value(), entropy());
+    // By name, not by position: a reload reorders, adds and removes sessions.
+    live.session->on_change = [this, name = c.name](const cloud::SessionStatus& s) { on_session_change(name, s); };
+    PublishHandler publish;
+    if (outbox_) {
+        publish = [this, name = c.name](const std::string& topic, std::string payload, int qos, PublishReply reply) {
+            size_t index = 0;
+            while (index < sessions_.size() && sessions_[index].name != name) ++index;
+            if (!bridge_ || index == sessions_.size()) {
+                reply({0, kErrorOutboxFailed, "cloud session " + name + " is not routed (reload failed?)"});
+                return;
+            }
+            bridge_->publish(index, topic, std::move(payload), qos, [reply](auto result) {
+                if (result) reply({*result, "", ""});
+                else reply({0, publish_error_name(result.error().error), result.error().message});
+            });
+        };
+    }
+    live.bus_index = bus_->add_session(c.name, [this, name = c.name] {
+        if (auto* s = find_session(name)) s->session->reconnect();
+    }, std::move(publish));
+    bus_->set_session_status(live.bus_index, live.session->status());
+    return live;
+}
+
+void Gateway::start_session(cloud::Session& s) {
+    // One made by a reload joins a running gateway: it must know the data link is already up.
+    if (link_.up()) s.link_changed(true);
+    s.start();
+}
+
+void Gateway::make_local(const Config& config) {
+    local_.reset();
+    if (!config.bridge.needs_local()) return;
+    const auto& l = config.bridge.local;
+    cloud::CloudConfig c;
+    c.name = "local-broker";
+    c.platform = cloud::Platform::generic;
+    c.endpoint = l.endpoint;
+    c.client_id = l.client_id;
+    c.username = l.username;
+    c.password = l.password;
+    // Loopback: no NAT to keep open, and a dead broker is seen at once on the socket.
+    c.keepalive = std::chrono::seconds(60);
+    std::random_device entropy;
+    local_ = std::make_unique<cloud::Session>(*loop_, c, config.backoff, cloud::make_mosquitto_client(*loop_, c.name),
+                                              false, entropy());
+    local_->keep_session(true);
+}
+
+void Gateway::start_bridge(const Config& config) {
+    std::vector<cloud::Session*> sessions;
+    for (auto& s : sessions_) sessions.push_back(s.session.get());
+    bridge_ = std::make_unique<cloud::Bridge>(*loop_, config.bridge, *outbox_, local_.get(), std::move(sessions));
+    bridge_->on_change = [this](size_t index, const cloud::DeliveryStatus& s) {
+        if (index < sessions_.size()) bus_->set_delivery_status(sessions_[index].bus_index, s);
+    };
+    // A rebuilt bridge counts from zero; show that rather than the old bridge's last numbers.
+    for (size_t i = 0; i < sessions_.size(); ++i) bus_->set_delivery_status(sessions_[i].bus_index, bridge_->status(i));
+    log::info("bridge: ", config.bridge.routes.size(), " route", config.bridge.routes.size() == 1 ? "" : "s", ", ",
+              config.bridge.downlink.size(), " downlink entr", config.bridge.downlink.size() == 1 ? "y" : "ies",
+              local_ ? ", local broker " + config.bridge.local.endpoint : std::string());
+}
+
 int Gateway::run() {
+    started_ = true;
     // Sessions first: with a modem they wait for the link, which the modem's first status gives.
-    for (auto& s : sessions_) s->start();
+    for (auto& s : sessions_) start_session(*s.session);
+    if (local_) local_->start();
     if (modem_) {
         modem_->start();
         // start() publishes the first status through on_change; if it did not, take it now.
@@ -193,6 +311,143 @@ int Gateway::run() {
     return r;
 }
 
+void Gateway::reload() {
+    const std::string path = config_.source;
+    log::info("reload: reading ", path);
+    if (ready_sent_) {
+        // systemd's reload protocol: RELOADING=1 (with the time, which notify-reload units want)
+        // now, READY=1 once done; a reload that comes before READY=1 just waits for it.
+        timespec now{};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        const auto usec = static_cast<uint64_t>(now.tv_sec) * 1'000'000U + static_cast<uint64_t>(now.tv_nsec) / 1000U;
+        const std::string message = "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec);
+        if (int r = sd_notify(0, message.c_str()); r < 0) log::debug("sd_notify failed: ", -r);
+    }
+
+    // Small and local: reading it on the loop costs less than any handoff would.
+    ConfigResult loaded = load_config_file(path);
+    if (!loaded.config || !loaded.errors.empty()) {
+        for (const auto& e : loaded.errors) log::error("reload: ", e.to_string());
+        if (loaded.errors.empty()) log::error("reload: ", path, ": the configuration could not be loaded");
+        log::error("reload: keeping the running configuration");
+    } else {
+        const ReloadPlan plan = plan_reload(config_, *loaded.config);
+        log::notice("reload: ", plan.empty() ? "nothing changed (" + plan.summary() + ")" : plan.summary());
+        try {
+            apply(plan, *loaded.config);
+        } catch (const std::exception& e) {
+            // Only construction can throw here (sd-bus refusing an object, the modem's setup);
+            // what was already swapped stays swapped.
+            log::error("reload: failed while applying: ", e.what(), "; restart cellgated to get a consistent state");
+        }
+    }
+
+    if (ready_sent_) {
+        last_status_ = status_line(state_, inputs_);
+        const std::string message = "READY=1\nSTATUS=" + last_status_;
+        if (int r = sd_notify(0, message.c_str()); r < 0) log::debug("sd_notify failed: ", -r);
+    }
+}
+
+void Gateway::apply(const ReloadPlan& plan, const Config& next) {
+    log::set_max_level(next.log_level);
+
+    // What runs is what config_ says, so the next reload compares against that: settings that
+    // wait for a restart keep their running values here.
+    Config applied = next;
+    if (plan.outbox_changed) {
+        log::warning("reload: the outbox settings changed; they take effect when cellgated restarts",
+                     outbox_ ? " (the open outbox stays in use)" : "");
+        applied.bridge.outbox_enabled = config_.bridge.outbox_enabled;
+        applied.bridge.outbox = config_.bridge.outbox;
+    }
+    if (!outbox_ && next.bridge.needs_local())
+        log::warning("reload: routes and downlink need the outbox, which is only opened at start; "
+                     "restart cellgated to apply them");
+
+    const bool rebuild = outbox_ && plan.rebuild_bridge();
+    // The bridge points at the sessions and the local connection and clears their callbacks when
+    // it goes, so it goes before any of them. Rows in the outbox stay; publishes in flight on a
+    // kept connection are sent again by the new bridge (at least once).
+    if (rebuild) bridge_.reset();
+
+    const bool modem_restart = plan.modem != Change::unchanged;
+    if (modem_restart && modem_) {
+        modem_.reset();
+        bus_->set_modem_reset({});
+        // The data call was the old controller's; kept sessions wait for the new one's link.
+        if (link_.up())
+            for (auto& s : sessions_) s.session->link_changed(false);
+        link_ = LinkTracker{};
+        inputs_.modem = modem::ModemStatus{};
+        inputs_.modem_known = false;
+        inputs_.modem_configured = false;
+        bus_->set_modem_status(inputs_.modem);
+    }
+
+    // Old ones go first: a replacement with the same client id must not kick its predecessor.
+    for (auto& live : sessions_) {
+        if (plan.session(live.name) == Change::unchanged) continue;
+        bus_->remove_session(live.bus_index);
+        live.session.reset();
+    }
+    std::vector<LiveSession> kept_and_new;
+    std::vector<cloud::Session*> fresh;
+    for (const auto& c : applied.cloud) {
+        LiveSession* old = plan.session(c.name) == Change::unchanged ? find_session(c.name) : nullptr;
+        if (old && old->session) {
+            kept_and_new.push_back(std::move(*old));
+        } else {
+            kept_and_new.push_back(make_session(c, applied));
+            fresh.push_back(kept_and_new.back().session.get());
+        }
+    }
+    sessions_ = std::move(kept_and_new);
+
+    bool fresh_local = false;
+    if (rebuild) {
+        if (plan.local_changed) {
+            make_local(applied);
+            fresh_local = local_ != nullptr;
+        }
+        start_bridge(applied);
+        // A new lane learns of a connection from its CONNACK; a kept session had that long ago.
+        for (auto& s : sessions_)
+            if (std::find(fresh.begin(), fresh.end(), s.session.get()) == fresh.end() &&
+                s.session->status().state == SessionState::connected && s.session->on_connected)
+                s.session->on_connected();
+    }
+
+    if (started_) {
+        for (auto* s : fresh) start_session(*s);
+        if (fresh_local) local_->start();
+    }
+
+    if (modem_restart && applied.modem) {
+        make_modem(*applied.modem);
+        bus_->set_modem_reset([this] { modem_->reset(); });
+        if (started_) {
+            modem_->start();
+            if (!inputs_.modem_known) on_modem_change(modem_->status());
+        }
+    }
+
+    config_ = std::move(applied);
+    sync_inputs();
+    update();
+}
+
+Gateway::LiveSession* Gateway::find_session(const std::string& name) {
+    for (auto& s : sessions_)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+void Gateway::sync_inputs() {
+    inputs_.sessions.clear();
+    for (const auto& s : sessions_) inputs_.sessions.push_back({s.name, s.session->status().state});
+}
+
 void Gateway::on_modem_change(const modem::ModemStatus& status) {
     inputs_.modem_known = true;
     inputs_.modem = status;
@@ -201,26 +456,30 @@ void Gateway::on_modem_change(const modem::ModemStatus& status) {
     switch (link_.update(status)) {
         case LinkTracker::Edge::none: break;
         case LinkTracker::Edge::up:
-            for (auto& s : sessions_) s->link_changed(true);
+            for (auto& s : sessions_) s.session->link_changed(true);
             break;
         case LinkTracker::Edge::down:
-            for (auto& s : sessions_) s->link_changed(false);
+            for (auto& s : sessions_) s.session->link_changed(false);
             break;
         case LinkTracker::Edge::bounce:
             if (!sessions_.empty()) log::info("gateway: data link address changed, reconnecting cloud sessions");
             for (auto& s : sessions_) {
-                s->link_changed(false);
-                s->link_changed(true);
+                s.session->link_changed(false);
+                s.session->link_changed(true);
             }
             break;
     }
     update();
 }
 
-void Gateway::on_session_change(size_t index, const cloud::SessionStatus& status) {
-    inputs_.sessions[index].state = status.state;
-    bus_->set_session_status(index, status);
-    update();
+void Gateway::on_session_change(const std::string& name, const cloud::SessionStatus& status) {
+    for (size_t i = 0; i < sessions_.size(); ++i) {
+        if (sessions_[i].name != name) continue;
+        if (i < inputs_.sessions.size()) inputs_.sessions[i].state = status.state;
+        bus_->set_session_status(sessions_[i].bus_index, status);
+        update();
+        return;
+    }
 }
 
 void Gateway::update() {

@@ -1,9 +1,11 @@
 // The daemon's root object: owns the event loop, the D-Bus adapter, the modem and the cloud
 // sessions, feeds the modem's data link to the sessions, derives the gateway State from all of
-// them and reports it to systemd (READY=1, STATUS=) and the journal.
+// them and reports it to systemd (READY=1, STATUS=) and the journal. On SIGHUP it loads the
+// config file again and applies what changed (daemon/reload.hpp).
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,8 +17,13 @@ namespace cellgate {
 
 class Bus;
 class SdEventLoop;
+struct ReloadPlan;
 namespace modem { class Modem; }
-namespace cloud { class Session; }
+namespace cloud {
+class Bridge;
+class Outbox;
+class Session;
+}  // namespace cloud
 
 enum class GatewayState { starting, offline, degraded, online };
 const char* to_string(GatewayState s);
@@ -67,9 +74,22 @@ private:
     std::string address_;
 };
 
+// A failure at start that has its own exit status (sysexits.h), so systemd and the operator can
+// tell it from a crash: EX_CANTCREAT (73) when the outbox cannot be opened.
+class StartupError : public std::runtime_error {
+public:
+    StartupError(int exit_status, const std::string& what) : std::runtime_error(what), status_(exit_status) {}
+    int exit_status() const { return status_; }
+
+private:
+    int status_;
+};
+
 class Gateway {
 public:
     // Builds everything and connects to the bus; the modem starts in run().
+    // Throws StartupError when the outbox (needed by routes, downlink or an outbox section)
+    // cannot be opened: a gateway that cannot persist what it accepts refuses to start.
     // Throws std::system_error (loop or bus) or whatever the modem constructor throws.
     explicit Gateway(const Config& config);
     ~Gateway();
@@ -79,22 +99,48 @@ public:
     // Runs the loop until SIGTERM/SIGINT (returns 0) or a fatal bus failure (returns 1).
     int run();
 
+    // SIGHUP: loads config.source again. An invalid file changes nothing (every error is logged);
+    // a valid one is applied as plan_reload() says: sessions and a modem section that did not
+    // change keep running untouched.
+    void reload();
+
 private:
+    // One configured cloud session; sessions_ is in config order, which is the bridge's index.
+    struct LiveSession {
+        std::string name;
+        std::unique_ptr<cloud::Session> session;
+        size_t bus_index = 0;
+    };
+
     void on_modem_change(const modem::ModemStatus& status);
-    void on_session_change(size_t index, const cloud::SessionStatus& status);
+    void on_session_change(const std::string& name, const cloud::SessionStatus& status);
     void update();
+    void open_outbox(const Config& config);
+    LiveSession make_session(const cloud::CloudConfig& c, const Config& config);
+    void start_session(cloud::Session& s);
+    void make_modem(const ModemConfig& config);
+    void make_local(const Config& config);
+    void start_bridge(const Config& config);
+    void apply(const ReloadPlan& plan, const Config& next);
+    LiveSession* find_session(const std::string& name);
+    void sync_inputs();
 
     GatewayInputs inputs_;
     GatewayState state_ = GatewayState::starting;
     std::string last_status_;
     bool ready_sent_ = false;
+    bool started_ = false;
     LinkTracker link_;
+    Config config_;  // the running one
 
     // Destroyed bottom-up: sessions, modem and bus drop their sources before the loop goes.
     std::unique_ptr<SdEventLoop> loop_;
+    std::unique_ptr<cloud::Outbox> outbox_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
-    std::vector<std::unique_ptr<cloud::Session>> sessions_;
+    std::vector<LiveSession> sessions_;
+    std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed
+    std::unique_ptr<cloud::Bridge> bridge_;
 };
 
 }  // namespace cellgate

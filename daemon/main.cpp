@@ -28,8 +28,9 @@ void usage(std::FILE* out) {
                  "  -h, --help          print this help and exit\n"
                  "\n"
                  "Exit status: 0 on success or clean SIGTERM, %d on a configuration error,\n"
-                 "%d on a usage error, 1 on any other failure.\n",
-                 kDefaultConfig, EX_CONFIG, EX_USAGE);
+                 "%d on a usage error, %d when the outbox cannot be created or opened,\n"
+                 "1 on any other failure.\n",
+                 kDefaultConfig, EX_CONFIG, EX_USAGE, EX_CANTCREAT);
 }
 
 }  // namespace
@@ -90,6 +91,9 @@ int main(int argc, char** argv) {
         int r = gateway.run();
         log::info("cellgated stopped", r == 0 ? "" : " with errors");
         return r;
+    } catch (const StartupError& e) {
+        log::error("fatal: ", e.what());
+        return e.exit_status();
     } catch (const std::exception& e) {
         log::error("fatal: ", e.what());
         return 1;

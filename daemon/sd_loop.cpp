@@ -111,6 +111,7 @@ SdEventLoop::SdEventLoop() {
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
         throw std::system_error(errno, std::generic_category(), "sigprocmask");
 
@@ -119,6 +120,8 @@ SdEventLoop::SdEventLoop() {
     sigterm_.reset(s);
     check(sd_event_add_signal(e, &s, SIGINT, &SdEventLoop::on_signal, this), "sd_event_add_signal");
     sigint_.reset(s);
+    check(sd_event_add_signal(e, &s, SIGHUP, &SdEventLoop::on_sighup, this), "sd_event_add_signal");
+    sighup_.reset(s);
 
     int r = sd_event_set_watchdog(e, true);
     if (r < 0) throw std::system_error(-r, std::generic_category(), "sd_event_set_watchdog");
@@ -165,6 +168,21 @@ int SdEventLoop::on_signal(sd_event_source* s, const struct signalfd_siginfo* si
         log::info("loop: received ", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", ", exiting");
         return sd_event_exit(sd_event_source_get_event(s), 0);
     });
+}
+
+int SdEventLoop::on_sighup(sd_event_source*, const struct signalfd_siginfo*, void* userdata) {
+    auto* self = static_cast<SdEventLoop*>(userdata);
+    // Never an error to sd-event: it would disable the source, and no later SIGHUP would reload.
+    (void)guarded("SIGHUP handler", [&] {
+        if (!self->reload_) {
+            log::info("loop: received SIGHUP, nothing to reload");
+            return;
+        }
+        // A copy: the handler may replace itself.
+        auto reload = self->reload_;
+        reload();
+    });
+    return 0;
 }
 
 int SdEventLoop::run() { return sd_event_loop(event_.get()); }

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <functional>
 #include <list>
 #include <memory>
 #include <type_traits>
@@ -50,8 +51,9 @@ int guarded(const char* where, F&& body) noexcept {
 class SdEventLoop final : public Scheduler {
 public:
     // Creates a fresh sd_event (not the thread default, so tests can build several), blocks
-    // SIGTERM/SIGINT and turns them into a clean sd_event_exit(0), and enables the automatic
-    // WATCHDOG=1 keep-alive when the service manager set WATCHDOG_USEC.
+    // SIGTERM/SIGINT and turns them into a clean sd_event_exit(0), blocks SIGHUP and hands it to
+    // the reload handler, and enables the automatic WATCHDOG=1 keep-alive when the service manager
+    // set WATCHDOG_USEC.
     // Throws std::system_error when sd-event refuses.
     SdEventLoop();
     ~SdEventLoop() override;
@@ -69,6 +71,9 @@ public:
     // Runs until exit() or SIGTERM/SIGINT; returns the exit code (negative errno on loop failure).
     int run();
     void exit(int code);
+    // Runs on the loop for every SIGHUP (several pending ones may arrive as one). Without a
+    // handler SIGHUP is logged and ignored: it never kills the daemon.
+    void set_reload_handler(std::function<void()> reload) { reload_ = std::move(reload); }
 
     // For components that register their own sources (sd-bus attaches here).
     sd_event* raw() const { return event_.get(); }
@@ -77,9 +82,11 @@ private:
     struct Deferred;
     static int on_deferred(sd_event_source* s, void* userdata);
     static int on_signal(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
+    static int on_sighup(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
 
     SdEventPtr event_;
-    SdEventSourcePtr sigterm_, sigint_;
+    SdEventSourcePtr sigterm_, sigint_, sighup_;
+    std::function<void()> reload_;
     std::list<Deferred> deferred_;  // pending defer() calls, in order
 };
 

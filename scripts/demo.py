@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Live demo: cellgated + the AT modem simulator + a local mosquitto "cloud" + a private D-Bus bus.
+"""Live demo: cellgated + the AT modem simulator + two mosquitto brokers (local, "cloud") + a private D-Bus bus.
 
-Prints every D-Bus property change as it happens, then plays a short story of field faults (the
-network drops the data call, the module reboots, the cloud broker restarts) so you can watch the
-daemon heal itself: the cloud session waits for the modem's data link, follows it down and up, and
-reconnects with backoff when the broker goes away.
+A local application publishes telemetry to the local broker; cellgate carries it to the cloud broker
+through its durable outbox. The demo prints every D-Bus property change as it happens (counters once
+every two seconds), then plays a short story of field faults (the network drops the data call, the
+module reboots, the cloud broker restarts, the coverage disappears for a while) so you can watch the
+daemon heal itself and the queue fill and drain, with no message lost.
 """
 import argparse
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,7 +46,22 @@ backoff:
   initial: 1s
   max: 10s
   stable_after: 10s
+local:
+  endpoint: {local_endpoint}
+  client_id: cellgate-demo
+routes:
+  - from: sensors/+/telemetry
+    to: lab
+    as: raw
+    topic: "gw/{{device_name}}/{{1}}/telemetry"
+    qos: 1
+outbox:
+  path: {outbox}
 """
+
+# Counters change with every message: shown as one summary line, not one line per change.
+QUIET = {"Published", "Received", "Pings", "Queued", "Accepted", "Rejected", "Dropped", "NextRetryIn",
+         "ConnectedSince"}
 
 
 def control(path, command):
@@ -57,10 +75,12 @@ def control(path, command):
 class Watcher:
     """Polls GetAll and prints what changed since the last look."""
 
-    def __init__(self, bus):
+    def __init__(self, bus, telemetry=None):
         self.bus = bus
         self.last = {}
         self.t0 = time.monotonic()
+        self.telemetry = telemetry
+        self.next_summary = 0.0
 
     def poll(self):
         for label, path, iface in (("gateway", GATEWAY_PATH, GATEWAY_IFACE), ("modem", MODEM_PATH, MODEM_IFACE),
@@ -73,7 +93,16 @@ class Watcher:
                 key = (label, k)
                 if self.last.get(key) != v:
                     self.last[key] = v
-                    print(f"[{time.monotonic() - self.t0:6.1f}s] {label:7} {k:17} = {v!r}", flush=True)
+                    if k not in QUIET:
+                        print(f"[{self.elapsed():6.1f}s] {label:7} {k:17} = {v!r}", flush=True)
+        if self.telemetry and time.monotonic() >= self.next_summary:
+            self.next_summary = time.monotonic() + 2
+            t = self.telemetry
+            print(f"[{self.elapsed():6.1f}s] telemetry: {t.sent} published locally, {len(t.received)} at the cloud, "
+                  f"Queued {self.value('cloud', 'Queued')}, Published {self.value('cloud', 'Published')}", flush=True)
+
+    def elapsed(self):
+        return time.monotonic() - self.t0
 
     def value(self, label, prop):
         return self.last.get((label, prop))
@@ -85,6 +114,45 @@ class Watcher:
                 return True
             time.sleep(0.2)
         return False
+
+
+class Telemetry:
+    """A local application publishing a reading every half second, and a subscriber at the cloud."""
+
+    def __init__(self, local, cloud):
+        self.local, self.cloud = local, cloud
+        self.sent = 0
+        self.received = []
+        self.stop = threading.Event()
+        self.sub = subprocess.Popen(["mosquitto_sub", "-h", cloud.host, "-p", str(cloud.port), "-u", "gw",
+                                     "-P", "demo-secret", "-i", "demo-cloud-app", "-q", "1", "-t", "gw/#"],
+                                    stdout=subprocess.PIPE, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._publish, daemon=True).start()
+
+    def _read(self):
+        for line in self.sub.stdout:
+            try:
+                self.received.append(json.loads(line)["seq"])
+            except (ValueError, KeyError):
+                pass
+
+    def _publish(self):
+        while not self.stop.wait(0.5):
+            payload = json.dumps({"seq": self.sent, "temp": round(20 + (self.sent % 50) / 10, 1)})
+            if subprocess.run(["mosquitto_pub", "-h", self.local.host, "-p", str(self.local.port), "-q", "1",
+                               "-t", "sensors/boiler/telemetry", "-m", payload]).returncode == 0:
+                self.sent += 1
+
+    def close(self):
+        self.stop.set()
+        self.sub.terminate()
+
+    def report(self):
+        got = set(self.received)
+        missing = [n for n in range(self.sent) if n not in got]
+        return (f"{self.sent} readings published locally, {len(got)} distinct at the cloud "
+                f"({len(self.received) - len(got)} duplicates), missing: {missing[:10] or 'none'}")
 
 
 def main():
@@ -112,15 +180,19 @@ def main():
             f.write("demo-secret\n")
         os.chmod(password_file, 0o600)
         broker = MosquittoBroker(workdir=os.path.join(work, "broker"), users={"gw": "demo-secret"})
-        config = CONFIG.format(link=link, endpoint=broker.endpoint, password_file=password_file)
-        with broker, PrivateBus(policy) as bus, Daemon(args.daemon, config, bus) as daemon:
+        local = MosquittoBroker(workdir=os.path.join(work, "local"))
+        config = CONFIG.format(link=link, endpoint=broker.endpoint, password_file=password_file,
+                               local_endpoint=local.endpoint, outbox=os.path.join(work, "outbox.db"))
+        with broker, local, PrivateBus(policy) as bus, Daemon(args.daemon, config, bus) as daemon:
             print(f"demo: private bus {bus.address}\ndemo: simulated {args.vendor} module on {link}")
-            print(f"demo: cloud broker: mosquitto on {broker.endpoint} (password auth)")
+            print(f"demo: cloud broker: mosquitto on {broker.endpoint} (password auth); "
+                  f"local broker: mosquitto on {local.endpoint}")
             print(f"demo: try  DBUS_SYSTEM_BUS_ADDRESS={bus.address} busctl --system introspect "
                   f"org.cellgate.Gateway1 {MODEM_PATH}\n", flush=True)
             t0 = time.monotonic()
             daemon.wait_ready()
-            w = Watcher(bus)
+            telemetry = Telemetry(local, broker)
+            w = Watcher(bus, telemetry)
             if w.run_until(time.monotonic() + 60, lambda: w.value("modem", "State") == "connected"):
                 print(f"\ndemo: modem connected {time.monotonic() - t0:.1f}s after start\n", flush=True)
                 w.run_until(time.monotonic() + 15, lambda: w.value("cloud", "State") == "connected")
@@ -129,21 +201,28 @@ def main():
                 def both_up():
                     return w.value("modem", "State") == "connected" and w.value("cloud", "State") == "connected"
 
-                # (what, fault, heal): heal runs after the fault has been watched for 3 s.
-                story = (("the network drops the data call", lambda: control(ctl, "deact"), None),
-                         ("the module reboots (its port vanishes)", lambda: control(ctl, "reboot"), None),
-                         ("the cloud broker dies for 3 s", broker.kill, broker.start))
-                for what, fault, heal in story:
+                # (what, fault, heal, seconds): heal runs after the fault has been watched that long.
+                story = (("the network drops the data call", lambda: control(ctl, "deact"), None, 3),
+                         ("the module reboots (its port vanishes)", lambda: control(ctl, "reboot"), None, 3),
+                         ("the cloud broker dies for 3 s", broker.kill, broker.start, 3),
+                         ("the coverage is gone for 15 s: telemetry queues in the outbox",
+                          lambda: control(ctl, "deregister"), lambda: control(ctl, "register"), 15))
+                for what, fault, heal, seconds in story:
                     w.run_until(time.monotonic() + 4)
                     print(f"\ndemo: >>> {what}\n", flush=True)
                     t_fault = time.monotonic()
                     fault()
-                    w.run_until(time.monotonic() + 3)
+                    w.run_until(time.monotonic() + seconds)
                     if heal:
                         heal()
                     healed = w.run_until(time.monotonic() + 60, both_up)
                     print(f"\ndemo: {'healed' if healed else 'NOT healed'} {time.monotonic() - t_fault:.1f}s after "
                           f"the fault, without a restart (daemon pid {daemon.proc.pid})\n", flush=True)
+                w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0)
+                w.run_until(time.monotonic() + 2)
+                telemetry.close()
+                w.run_until(time.monotonic() + 3)
+                print(f"\ndemo: {telemetry.report()}\n", flush=True)
             else:
                 print("\ndemo: the modem did not connect; see the log below", flush=True)
             if args.forever or sys.stdin.isatty():

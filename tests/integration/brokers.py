@@ -335,3 +335,29 @@ class SynSniffer:
     def attempts(self, after: float = 0.0, before: float = float("inf")) -> list[float]:
         with self._lock:
             return [t for t in self.times if after <= t < before]
+
+
+# --- added by helper "bridgetest" ----------------------------------------------------------------
+
+def started_mosquitto(attempts: int = 5, **kwargs):
+    """with started_mosquitto(users=..., extra_conf=...) as b: -- MosquittoBroker(**kwargs), entered,
+    retried on a fresh port when the one free_port() picked was taken before mosquitto bound it
+    (any outgoing connection of a parallel test can get that port as its ephemeral port)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def run():
+        for attempt in range(attempts):
+            b = MosquittoBroker(**kwargs)
+            try:
+                b.__enter__()
+            except RuntimeError as e:
+                if "Address already in use" in str(e) and "port" not in kwargs and attempt + 1 < attempts:
+                    continue
+                raise
+            break
+        try:
+            yield b
+        finally:
+            b.__exit__(None, None, None)
+    return run()

@@ -60,6 +60,18 @@ API (keep additions additive; other helpers import this file):
       .seen .current() .first_time(pred, after) .wait(pred, timeout, what, after) .stop() .describe()
   (brokers.py: MosquittoBroker, CertificateAuthority, SynSniffer; mqtt_emulator.py: PlatformEmulator,
    MiniClient, Kicker and the platforms' signing functions)
+  Bridge (added by helper "bridgetest"):
+  DBusClient(bus.address)           wire-protocol D-Bus client: call/call_async/result, publish(session,
+                                    topic, payload, qos) -> id; pipelined, replies matched by serial
+  bridge_config(sessions, local, routes, downlink, outbox, backoff) -> YAML with the issue-4 sections
+  bridge_case(args, sessions, routes=(), downlink=(), outbox=None, backoff=None) -> context manager:
+                                    local mosquitto + bus + cellgated; yields .bus .d .local .props(name)
+                                    .wait(name, pred, timeout, what) .publisher()
+  MqttCollector(host, port, filters, client_id, clean=False)  background subscriber that reconnects;
+                                    .snapshot() [(t, topic, payload)] .wait_count(n, timeout) .publish()
+  platform_session(name, emulator, **extra) -> a cloud: entry for a PlatformEmulator
+  check_config(daemon, config, workdir)  cellgated --check-config; raises with the daemon's reason
+  (brokers.py: started_mosquitto(**kw) -> MosquittoBroker context, retried on a fresh port if taken)
 """
 
 from __future__ import annotations
@@ -788,3 +800,563 @@ def write_secret(directory: str, name: str, value: str) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(value + "\n")
     return path
+
+
+# --- bridge tests (added by helper "bridgetest") ---------------------------------------------------
+
+def _dbus_pad(buf: bytearray, align: int) -> None:
+    buf.extend(b"\0" * (-len(buf) % align))
+
+
+def _dbus_str(buf: bytearray, text: str, sig: bool = False) -> None:
+    data = text.encode()
+    if sig:
+        buf.append(len(data))
+    else:
+        _dbus_pad(buf, 4)
+        buf.extend(len(data).to_bytes(4, "little"))
+    buf.extend(data + b"\0")
+
+
+def _dbus_marshal(buf: bytearray, sig: str, values) -> None:
+    """Marshals `values` after `buf` (offsets count from the message start) for the basic types
+    s o g y b u i t x d and ay (bytes)."""
+    import struct as _struct
+    i = 0
+    for v in values:
+        c = sig[i]
+        i += 1
+        if c in "so":
+            _dbus_str(buf, v)
+        elif c == "g":
+            _dbus_str(buf, v, sig=True)
+        elif c == "y":
+            buf.append(v & 0xFF)
+        elif c in "bui":
+            _dbus_pad(buf, 4)
+            buf.extend(_struct.pack("<I" if c != "i" else "<i", int(v)))
+        elif c in "tx":
+            _dbus_pad(buf, 8)
+            buf.extend(_struct.pack("<Q" if c == "t" else "<q", int(v)))
+        elif c == "d":
+            _dbus_pad(buf, 8)
+            buf.extend(_struct.pack("<d", float(v)))
+        elif c == "a" and sig[i] == "y":
+            i += 1
+            _dbus_pad(buf, 4)
+            buf.extend(len(v).to_bytes(4, "little"))
+            buf.extend(v)
+        else:
+            raise ValueError(f"unsupported D-Bus signature {sig!r}")
+
+
+class _DBusReader:
+    def __init__(self, data: bytes, little: bool):
+        self.d, self.i, self.e = data, 0, "<" if little else ">"
+
+    def align(self, n: int) -> None:
+        self.i += -self.i % n
+
+    def fixed(self, fmt: str, size: int):
+        import struct as _struct
+        self.align(size)
+        v = _struct.unpack_from(self.e + fmt, self.d, self.i)[0]
+        self.i += size
+        return v
+
+    def value(self, c: str):
+        if c in "so":
+            n = self.fixed("I", 4)
+            v = self.d[self.i:self.i + n].decode(errors="replace")
+            self.i += n + 1
+            return v
+        if c == "g":
+            n = self.d[self.i]
+            v = self.d[self.i + 1:self.i + 1 + n].decode()
+            self.i += n + 2
+            return v
+        if c == "y":
+            self.i += 1
+            return self.d[self.i - 1]
+        if c == "b":
+            return bool(self.fixed("I", 4))
+        return {"u": lambda: self.fixed("I", 4), "i": lambda: self.fixed("i", 4),
+                "t": lambda: self.fixed("Q", 8), "x": lambda: self.fixed("q", 8),
+                "d": lambda: self.fixed("d", 8), "n": lambda: self.fixed("h", 2),
+                "q": lambda: self.fixed("H", 2)}[c]()
+
+
+class DBusClient:
+    """A minimal D-Bus client speaking the wire protocol over the private bus's unix socket
+    (stdlib only: no python3-dbus here). Built for volume: calls are pipelined, replies are
+    matched by serial on a reader thread, and every reply keeps its arrival time.
+
+        with DBusClient(bus.address) as c:
+            serial = c.call_async(SERVICE, path, CLOUD_IFACE, "Publish", "sayy", ["t", b"{}", 1])
+            c.result(serial, timeout=10)   # -> [id] or raises BusError
+            c.call(...)                    # the same, blocking
+
+    Reply bodies of basic types only are decoded (others come back as None values). A call still
+    pending when the peer vanishes gets the bus's NoReply error (dbus-daemon tracks it). It
+    authenticates as the current user; for denial tests use PrivateBus.send(user="nobody")."""
+
+    METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
+
+    def __init__(self, address: str, timeout: float = 10.0):
+        path = None
+        for part in address.split(";")[0].split(":", 1)[1].split(","):
+            k, _, v = part.partition("=")
+            if k == "path":
+                path = v
+        if path is None:
+            raise ValueError(f"only unix:path= addresses are supported: {address}")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.sock.sendall(b"\0AUTH EXTERNAL " + str(os.geteuid()).encode().hex().encode() + b"\r\n")
+        line = b""
+        while not line.endswith(b"\r\n"):
+            chunk = self.sock.recv(1)
+            if not chunk:
+                raise ConnectionError("bus closed during authentication")
+            line += chunk
+        if not line.startswith(b"OK "):
+            raise ConnectionError(f"bus refused authentication: {line!r}")
+        self.sock.sendall(b"BEGIN\r\n")
+        self.sock.settimeout(None)
+        self._next_serial = 0
+        self._send_lock = threading.Lock()  # serial order == wire order; never held by the reader
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._replies: dict = {}      # serial -> (monotonic time, ok, values or BusError)
+        self.closed = False
+        self._t = threading.Thread(target=self._read_loop, daemon=True, name="dbus-client")
+        self._t.start()
+        self.unique_name = self.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                     "Hello", timeout=timeout)[0]
+
+    def __enter__(self) -> "DBusClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self._t.join(2)
+
+    def call_async(self, dest: str, path: str, iface: str, member: str, signature: str = "",
+                   args=()) -> int:
+        body = bytearray()
+        if signature:
+            _dbus_marshal(body, signature, args)
+        # Header fields: an array of (code, variant); the array starts at offset 16 (8-aligned).
+        fields = bytearray(16)
+        for code, sig, value in ((1, "o", path), (2, "s", iface), (3, "s", member), (6, "s", dest),
+                                 (8, "g", signature)):
+            if code == 8 and not signature:
+                continue
+            _dbus_pad(fields, 8)
+            fields.append(code)
+            _dbus_str(fields, sig, sig=True)
+            _dbus_marshal(fields, sig, [value])
+        fields_len = len(fields) - 16
+        _dbus_pad(fields, 8)
+        # Body alignment is relative to the message start, which the 8-aligned header preserves.
+        with self._send_lock:
+            self._next_serial += 1
+            serial = self._next_serial
+            head = b"l" + bytes([self.METHOD_CALL, 0, 1]) + len(body).to_bytes(4, "little") \
+                + serial.to_bytes(4, "little") + fields_len.to_bytes(4, "little")
+            self.sock.sendall(head + bytes(fields[16:]) + bytes(body))
+        return serial
+
+    def result(self, serial: int, timeout: float = 10.0) -> list:
+        """Waits for the reply to `serial`; returns its values or raises BusError."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: serial in self._replies or self.closed, timeout)
+            if serial not in self._replies:
+                raise TimeoutError(f"no D-Bus reply to call {serial} within {timeout}s"
+                                   + (" (connection closed)" if self.closed and ok else ""))
+            _, good, value = self._replies.pop(serial)
+        if not good:
+            raise value
+        return value
+
+    def poll(self, serial: int):
+        """(monotonic arrival time, ok, values-or-BusError) if the reply came, else None (kept)."""
+        with self._lock:
+            return self._replies.get(serial)
+
+    def call(self, dest: str, path: str, iface: str, member: str, signature: str = "", args=(),
+             timeout: float = 10.0) -> list:
+        return self.result(self.call_async(dest, path, iface, member, signature, args), timeout)
+
+    def _recv_exact(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            if not chunk:
+                raise EOFError
+            out += chunk
+        return out
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                fixed = self._recv_exact(16)
+                little = fixed[0:1] == b"l"
+                e = "little" if little else "big"
+                mtype = fixed[1]
+                body_len = int.from_bytes(fixed[4:8], e)
+                fields_len = int.from_bytes(fixed[12:16], e)
+                rest = self._recv_exact(fields_len + (-(16 + fields_len) % 8) + body_len)
+                msg = fixed + rest
+                r = _DBusReader(msg, little)
+                r.i = 16
+                end = 16 + fields_len
+                fields = {}
+                while r.i < end:
+                    r.align(8)
+                    code = r.value("y")
+                    sig = r.value("g")
+                    fields[code] = r.value(sig) if len(sig) == 1 else None
+                r.i = end
+                r.align(8)
+                values = []
+                sig = fields.get(8, "")
+                try:
+                    for c in sig:
+                        values.append(r.value(c))
+                except (KeyError, IndexError):
+                    values = [None] * len(sig)
+                if mtype not in (self.METHOD_RETURN, self.ERROR) or 5 not in fields:
+                    continue
+                now = time.monotonic()
+                if mtype == self.METHOD_RETURN:
+                    entry = (now, True, values)
+                else:
+                    entry = (now, False, BusError(fields.get(4, "?"), values[0] if values else ""))
+                with self._cond:
+                    self._replies[fields[5]] = entry
+                    self._cond.notify_all()
+        except (EOFError, OSError):
+            pass
+        finally:
+            with self._cond:
+                self.closed = True
+                self._cond.notify_all()
+
+    # --- the gateway's CloudSession.Publish -----------------------------------------------------
+    def publish_async(self, session: str, topic: str, payload: bytes, qos: int = 1) -> int:
+        return self.call_async(SERVICE, cloud_path(session), CLOUD_IFACE, "Publish", "sayy",
+                               [topic, payload, qos])
+
+    def publish(self, session: str, topic: str, payload: bytes, qos: int = 1, timeout: float = 10.0) -> int:
+        """CloudSession.Publish; returns the message id (the reply means: durable in the outbox)."""
+        return self.result(self.publish_async(session, topic, payload, qos), timeout)[0]
+
+
+def _bridge_yaml_lines(value: dict, indent: int) -> list:
+    """_yaml_lines plus list values, written as flow sequences (a JSON array is valid YAML)."""
+    pad = " " * indent
+    out = []
+    for k, v in value.items():
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            out.append(f"{pad}{k}:")
+            out += _bridge_yaml_lines(v, indent + 2)
+        elif isinstance(v, (list, tuple)):
+            out.append(f"{pad}{k}: [" + ", ".join(_yaml_scalar(x) for x in v) + "]")
+        else:
+            out.append(f"{pad}{k}: {_yaml_scalar(v)}")
+    return out
+
+
+def _yaml_list(key: str, items) -> list:
+    lines = [f"{key}:"]
+    for item in items:
+        entry = _bridge_yaml_lines(item, 4)
+        entry[0] = "  - " + entry[0].lstrip()
+        lines += entry
+    return lines
+
+
+def bridge_config(sessions, local: dict | None = None, routes=(), downlink=(), outbox: dict | None = None,
+                  backoff: dict | None = None, log_level: str = "debug", modem: str | None = None) -> str:
+    """cloud_config() plus the bridge sections, in the issue-4 schema:
+        local: {endpoint, client_id, username, password_file}
+        routes: [{from, to, as, topic, qos}, ...]      (as: property | event:<id> | raw)
+        downlink: [{from, to, filters}, ...]          (filters: a list, for generic)
+        outbox: {path, max_messages, max_bytes, max_age}
+    Values are dicts/lists of dicts; None values are left out. modem: modem_config() text to extend."""
+    text = cloud_config(sessions, backoff=backoff, log_level=log_level, modem=modem)
+    lines = []
+    if local:
+        lines.append("local:")
+        lines += _yaml_lines(local, 2)
+    if routes:
+        lines += _yaml_list("routes", routes)
+    if downlink:
+        lines += _yaml_list("downlink", downlink)
+    if outbox:
+        lines.append("outbox:")
+        lines += _yaml_lines(outbox, 2)
+    return text + "\n".join(lines) + ("\n" if lines else "")
+
+
+class MqttCollector:
+    """A background MQTT 3.1.1 subscriber (for a local or cloud broker) that keeps every message
+    with its arrival time and reconnects (same client id, clean session off by default) when the
+    broker goes away, so a persistent session picks up what was queued meanwhile.
+
+        with MqttCollector(broker.host, broker.port, ["gw/#"]) as col:
+            col.wait_count(1000, timeout=30); col.messages -> [(monotonic, topic, payload bytes)]
+    Also answers: publish(topic, payload, qos) from the same connection (QoS 1 waits for PUBACK)."""
+
+    def __init__(self, host: str, port: int, filters, client_id: str = "collector", qos: int = 1,
+                 clean: bool = False, username=None, password=None):
+        self.host, self.port, self.filters, self.client_id = host, port, list(filters), client_id
+        self.qos, self.clean, self.username, self.password = qos, clean, username, password
+        self.messages: list = []
+        self.reconnects = 0
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock = None
+        self._mid = 0
+        self._acks: dict = {}
+        self._connected = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True, name=f"collector-{client_id}")
+
+    def __enter__(self) -> "MqttCollector":
+        self._t.start()
+        if not self._connected.wait(10):
+            raise TimeoutError(f"collector {self.client_id} did not connect/subscribe to {self.host}:{self.port}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        s = self._sock
+        if s is not None:
+            try:
+                s.sendall(b"\xe0\x00")
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._t.join(5)
+
+    @staticmethod
+    def _enc_len(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            b, n = n % 128, n // 128
+            out.append(b | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    @staticmethod
+    def _s(b) -> bytes:
+        b = b.encode() if isinstance(b, str) else b
+        return len(b).to_bytes(2, "big") + b
+
+    def _packet(self, first: int, body: bytes) -> bytes:
+        return bytes([first]) + self._enc_len(len(body)) + body
+
+    def _next_mid(self) -> int:
+        with self._lock:
+            self._mid = self._mid % 65535 + 1
+            return self._mid
+
+    def _send(self, data: bytes) -> None:
+        with self._send_lock:
+            self._sock.sendall(data)
+
+    def publish(self, topic: str, payload, qos: int = 1, timeout: float = 5.0) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        mid = self._next_mid() if qos else 0
+        ev = threading.Event()
+        if qos:
+            self._acks[mid] = ev
+        body = self._s(topic) + (mid.to_bytes(2, "big") if qos else b"") + data
+        self._send(self._packet(0x30 | (qos << 1), body))
+        if qos and not ev.wait(timeout):
+            raise TimeoutError(f"no PUBACK for {topic} within {timeout}s")
+
+    def _connect_once(self) -> None:
+        s = socket.create_connection((self.host, self.port), 5)
+        flags = (0x02 if self.clean else 0) | (0x80 if self.username is not None else 0) \
+            | (0x40 if self.password is not None else 0)
+        payload = self._s(self.client_id)
+        if self.username is not None:
+            payload += self._s(self.username)
+        if self.password is not None:
+            payload += self._s(self.password)
+        s.sendall(self._packet(0x10, self._s("MQTT") + bytes([4, flags]) + (60).to_bytes(2, "big") + payload))
+        self._sock = s
+        self._buf = b""
+        first, body = self._read(s, 5)
+        if first != 0x20 or body[1] != 0:
+            raise ConnectionError(f"CONNACK {body!r}")
+        if not self.filters:
+            self._connected.set()
+            return
+        sub = self._next_mid().to_bytes(2, "big") + b"".join(self._s(f) + bytes([self.qos]) for f in self.filters)
+        self._send(self._packet(0x82, sub))
+
+    def _read(self, s, timeout):
+        s.settimeout(timeout)
+        while True:
+            if len(self._buf) >= 2:
+                n, mult, i = 0, 1, 1
+                while i < len(self._buf) and i < 5:
+                    b = self._buf[i]
+                    n += (b & 0x7F) * mult
+                    mult *= 128
+                    i += 1
+                    if not b & 0x80:
+                        if len(self._buf) >= i + n:
+                            first, body = self._buf[0], self._buf[i:i + n]
+                            self._buf = self._buf[i + n:]
+                            return first, body
+                        break
+            data = s.recv(65536)
+            if not data:
+                raise EOFError
+            self._buf += data
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._connect_once()
+            except (OSError, EOFError, ConnectionError):
+                self._stop.wait(0.05)
+                continue
+            s = self._sock
+            try:
+                while not self._stop.is_set():
+                    try:
+                        first, body = self._read(s, 0.5)
+                    except socket.timeout:
+                        continue
+                    kind = first >> 4
+                    if kind == 9:
+                        self._connected.set()
+                    elif kind == 3:
+                        qos = (first >> 1) & 3
+                        n = int.from_bytes(body[:2], "big")
+                        topic = body[2:2 + n].decode(errors="replace")
+                        off = 2 + n
+                        if qos:
+                            mid = body[off:off + 2]
+                            off += 2
+                            self._send(self._packet(0x40 if qos == 1 else 0x50, mid))
+                        with self._lock:
+                            self.messages.append((time.monotonic(), topic, bytes(body[off:])))
+                    elif kind == 4:
+                        ev = self._acks.pop(int.from_bytes(body[:2], "big"), None)
+                        if ev:
+                            ev.set()
+            except (OSError, EOFError):
+                pass
+            if not self._stop.is_set():
+                self.reconnects += 1
+
+    def snapshot(self) -> list:
+        with self._lock:
+            return list(self.messages)
+
+    def wait_count(self, n: int, timeout: float, pred=None) -> list:
+        """Waits until at least n messages (matching pred(topic, payload) if given) arrived."""
+        def enough():
+            msgs = [m for m in self.snapshot() if pred is None or pred(m[1], m[2])]
+            return msgs if len(msgs) >= n else None
+        try:
+            return wait_for(enough, timeout, f"{n} messages on {self.filters}")
+        except TimeoutError:
+            got = len([m for m in self.snapshot() if pred is None or pred(m[1], m[2])])
+            raise AssertionError(f"{self.client_id}: {got} of {n} messages on {self.filters} within "
+                                 f"{timeout}s") from None
+
+
+def platform_session(name: str, emu, **extra) -> dict:
+    """A cloud: entry for a PlatformEmulator (mode aliyun, onenet or generic) on plain TCP with its
+    credentials; keyword arguments override or add keys (None removes one)."""
+    e = dict(name=name, platform=emu.mode, endpoint=emu.endpoint, tls=False, keepalive="60s")
+    if emu.mode == "aliyun":
+        e.update(product_key=emu.product_key, device_name=emu.device_name, device_secret=emu.device_secret)
+    elif emu.mode == "onenet":
+        e.update(product_id=emu.product_id, device_name=emu.device_name, device_key=emu.device_key,
+                 token_lifetime="1h")
+    else:
+        e.update(client_id=f"gw-{name}")
+    e.update(extra)
+    return e
+
+
+class BridgeCase:
+    """What bridge_case() yields: the private bus, the running daemon, the local mosquitto broker
+    (persistence off, anonymous), a scratch directory (the outbox lives there) and the config."""
+
+    def __init__(self, bus, daemon, local, workdir: str, config: str):
+        self.bus, self.d, self.local, self.workdir, self.config = bus, daemon, local, workdir, config
+
+    def props(self, name: str) -> dict:
+        return cloud_props(self.bus, name)
+
+    def wait(self, name: str, pred, timeout: float, what: str) -> dict:
+        return wait_cloud(self.bus, name, pred, timeout, what, self.d)
+
+    def publisher(self, client_id: str = "app-pub") -> "MqttCollector":
+        """A local application connection (clean session, no subscriptions) to publish with."""
+        return MqttCollector(self.local.host, self.local.port, [], client_id=client_id, clean=True)
+
+
+def bridge_outbox_path(workdir: str) -> str:
+    return os.path.join(workdir, "outbox.db")
+
+
+def check_config(daemon: str, config: str, workdir: str) -> None:
+    """cellgated --check-config: a refused config fails at once with the daemon's reason (instead of
+    a READY=1 timeout)."""
+    path = os.path.join(workdir, "check.yaml")
+    with open(path, "w") as f:
+        f.write(config)
+    r = subprocess.run([daemon, "--check-config", "--config", path], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise AssertionError(f"cellgated --check-config refused the test's config ({r.returncode}):\n"
+                             f"{r.stderr.strip()}\n--- config ---\n{config}")
+
+
+def bridge_case(args, sessions, routes=(), downlink=(), outbox: dict | None = None, backoff: dict | None = None,
+                local_client_id: str = "cellgate", ready_timeout: float = 20, modem: str | None = None,
+                env: dict | None = None):
+    """with bridge_case(args, [platform_session("ali", emu)], routes=[...]) as case: ...
+    A local mosquitto, a private bus and cellgated with the bridge sections (outbox in a fresh
+    scratch dir unless `outbox` names a path). On a clean exit the daemon must still run, stop with
+    0 and have logged no sanitizer report (see cloud_daemon)."""
+    import contextlib
+    from brokers import started_mosquitto
+
+    @contextlib.contextmanager
+    def run():
+        workdir = _make_workdir("cellgate-bridge-")
+        try:
+            with started_mosquitto(keep=args.keep) as local:
+                box = {"path": bridge_outbox_path(workdir)}
+                box.update(outbox or {})
+                cfg = bridge_config(sessions, local=dict(endpoint=local.endpoint, client_id=local_client_id),
+                                    routes=routes, downlink=downlink, outbox=box, backoff=backoff, modem=modem)
+                check_config(args.daemon, cfg, workdir)
+                with cloud_daemon(args, cfg, env=env, ready_timeout=ready_timeout) as (bus, d):
+                    yield BridgeCase(bus, d, local, workdir, cfg)
+        finally:
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+    return run()

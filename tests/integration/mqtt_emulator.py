@@ -24,6 +24,43 @@ Every mode: QoS 2 or retained PUBLISH -> recorded protocol error and disconnect 
 do); PINGREQ answered and recorded; SUBSCRIBE/PUBLISH QoS 0/1; 1.5 x keepalive without uplink ->
 the server closes ("Keepalive timeout"). freeze()/thaw() stop/resume all reading and answering.
 
+Uplink (every PUBLISH is recorded in emu.publishes: dicts with time (monotonic), wall, conn,
+client_id, identity, topic, payload (bytes), qos, retain, mid, dup, dropped, and for posts kind
+"property"|"event", event_id, id, json, format_error, reply):
+  check_formats=True  property/event posts are checked and answered on the reply topic:
+      aliyun  /sys/pk/dn/thing/event/property/post and .../thing/event/<eventId>/post, Alink JSON
+              {"id":"<0..4294967295>","version":"1.0","params":{...},"method":"thing.event.property.post"
+              | "thing.event.<eventId>.post"[,"sys":{"ack":0|1}]}; property params flat or {value,time},
+              event params {"value":{...},"time":ms}; time in ms, at most 24 h ahead. Reply on
+              <topic>_reply {"code":200,"data":{},"id":..,"message":"success","version":"1.0"} (none
+              with sys.ack 0); errors 6207 not JSON, 6300 method, 460 other params.
+      onenet  $sys/pid/dn/thing/property/post and .../thing/event/post, OneJSON {"id":"<<=13 digits>",
+              "version":"1.0","params":{"k":{"value":v,"time":ms}}} (event: value is an object). Reply
+              on <topic>/reply {"id":..,"code":200,"msg":"success"}; error {"id":null,"code":2402,..}.
+      strict_format=True also requires "version" (and, aliyun, "method"), which the platforms
+      tolerate missing. Replies reach the device only when it subscribed to them (or, aliyun, _ss=1).
+  emu.posts(kind=None) / emu.wait_posts(n, timeout=10, kind=None): accepted posts in arrival order.
+  emu.received(topic_filter="#"): every publish on matching topics.
+  emu.format_errors, emu.post_replies (topic, payload, json, code, id, delivered, post).
+  emu.set_post_reply(code=200, message="success", enabled=True): answer later good posts with
+      another code (e.g. 6813, 429, 2402; the id is echoed) or not at all.
+Rate limits (rate_limit=None: the platform's; False: none; (count, seconds): other numbers):
+  aliyun  more than 30 publishes in any 1 s -> the excess is PUBACKed but dropped (not checked, not
+          answered, not delivered): emu.rate_drops and a violation {"kind":"rate","action":"dropped"}.
+  onenet  more than 100 QoS 1 (300 QoS 0) publishes in any 5 s -> no PUBACK, TCP reset, violation
+          {"kind":"rate","action":"banned"} and a ban_seconds ban (logins dropped meanwhile).
+  Violations of the login/ping limits have kind "login"/"ping". Studio's 1 msg/s uplink delay is
+  not emulated (it delays, it does not lose).
+Downlink (to the connected device, if it subscribed to the request topic; returns the request id):
+  emu.property_set(params, qos=0)          aliyun thing/service/property/set, onenet thing/property/set
+  emu.property_get(identifiers, qos=0)     onenet thing/property/get
+  emu.service_call(service_id, params=None, qos=0)  aliyun thing/service/<id>, onenet .../<id>/invoke
+  emu.command(payload, qos=0)              onenet cmd/request/<id>, aliyun rrpc/request/<id> (opaque)
+  emu.wait_reply(request_id, timeout=5) -> the device's answer or None: a dict with topic, payload,
+      json, id, code, request (the emu.downlinks record), problems (list of format complaints: id not
+      echoed, code not a number, Alink without data, wrong reply topic). All answers are in
+      emu.device_replies; problems are also in emu.format_errors. emu.downlinks has "delivered".
+
 `python3 mqtt_emulator.py --selftest` checks the signature verification against the platforms'
 published test vectors and runs a loopback round trip.
 """
@@ -32,9 +69,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import hashlib
 import hmac
 import itertools
+import json
 import re
 import socket
 import struct
@@ -351,6 +390,126 @@ def topic_matches(flt: str, topic: str) -> bool:
     return len(f) == len(t)
 
 
+# --- uplink formats and rate limits (aliyun.md §4.3, §5; onenet.md §4.1, §5) ---------------------
+
+ALIYUN_BAD_JSON = 6207    # Doc-Code-Cloud: the payload is not (Alink) JSON
+ALIYUN_BAD_METHOD = 6300  # Doc-Code-Cloud: method missing / not the topic's
+ALIYUN_BAD_PARAMS = 460   # Doc-Code-Dev/Cloud: request parameter error
+ONENET_BAD_FORMAT = 2402  # field-observed {"id":null,"code":2402,"msg":"request format error"}
+_MAX_AHEAD_MS = 24 * 3600 * 1000  # Doc-TSL: time at most 24 h in the future
+
+
+def _rate_rules(mode: str, override) -> list[dict]:
+    """Aliyun drops a device's uplink beyond 30 messages/s; OneNET MQTTS bans the device for 5 minutes
+    after more than 100 QoS 1 (or 300 QoS 0) publishes in 5 s. override: None = these, False = none,
+    (count, seconds) = replaces the first rule's numbers (e.g. to test faster)."""
+    rules = {"aliyun": [{"qos": (0, 1), "count": 30, "window": 1.0, "action": "drop"}],
+             "onenet": [{"qos": (1,), "count": 100, "window": 5.0, "action": "ban"},
+                        {"qos": (0,), "count": 300, "window": 5.0, "action": "ban"}]}.get(mode, [])
+    if override is False:
+        return []
+    if override is not None:
+        rules = rules[:1] or [{"qos": (0, 1), "count": 0, "window": 1.0, "action": "drop"}]
+        rules[0] = {**rules[0], "count": override[0], "window": float(override[1])}
+    for r in rules:
+        r["what"] = (f"more than {r['count']} QoS {'/'.join(map(str, r['qos']))} publishes in {r['window']:g} s"
+                     + (" (excess dropped)" if r["action"] == "drop" else " (disconnect and ban)"))
+    return rules
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _time_problem(v) -> str:
+    if not _is_int(v):
+        return f"time {v!r} is not an integer (milliseconds)"
+    if v < 10 ** 12:
+        return f"time {v} is not in milliseconds"
+    if v > time.time() * 1000 + _MAX_AHEAD_MS:
+        return f"time {v} is more than 24 h in the future"
+    return ""
+
+
+def _scalar(v) -> bool:
+    return isinstance(v, (int, float, str)) and v is not None
+
+
+def alink_check(payload: bytes, kind: str, event_id: str | None, strict: bool = True):
+    """Checks an Alink JSON property/event post. Returns (doc, id, code, message): code 200 and
+    message "success" when the platform would accept it, else Aliyun's error code and why."""
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None, None, ALIYUN_BAD_JSON, "request is not JSON"
+    if not isinstance(doc, dict):
+        return None, None, ALIYUN_BAD_JSON, "request is not a JSON object"
+    ident = doc.get("id")
+    ident_ok = isinstance(ident, str) and ident.isdigit() and ident.isascii() and int(ident) <= 0xFFFFFFFF
+    method = "thing.event.property.post" if kind == "property" else f"thing.event.{event_id}.post"
+    if not ident_ok:
+        return doc, ident if isinstance(ident, str) else None, ALIYUN_BAD_PARAMS, \
+            f"id {ident!r} is not a decimal string in 0..4294967295"
+    if "method" in doc or strict:
+        if doc.get("method") != method:
+            return doc, ident, ALIYUN_BAD_METHOD, f"method {doc.get('method')!r}, want {method!r}"
+    if ("version" in doc or strict) and doc.get("version") != "1.0":
+        return doc, ident, ALIYUN_BAD_PARAMS, f"version {doc.get('version')!r}, want \"1.0\""
+    sys_ = doc.get("sys", {})
+    if not isinstance(sys_, dict) or sys_.get("ack", 1) not in (0, 1):
+        return doc, ident, ALIYUN_BAD_PARAMS, f"sys {sys_!r} is not {{\"ack\":0|1}}"
+    params = doc.get("params")
+    if not isinstance(params, dict):
+        return doc, ident, ALIYUN_BAD_PARAMS, "params is not an object"
+    if kind == "property":
+        if not params:
+            return doc, ident, ALIYUN_BAD_PARAMS, "params has no property"
+        for k, v in params.items():
+            if isinstance(v, dict):
+                if "value" not in v or set(v) - {"value", "time"}:
+                    return doc, ident, ALIYUN_BAD_PARAMS, f"property {k!r}: object without value (or extra keys)"
+                if "time" in v and _time_problem(v["time"]):
+                    return doc, ident, ALIYUN_BAD_PARAMS, f"property {k!r}: " + _time_problem(v["time"])
+                v = v["value"]
+            if v is None or (strict and not (_scalar(v) or isinstance(v, (list, dict)))):
+                return doc, ident, ALIYUN_BAD_PARAMS, f"property {k!r}: value {v!r}"
+    else:
+        if not isinstance(params.get("value"), dict) or set(params) - {"value", "time"}:
+            return doc, ident, ALIYUN_BAD_PARAMS, "event params are not {\"value\":{...},\"time\":ms}"
+        if "time" in params and _time_problem(params["time"]):
+            return doc, ident, ALIYUN_BAD_PARAMS, "event " + _time_problem(params["time"])
+    return doc, ident, 200, "success"
+
+
+def onejson_check(payload: bytes, kind: str, event_id: str | None = None, strict: bool = True):
+    """Checks a OneJSON property/event post; same result shape as alink_check (2402 when rejected)."""
+    bad = ONENET_BAD_FORMAT
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None, None, bad, "request is not JSON"
+    if not isinstance(doc, dict):
+        return None, None, bad, "request is not a JSON object"
+    ident = doc.get("id")
+    if not (isinstance(ident, str) and ident.isdigit() and ident.isascii() and len(ident) <= 13):
+        return doc, None, bad, f"id {ident!r} is not a string of at most 13 digits"
+    if ("version" in doc or strict) and doc.get("version") != "1.0":
+        return doc, ident, bad, f"version {doc.get('version')!r}, want \"1.0\""
+    params = doc.get("params")
+    if not isinstance(params, dict) or not params:
+        return doc, ident, bad, "params is not a non-empty object"
+    for k, v in params.items():
+        if not isinstance(v, dict) or "value" not in v or set(v) - {"value", "time"}:
+            return doc, ident, bad, f"{kind} {k!r} is not {{\"value\":...,\"time\":ms}}"
+        if "time" in v and _time_problem(v["time"]):
+            return doc, ident, bad, f"{kind} {k!r}: " + _time_problem(v["time"])
+        if kind == "event" and not isinstance(v["value"], dict):
+            return doc, ident, bad, f"event {k!r}: value is not an object of output parameters"
+        if kind == "property" and v["value"] is None:
+            return doc, ident, bad, f"property {k!r}: value is null"
+    return doc, ident, 200, "success"
+
+
 # --- the emulator ------------------------------------------------------------------------------------
 
 @dataclass
@@ -391,7 +550,8 @@ class PlatformEmulator:
                  device_secret: str = "", product_id: str = "", device_key: str = "",
                  users: dict | None = None, port: int | None = None, host: str = "127.0.0.1",
                  login_limit: tuple | None = None, ban_seconds: float = 300.0,
-                 enforce_keepalive: bool = True):
+                 enforce_keepalive: bool = True, check_formats: bool = True, strict_format: bool = True,
+                 rate_limit=None):
         assert mode in ("aliyun", "onenet", "generic"), mode
         self.mode = mode
         self.product_key, self.device_name, self.device_secret = product_key, device_name, device_secret
@@ -412,6 +572,17 @@ class PlatformEmulator:
         self.violations: list[dict] = []
         self.protocol_errors: list[dict] = []
         self.closes: list[dict] = []
+        # Uplink formats, platform replies, downlink requests (see the module docstring).
+        self.check_formats, self.strict_format = check_formats, strict_format
+        self.format_errors: list[dict] = []
+        self.post_replies: list[dict] = []
+        self.downlinks: list[dict] = []
+        self.device_replies: list[dict] = []
+        self.rate_drops: list[dict] = []
+        self._post_reply = {"code": 200, "message": "success", "enabled": True}
+        self._rate_rules = _rate_rules(mode, rate_limit)
+        self._rate_times: dict = {}
+        self._request_ids = itertools.count(100)
         self._banned_until: dict = {}
         self._login_times: dict = {}
         self._conns: dict[int, _Conn] = {}
@@ -519,6 +690,100 @@ class PlatformEmulator:
             return n
         return self._call(do)
 
+    # --- uplink posts, platform replies and downlink requests (thread-safe) ---------------------
+    def set_post_reply(self, code: int = 200, message: str = "success", enabled: bool = True) -> None:
+        """How well-formed property/event posts are answered from now on: `code` (200 = accepted, e.g.
+        6813 or 429 on aliyun, 2402 on onenet = rejected, id echoed), or no reply when not enabled."""
+        with self.lock:
+            self._post_reply = {"code": code, "message": message, "enabled": enabled}
+
+    def received(self, topic_filter: str = "#") -> list[dict]:
+        """Every PUBLISH received from devices whose topic matches `topic_filter` (see publishes)."""
+        with self.lock:
+            return [p for p in self.publishes if topic_matches(topic_filter, p["topic"])]
+
+    def posts(self, kind: str | None = None, include_bad: bool = False) -> list[dict]:
+        """Property/event posts that passed the format check (and were not dropped), in arrival order.
+        kind: "property" | "event" | None. Each is a publishes record; "json" is the parsed payload."""
+        with self.lock:
+            return [p for p in self.publishes if p["kind"] and (kind is None or p["kind"] == kind)
+                    and not p["dropped"] and (include_bad or not p["format_error"])]
+
+    def wait_posts(self, n: int, timeout: float = 10.0, kind: str | None = None) -> list[dict]:
+        """posts(kind) once there are at least n of them, or whatever arrived by the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.posts(kind)
+            if len(got) >= n or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.02)
+
+    def _device_prefix(self) -> str:
+        if self.mode == "aliyun":
+            return f"/sys/{self.product_key}/{self.device_name}/"
+        if self.mode == "onenet":
+            return f"$sys/{self.product_id}/{self.device_name}/"
+        raise ValueError("downlink requests need mode aliyun or onenet")
+
+    def _request(self, kind: str, topic: str, payload: bytes, ident: str, qos: int) -> str:
+        identity = ((self.product_key, self.device_name) if self.mode == "aliyun"
+                    else (self.product_id, self.device_name))
+
+        def do():
+            c = self._by_identity.get(identity)
+            delivered = self._deliver(c, topic, payload, qos) if c is not None else 0
+            with self.lock:
+                self.downlinks.append({"time": time.monotonic(), "kind": kind, "id": ident, "topic": topic,
+                                       "payload": payload, "qos": qos, "delivered": delivered})
+        self._call(do)
+        return ident
+
+    def _json_request(self, kind: str, suffix: str, method: str | None, params, qos: int) -> str:
+        ident = str(next(self._request_ids))
+        doc = {"id": ident, "version": "1.0", "params": params}
+        if method:
+            doc["method"] = method
+        return self._request(kind, self._device_prefix() + suffix, json.dumps(doc).encode(), ident, qos)
+
+    def property_set(self, params: dict, qos: int = 0) -> str:
+        """Platform -> device property set (aliyun thing/service/property/set, onenet thing/property/set).
+        Returns the request id; the device's answer shows up in wait_reply(id)."""
+        if self.mode == "aliyun":
+            return self._json_request("property_set", "thing/service/property/set", "thing.service.property.set",
+                                      params, qos)
+        return self._json_request("property_set", "thing/property/set", None, params, qos)
+
+    def property_get(self, identifiers: list, qos: int = 0) -> str:
+        """OneNET property get (thing/property/get, params = list of identifiers); returns the id."""
+        assert self.mode == "onenet", "property get is a OneNET request"
+        return self._json_request("property_get", "thing/property/get", None, list(identifiers), qos)
+
+    def service_call(self, service_id: str, params: dict | None = None, qos: int = 0) -> str:
+        """Service call (aliyun thing/service/<id>, onenet thing/service/<id>/invoke); returns the id."""
+        if self.mode == "aliyun":
+            return self._json_request("service_call", f"thing/service/{service_id}",
+                                      f"thing.service.{service_id}", params or {}, qos)
+        return self._json_request("service_call", f"thing/service/{service_id}/invoke", None, params or {}, qos)
+
+    def command(self, payload: bytes | str, qos: int = 0) -> str:
+        """Opaque command: onenet cmd/request/<cmdid> (answered on cmd/response/<cmdid>), aliyun RRPC
+        rrpc/request/<messageId> (answered on rrpc/response/<messageId>). Returns the cmd/message id."""
+        data = payload.encode() if isinstance(payload, str) else payload
+        ident = str(next(self._request_ids))
+        suffix = f"rrpc/request/{ident}" if self.mode == "aliyun" else f"cmd/request/{ident}"
+        return self._request("command", self._device_prefix() + suffix, data, ident, qos)
+
+    def wait_reply(self, request_id: str, timeout: float = 5.0) -> dict | None:
+        """The device's first answer to request `request_id` (a device_replies record), or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                got = next((r for r in self.device_replies if r["request"] and r["request"]["id"] == request_id),
+                           None)
+            if got is not None or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.02)
+
     # --- queries (thread-safe) -----------------------------------------------------------
     def accepted(self) -> list[ConnectRecord]:
         with self.lock:
@@ -539,7 +804,8 @@ class PlatformEmulator:
         with self.lock:
             return {"connects": list(self.connects), "kicks": list(self.kicks),
                     "violations": list(self.violations), "protocol_errors": list(self.protocol_errors),
-                    "closes": list(self.closes)}
+                    "closes": list(self.closes), "format_errors": list(self.format_errors),
+                    "rate_drops": list(self.rate_drops), "device_replies": list(self.device_replies)}
 
     # --- connection handling (emulator loop) --------------------------------------------------
     def _abort(self, c: _Conn, reason: str, rst: bool = False) -> None:
@@ -641,7 +907,7 @@ class PlatformEmulator:
                 self.ping_log.append((now, c.record.client_id, c.identity))
                 recent = [t for t, _, ident in self.ping_log if ident == c.identity and now - t < 5.0]
             if self.mode == "onenet" and len(recent) > 10:
-                self._violation(c, "PINGREQ more than 10 in 5 s")
+                self._violation(c, "PINGREQ more than 10 in 5 s", kind="ping")
                 return
             c.writer.write(packet(0xD0))
         elif kind == 14:
@@ -649,10 +915,10 @@ class PlatformEmulator:
         else:
             self._protocol_error(c, f"unexpected packet type {kind}")
 
-    def _violation(self, c: _Conn, what: str) -> None:
+    def _violation(self, c: _Conn, what: str, kind: str = "login") -> None:
         with self.lock:
             self.violations.append({"time": time.monotonic(), "peer": c.peer, "identity": c.identity,
-                                    "what": what})
+                                    "kind": kind, "action": "banned", "what": what})
         if c.identity is not None:
             self._banned_until[c.identity] = time.monotonic() + self.ban_seconds
         self._abort(c, "violation: " + what, rst=True)
@@ -729,9 +995,12 @@ class PlatformEmulator:
         topic = r.text()
         mid = r.u16() if qos else 0
         payload = r.rest()
+        rec = {"time": time.monotonic(), "wall": time.time(), "conn": c.id, "client_id": c.record.client_id,
+               "identity": c.identity, "topic": topic, "payload": payload, "qos": qos, "retain": retain,
+               "mid": mid, "dup": bool(first & 0x08), "dropped": False, "kind": None, "event_id": None,
+               "id": None, "json": None, "format_error": "", "reply": None}
         with self.lock:
-            self.publishes.append({"time": time.monotonic(), "client_id": c.record.client_id, "identity": c.identity,
-                                   "topic": topic, "payload": payload, "qos": qos, "retain": retain})
+            self.publishes.append(rec)
         if qos > 1:
             self._protocol_error(c, f"PUBLISH QoS {qos} (platform supports 0 and 1)")
             return
@@ -743,12 +1012,164 @@ class PlatformEmulator:
             if not topic.startswith(f"$sys/{pid}/{dn}/") or not re.fullmatch(r"[A-Za-z0-9/_$-]+", topic):
                 self._protocol_error(c, f"PUBLISH to illegal topic {topic!r}")
                 return
+        if not self._rate_check(c, qos, rec):
+            return  # banned: disconnected without PUBACK
         if qos == 1:
             c.writer.write(packet(0x40, struct.pack("!H", mid)))
+        if rec["dropped"]:
+            return
+        if self.mode in ("aliyun", "onenet"):
+            if self.check_formats:
+                self._check_post(c, rec)
+            self._check_device_reply(c, rec)
         # Local delivery, so a test can see its own uplink (and count Received) when subscribed.
         for other in list(self._conns.values()):
             if other.record and other.record.rc == 0 and any(topic_matches(f, topic) for f in other.subs):
                 other.writer.write(publish_packet(topic, payload, qos=0))
+
+    # --- rate limits (emulator loop) -------------------------------------------------------------
+    def _rate_check(self, c: _Conn, qos: int, rec: dict) -> bool:
+        """Counts the publish against every rule; False when the device got banned."""
+        now = rec["time"]
+        for i, rule in enumerate(self._rate_rules):
+            if qos not in rule["qos"]:
+                continue
+            times = self._rate_times.setdefault((c.identity, i), collections.deque())
+            while times and now - times[0] >= rule["window"]:
+                times.popleft()
+            times.append(now)
+            if len(times) <= rule["count"]:
+                continue
+            if rule["action"] == "drop":
+                rec["dropped"] = True
+                with self.lock:
+                    self.rate_drops.append(rec)
+                    self.violations.append({"time": now, "peer": c.peer, "identity": c.identity, "kind": "rate",
+                                            "action": "dropped", "what": rule["what"], "topic": rec["topic"]})
+            else:
+                self._violation(c, rule["what"], kind="rate")
+                return False
+        return True
+
+    # --- uplink formats and the platform's replies (emulator loop) -------------------------------
+    def _post_kind(self, c: _Conn, topic: str):
+        """("property"|"event", event id or None, reply topic) for a post topic of this device, else None."""
+        if self.mode == "aliyun":
+            pk, dn = c.identity
+            m = re.fullmatch(rf"/sys/{re.escape(pk)}/{re.escape(dn)}/thing/event/([^/]+)/post", topic)
+            if not m:
+                return None
+            return ("property", None, topic + "_reply") if m.group(1) == "property" else \
+                ("event", m.group(1), topic + "_reply")
+        pid, dn = c.identity
+        m = re.fullmatch(rf"\$sys/{re.escape(pid)}/{re.escape(dn)}/thing/(property|event)/post", topic)
+        return (m.group(1), None, topic + "/reply") if m else None
+
+    def _check_post(self, c: _Conn, rec: dict) -> None:
+        found = self._post_kind(c, rec["topic"])
+        if found is None:
+            return
+        kind, event_id, reply_topic = found
+        rec["kind"], rec["event_id"] = kind, event_id
+        check = alink_check if self.mode == "aliyun" else onejson_check
+        doc, ident, code, what = check(rec["payload"], kind, event_id, self.strict_format)
+        rec["json"], rec["id"] = doc, ident
+        if code != 200:
+            rec["format_error"] = what
+            with self.lock:
+                self.format_errors.append({"time": rec["time"], "topic": rec["topic"], "payload": rec["payload"],
+                                           "code": code, "what": what})
+        else:
+            with self.lock:
+                code, message, enabled = (self._post_reply["code"], self._post_reply["message"],
+                                          self._post_reply["enabled"])
+            if not enabled:
+                return
+            what = message
+        if self.mode == "aliyun":
+            if code == 200 and isinstance(doc.get("sys"), dict) and doc["sys"].get("ack") == 0:
+                return  # sys.ack 0: the device asked for no reply
+            reply = {"code": code, "data": {}, "id": ident if ident is not None else "", "message": what,
+                     "version": "1.0"}
+        else:
+            # Field-observed: a rejected OneJSON post is answered with "id": null (onenet.md §4.1).
+            reply = {"id": None if rec["format_error"] else ident, "code": code, "msg": what}
+        data = json.dumps(reply, separators=(",", ":")).encode()
+        delivered = self._deliver(c, reply_topic, data, 0)
+        out = {"time": time.monotonic(), "topic": reply_topic, "payload": data, "json": reply, "code": code,
+               "id": ident, "delivered": delivered, "post": rec}
+        rec["reply"] = out
+        with self.lock:
+            self.post_replies.append(out)
+
+    def _deliver(self, c: _Conn, topic: str, data: bytes, qos: int) -> int:
+        """Sends a platform message to the device's connection `c` when it can receive it: subscribed
+        to a matching filter, or (aliyun) logged in with _ss=1 (server-side subscription)."""
+        if c.closed_reason:
+            return 0
+        auto = self.mode == "aliyun" and c.info.get("params", {}).get("_ss") == "1" and topic.startswith("/sys/")
+        if not auto and not any(topic_matches(f, topic) for f in c.subs):
+            return 0
+        c.writer.write(publish_packet(topic, data, qos=qos, mid=next(self._ids) % 65535 + 1))
+        return 1
+
+    def _check_device_reply(self, c: _Conn, rec: dict) -> None:
+        """A device's answer to a downlink request: recorded, checked and matched to the request."""
+        topic = rec["topic"]
+        if self.mode == "aliyun":
+            pre = "/sys/%s/%s/" % c.identity
+            m = re.fullmatch(re.escape(pre) + r"(?:thing/service/(property/set|[^/]+)_reply|rrpc/response/([^/]+))",
+                             topic)
+            if not m:
+                return
+            raw_key = m.group(2)
+            req_topic = pre + ("rrpc/request/" + raw_key if raw_key else "thing/service/" + m.group(1))
+        else:
+            pre = "$sys/%s/%s/" % c.identity
+            m = re.fullmatch(re.escape(pre) + r"(?:thing/property/(set|get)_reply|thing/service/([^/]+)/invoke_reply"
+                             r"|cmd/response/([^/]+))", topic)
+            if not m:
+                return
+            raw_key = m.group(3)
+            if raw_key:
+                req_topic = pre + "cmd/request/" + raw_key
+            elif m.group(1):
+                req_topic = pre + "thing/property/" + m.group(1)
+            else:
+                req_topic = pre + f"thing/service/{m.group(2)}/invoke"
+        problems, doc, ident, code = [], None, None, None
+        if raw_key:
+            ident = raw_key
+        else:
+            try:
+                doc = json.loads(rec["payload"])
+            except ValueError:
+                doc = None
+            if not isinstance(doc, dict):
+                problems.append("reply is not a JSON object")
+            else:
+                ident, code = doc.get("id"), doc.get("code")
+                if not isinstance(ident, str) or not ident:
+                    problems.append(f"reply id {ident!r} is not the request's id string")
+                if not isinstance(code, int) or isinstance(code, bool):
+                    problems.append(f"reply code {code!r} is not a number")
+                if self.mode == "aliyun" and "data" not in doc:
+                    problems.append("Alink reply without data")
+                if self.mode == "onenet" and "msg" in doc and not isinstance(doc["msg"], str):
+                    problems.append("OneJSON reply msg is not a string")
+        with self.lock:
+            req = next((d for d in self.downlinks if d["id"] == ident), None)
+        if req is None:
+            problems.append(f"reply to unknown request id {ident!r}")
+        elif req["topic"] != req_topic:
+            problems.append(f"reply on {topic} does not answer {req['topic']}")
+        out = {"time": rec["time"], "topic": topic, "payload": rec["payload"], "json": doc, "id": ident,
+               "code": code, "request": req, "problems": problems, "qos": rec["qos"]}
+        with self.lock:
+            self.device_replies.append(out)
+            if problems:
+                self.format_errors.append({"time": rec["time"], "topic": topic, "payload": rec["payload"],
+                                           "code": None, "what": "; ".join(problems)})
 
     def _on_subscribe(self, c: _Conn, first: int, body: bytes) -> None:
         if first != 0x82:
@@ -1056,6 +1477,144 @@ def selftest() -> list[str]:
         check(b.wait_closed(2), "aliyun retain disconnects")
         w = MiniClient("127.0.0.1", emu.port, cid, user, "00" * 32, 30)
         check(w.connect() == 4, "aliyun wrong password -> 4")
+    fails += _selftest_payloads()
+    return fails
+
+
+def _next_message(c: MiniClient, topic: str, timeout: float = 2.0):
+    """The parsed JSON (or bytes) of the first message on `topic` the client receives."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for i, (t, p) in enumerate(c.messages):
+            if t == topic:
+                del c.messages[i]
+                try:
+                    return json.loads(p)
+                except ValueError:
+                    return p
+        try:
+            c.expect(0x30, max(0.05, deadline - time.monotonic()))
+        except socket.timeout:
+            break
+    return None
+
+
+def _selftest_payloads() -> list[str]:
+    """Formats, replies, rate limits and downlink round trips over a real socket."""
+    fails = []
+
+    def check(cond, what):
+        if not cond:
+            fails.append(what)
+
+    now_ms = int(time.time() * 1000)
+    with PlatformEmulator("aliyun", product_key="pk", device_name="device", device_secret="secret") as emu:
+        cid, user, pw = aliyun_credentials("pk", "device", "secret")
+        a = MiniClient("127.0.0.1", emu.port, cid, user, pw, 30)
+        check(a.connect() == 0, "aliyun payload connect")
+        for f in ("/sys/pk/device/thing/event/+/post_reply", "/sys/pk/device/thing/service/property/set",
+                  "/sys/pk/device/thing/service/+", "/sys/pk/device/rrpc/request/+"):
+            a.subscribe(f, 1)
+        post = "/sys/pk/device/thing/event/property/post"
+        a.publish(post, json.dumps({"id": "7", "version": "1.0", "params": {"t": {"value": 21.5, "time": now_ms}},
+                                    "method": "thing.event.property.post"}), qos=1)
+        r = _next_message(a, post + "_reply")
+        check(isinstance(r, dict) and r.get("code") == 200 and r.get("id") == "7", f"aliyun property reply {r!r}")
+        a.publish(post, "not json", qos=1)
+        r = _next_message(a, post + "_reply")
+        check(isinstance(r, dict) and r.get("code") == ALIYUN_BAD_JSON, f"aliyun bad JSON reply {r!r}")
+        a.publish(post, json.dumps({"id": "8", "version": "1.0", "params": {"t": 1}}), qos=1)
+        r = _next_message(a, post + "_reply")
+        check(isinstance(r, dict) and r.get("code") == ALIYUN_BAD_METHOD, f"aliyun strict: method required {r!r}")
+        ev = "/sys/pk/device/thing/event/alarm/post"
+        a.publish(ev, json.dumps({"id": "9", "version": "1.0", "params": {"value": {"level": 2}, "time": now_ms},
+                                  "method": "thing.event.alarm.post"}), qos=1)
+        r = _next_message(a, ev + "_reply")
+        check(isinstance(r, dict) and r.get("code") == 200, f"aliyun event reply {r!r}")
+        emu.set_post_reply(6813, "topic illegal")
+        a.publish(post, json.dumps({"id": "10", "version": "1.0", "params": {"t": 1},
+                                    "method": "thing.event.property.post"}), qos=1)
+        r = _next_message(a, post + "_reply")
+        check(isinstance(r, dict) and r.get("code") == 6813 and r.get("id") == "10", f"aliyun forced code {r!r}")
+        emu.set_post_reply()
+        check([p["id"] for p in emu.posts()] == ["7", "9", "10"], f"aliyun posts {[p['id'] for p in emu.posts()]}")
+        check(len(emu.format_errors) == 2, f"aliyun format errors {emu.format_errors}")
+        rid = emu.property_set({"LightSwitch": 1})
+        req = _next_message(a, "/sys/pk/device/thing/service/property/set")
+        check(isinstance(req, dict) and req.get("method") == "thing.service.property.set", f"aliyun set {req!r}")
+        a.publish("/sys/pk/device/thing/service/property/set_reply",
+                  json.dumps({"id": rid, "code": 200, "data": {}}), qos=1)
+        rep = emu.wait_reply(rid)
+        check(rep is not None and not rep["problems"] and rep["code"] == 200, f"aliyun set_reply {rep!r}")
+        sid = emu.service_call("reboot", {"delay": 1})
+        check(_next_message(a, "/sys/pk/device/thing/service/reboot") is not None, "aliyun service delivered")
+        a.publish("/sys/pk/device/thing/service/reboot_reply", json.dumps({"id": sid, "code": 200}), qos=1)
+        rep = emu.wait_reply(sid)
+        check(rep is not None and rep["problems"] == ["Alink reply without data"], f"aliyun reply problems {rep!r}")
+        mid = emu.command(b"ping")
+        check(_next_message(a, f"/sys/pk/device/rrpc/request/{mid}") == b"ping", "aliyun rrpc delivered")
+        a.publish(f"/sys/pk/device/rrpc/response/{mid}", b"pong", qos=1)
+        rep = emu.wait_reply(mid)
+        check(rep is not None and rep["payload"] == b"pong" and not rep["problems"], f"aliyun rrpc reply {rep!r}")
+        time.sleep(1.1)
+        for i in range(35):
+            a.publish("/pk/device/user/update", str(i))
+        a.ping()
+        check(len(emu.rate_drops) == 5, f"aliyun: 35 in 1 s, 5 dropped (got {len(emu.rate_drops)})")
+        check([v["action"] for v in emu.violations] == ["dropped"] * 5, f"aliyun rate violations {emu.violations}")
+        a.disconnect()
+
+    with PlatformEmulator("onenet", product_id="238322", device_name="dev", device_key=base64.b64encode(b"k").decode(),
+                          rate_limit=(5, 2.0), ban_seconds=1.0) as emu:
+        tok = onenet_token("238322", "dev", emu.device_key, int(time.time()) + 3600)
+        a = MiniClient("127.0.0.1", emu.port, "dev", "238322", tok, 30)
+        check(a.connect() == 0, "onenet payload connect")
+        for f in ("$sys/238322/dev/thing/property/post/reply", "$sys/238322/dev/thing/event/post/reply",
+                  "$sys/238322/dev/thing/property/set", "$sys/238322/dev/thing/service/+/invoke",
+                  "$sys/238322/dev/cmd/request/+"):
+            a.subscribe(f, 1)
+        post = "$sys/238322/dev/thing/property/post"
+        a.publish(post, json.dumps({"id": "123", "version": "1.0",
+                                    "params": {"temp": {"value": 23.6, "time": now_ms}}}), qos=1)
+        r = _next_message(a, post + "/reply")
+        check(isinstance(r, dict) and r.get("code") == 200 and r.get("id") == "123", f"onenet reply {r!r}")
+        a.publish(post, json.dumps({"id": "124", "version": "1.0", "params": {"temp": 23.6}}), qos=1)
+        r = _next_message(a, post + "/reply")
+        check(isinstance(r, dict) and r.get("code") == ONENET_BAD_FORMAT and r.get("id") is None,
+              f"onenet unwrapped params {r!r}")
+        a.publish("$sys/238322/dev/thing/event/post",
+                  json.dumps({"id": "125", "version": "1.0", "params": {"alarm": {"value": {"led1": 22},
+                                                                                  "time": now_ms}}}), qos=1)
+        r = _next_message(a, "$sys/238322/dev/thing/event/post/reply")
+        check(isinstance(r, dict) and r.get("code") == 200, f"onenet event reply {r!r}")
+        emu.set_post_reply(ONENET_BAD_FORMAT, "request format error")
+        a.publish(post, json.dumps({"id": "126", "version": "1.0", "params": {"temp": {"value": 1}}}), qos=1)
+        r = _next_message(a, post + "/reply")
+        check(isinstance(r, dict) and r.get("code") == ONENET_BAD_FORMAT and r.get("id") == "126",
+              f"onenet forced rejection echoes the id {r!r}")
+        emu.set_post_reply()
+        sid = emu.service_call("reset", {"x": 1})
+        check(_next_message(a, "$sys/238322/dev/thing/service/reset/invoke") is not None, "onenet invoke delivered")
+        a.publish("$sys/238322/dev/thing/service/reset/invoke_reply",
+                  json.dumps({"id": sid, "code": 200, "msg": "ok", "data": {}}))
+        rep = emu.wait_reply(sid)
+        check(rep is not None and not rep["problems"], f"onenet invoke_reply {rep!r}")
+        cmd = emu.command("open")
+        check(_next_message(a, f"$sys/238322/dev/cmd/request/{cmd}") == b"open", "onenet cmd delivered")
+        a.publish(f"$sys/238322/dev/cmd/response/{cmd}", "done")
+        check(emu.wait_reply(cmd) is not None, "onenet cmd response recorded")
+        time.sleep(2.1)
+        for i in range(5):
+            a.publish("$sys/238322/dev/thing/property/post", "{}", qos=1)
+        check(not emu.violations, "onenet: 5 QoS 1 in 2 s allowed (test limit 5)")
+        try:
+            a.publish("$sys/238322/dev/thing/property/post", "{}", qos=1)
+            fails.append("onenet: 6th QoS 1 publish was acknowledged")
+        except (EOFError, ConnectionError, socket.timeout):
+            pass
+        check([v["kind"] for v in emu.violations] == ["rate"], f"onenet rate violation {emu.violations}")
+        b = MiniClient("127.0.0.1", emu.port, "dev", "238322", tok, 30)
+        check(b.connect() is None, "onenet banned after the rate violation")
     return fails
 
 

@@ -359,7 +359,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "duplicate session name 'lab' (first used on line 2)", true},
         Rejection{"ForeignKeyOnGeneric", kGeneric + "    product_key: pk\n", "cloud[0].product_key", 6,
                   "key 'product_key' is not used by platform generic; allowed here: name, platform, endpoint, tls, "
-                  "keepalive, client_id, username, password, password_file"},
+                  "keepalive, rate_limit, client_id, username, password, password_file"},
         Rejection{"ForeignKeyOnAliyun", kAliyunSecret + "    password: x\n", "cloud[0].password", 8,
                   "is not used by platform aliyun"},
         Rejection{"UnknownKey", kGeneric + "    passwd: x\n", "cloud[0].passwd", 6, "unknown key 'passwd'"},

@@ -433,7 +433,7 @@ INSTANTIATE_TEST_SUITE_P(
     Types, ConfigOneError,
     ::testing::Values(
         ErrorCase{"TopLevelList", "- modem\n- log_level\n", "", 1, 1,
-                  "expected a map with keys modem, cloud, backoff, log_level, got a list"},
+                  "expected a map with keys modem, cloud, backoff, log_level, local, routes, downlink, outbox, got a list"},
         ErrorCase{"TopLevelScalar", "modem\n", "", 1, 1, "got a single value"},
         ErrorCase{"ModemList", "modem: [a]\n", "modem", 1, 8, "expected a map with keys port, vendor"},
         ErrorCase{"ApnScalar", "modem:\n  port: auto\n  apn: cmnet\n", "modem.apn", 3, 8,

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cloud/mqtt_client.hpp"
@@ -41,7 +42,11 @@ public:
         publications.push_back({topic, payload, qos, retain});
         return next_mid++;
     }
-    int subscribe(const std::string&, int) override { return connected ? next_mid++ : -1; }
+    int subscribe(const std::string& filter, int qos) override {
+        if (!connected) return -1;
+        subscriptions.emplace_back(filter, qos);
+        return next_mid++;
+    }
 
     // The broker's side.
     void accept() {
@@ -68,6 +73,7 @@ public:
     std::function<void()> on_connect_attempt;
     std::vector<Attempt> attempts;
     std::vector<Publication> publications;
+    std::vector<std::pair<std::string, int>> subscriptions;  // in the order sent, over all connections
     int disconnects = 0;
     bool connecting = false;
     bool connected = false;

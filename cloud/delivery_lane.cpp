@@ -1,0 +1,191 @@
+#include "cloud/delivery_lane.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+
+#include "cloud/session.hpp"
+#include "daemon/log.hpp"
+
+namespace cellgate::cloud {
+
+DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, RateLimit limit,
+                           DeliveryTuning tuning)
+    : sched_(sched),
+      outbox_(outbox),
+      session_(session),
+      tuning_(tuning),
+      name_(session.config().name),
+      platform_(session.config().platform),
+      bucket_(limit, sched.now()) {
+    timer_ = sched_.make_timer([this] {
+        // Nothing may throw into the event loop.
+        try {
+            drain();
+        } catch (const std::exception& e) {
+            log::error("cloud ", name_, ": delivery: ", e.what());
+        }
+    });
+}
+
+DeliveryLane::~DeliveryLane() = default;
+
+void DeliveryLane::on_connected() {
+    connected_ = true;
+    refusals_ = 0;
+    drain();
+}
+
+void DeliveryLane::on_disconnected() {
+    connected_ = false;
+    timer_->cancel();
+    buffer_.clear();
+    if (inflight_.empty()) return;
+    uint64_t oldest = UINT64_MAX;
+    for (const auto& [mid, id] : inflight_) {
+        resend_.insert(id);
+        oldest = std::min(oldest, id);
+    }
+    resend_until_ = std::max(resend_until_, cursor_);
+    cursor_ = std::min(cursor_, oldest - 1);
+    log::debug("cloud ", name_, ": ", inflight_.size(), " publishes unacknowledged; resent on the next connection");
+    inflight_.clear();
+}
+
+void DeliveryLane::on_published(int mid) {
+    const auto it = inflight_.find(mid);
+    if (it == inflight_.end()) return;  // a downlink answer, or a publish of an earlier connection
+    outbox_.acknowledge(it->second);
+    inflight_.erase(it);
+    drain();
+}
+
+void DeliveryLane::on_available() { drain(); }
+
+void DeliveryLane::on_reply(const UplinkReply& reply) {
+    if (!posts_.erase(reply.id)) {
+        log::debug("cloud ", name_, ": reply ", reply.code, " to id ", reply.id, " matches no post of ours");
+        return;
+    }
+    if (reply.accepted) {
+        ++counts_.accepted;
+    } else {
+        ++counts_.rejected;
+        counts_.last_rejection = reply.message.empty() ? reply.code : reply.code + " " + reply.message;
+        log::warning("cloud ", name_, ": the platform rejected post ", reply.id, ": ", counts_.last_rejection);
+    }
+    changed();
+}
+
+void DeliveryLane::count_invalid() {
+    ++counts_.invalid;
+    changed();
+}
+
+void DeliveryLane::count_dropped() {
+    ++counts_.dropped;
+    changed();
+}
+
+DeliveryStatus DeliveryLane::status() const {
+    DeliveryStatus s = counts_;
+    const OutboxCounters c = outbox_.counters(name_);
+    s.queued = c.queued;
+    s.dropped += c.dropped;
+    return s;
+}
+
+void DeliveryLane::changed() {
+    if (on_change) on_change();
+}
+
+void DeliveryLane::drain() {
+    // send() may end the connection (through the client's callbacks) and re-enter.
+    if (draining_ || !connected_) return;
+    draining_ = true;
+    struct Done {
+        bool& flag;
+        ~Done() { flag = false; }
+    } done{draining_};
+    while (connected_ && inflight_.size() < tuning_.window) {
+        if (buffer_.empty()) {
+            auto rows = outbox_.next(name_, cursor_, tuning_.batch);
+            if (rows.empty()) break;
+            buffer_.assign(std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+        }
+        const OutboxMessage& m = buffer_.front();
+        if (m.id <= cursor_) {
+            buffer_.pop_front();
+            continue;
+        }
+        if (resend_until_ != 0 && m.id > resend_until_) {
+            resend_.clear();
+            resend_until_ = 0;
+        }
+        if (resend_until_ != 0 && !resend_.contains(m.id)) {
+            // Acknowledged on an earlier connection (the outbox may still hand it out).
+            cursor_ = m.id;
+            buffer_.pop_front();
+            continue;
+        }
+        OutboxMessage next = std::move(buffer_.front());
+        buffer_.pop_front();
+        const bool sent = send(next);
+        if (!connected_) break;  // the connection ended meanwhile and reset the lane
+        if (!sent) {
+            buffer_.push_front(std::move(next));
+            break;
+        }
+        resend_.erase(next.id);
+        cursor_ = next.id;
+    }
+}
+
+bool DeliveryLane::send(const OutboxMessage& m) {
+    const auto now = sched_.now();
+    if (!bucket_.try_take(now)) {
+        timer_->arm(std::max(bucket_.wait(now), milliseconds(1)));
+        return false;
+    }
+    const auto format = parse_uplink_format(m.format);
+    if (!format) {
+        give_up(m, "unknown format " + m.format);
+        return true;
+    }
+    const std::string payload = wrap_uplink(platform_, *format, m.payload, m.id, m.created_ms);
+    const int mid = session_.publish(m.topic, payload, m.qos);
+    if (mid < 0) {
+        if (!connected_) return false;
+        if (++refusals_ >= tuning_.max_refusals) {
+            give_up(m, "the MQTT client refused it " + std::to_string(refusals_) + " times");
+            refusals_ = 0;
+            return true;
+        }
+        timer_->arm(tuning_.retry);
+        return false;
+    }
+    refusals_ = 0;
+    if (!connected_) return false;
+    inflight_[mid] = m.id;
+    if (format->kind != UplinkKind::raw) remember_post(m.id);
+    return true;
+}
+
+// A row that can never be sent must not block the ones behind it.
+void DeliveryLane::give_up(const OutboxMessage& m, const std::string& why) {
+    log::error("cloud ", name_, ": dropping queued message ", m.id, " for ", m.topic, ": ", why);
+    outbox_.acknowledge(m.id);
+    count_dropped();
+}
+
+void DeliveryLane::remember_post(uint64_t id) {
+    const auto wire = static_cast<uint32_t>(id);
+    if (!posts_.insert(wire).second) return;
+    posts_order_.push_back(wire);
+    while (posts_order_.size() > tuning_.reply_memory) {
+        posts_.erase(posts_order_.front());
+        posts_order_.pop_front();
+    }
+}
+
+}  // namespace cellgate::cloud

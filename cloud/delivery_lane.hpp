@@ -1,0 +1,106 @@
+// Delivery of one cloud session's outbox: in row-id order, at least once, a bounded window of
+// publishes in flight, paced by the session's token bucket, each row removed only on its PUBACK.
+//
+// A connection that ends with publishes in flight leaves them unacknowledged for good: the
+// MosquittoClient makes a new libmosquitto handle (and a clean session) per connection, so nothing
+// resends them by itself. They become pending again and go first on the next connection, oldest
+// first, while rows acknowledged in between (whose delete may still be on its way to the disk)
+// are skipped.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "cloud/delivery_status.hpp"
+#include "cloud/outbox.hpp"
+#include "cloud/payload.hpp"
+#include "cloud/rate_limit.hpp"
+#include "daemon/loop.hpp"
+
+namespace cellgate::cloud {
+
+class Session;
+
+struct DeliveryTuning {
+    // Publishes awaiting PUBACK. Below libmosquitto's own max_inflight_messages (20), so nothing
+    // waits unseen inside the library, and small next to any platform's rate limit.
+    size_t window = 16;
+    // Rows read from the outbox per next() call.
+    size_t batch = 64;
+    // After a publish the client refused while connected (its socket just died, usually).
+    milliseconds retry{1000};
+    // Refusals of the same row in a row, while connected, before it is dropped as unsendable.
+    unsigned max_refusals = 3;
+    // Post ids remembered to match the platform's replies.
+    size_t reply_memory = 4096;
+};
+
+class DeliveryLane {
+public:
+    DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, RateLimit limit, DeliveryTuning tuning = {});
+    ~DeliveryLane();
+    DeliveryLane(const DeliveryLane&) = delete;
+    DeliveryLane& operator=(const DeliveryLane&) = delete;
+
+    const std::string& name() const { return name_; }
+    Platform platform() const { return platform_; }
+    bool connected() const { return connected_; }
+    size_t in_flight() const { return inflight_.size(); }
+
+    // The session's events (the Bridge forwards them).
+    void on_connected();
+    void on_disconnected();
+    void on_published(int mid);
+    // New committed rows.
+    void on_available();
+    // The platform's reply to a post: counted when it answers one of ours.
+    void on_reply(const UplinkReply& reply);
+
+    // Counters kept by the bridge for messages that never reached the outbox.
+    void count_invalid();
+    void count_dropped();
+
+    // queued and dropped include the outbox's own counters.
+    DeliveryStatus status() const;
+    // A counter moved (the outbox's are polled by whoever reads status()).
+    std::function<void()> on_change;
+
+private:
+    void drain();
+    // false: stop draining for now (a timer or an event resumes it).
+    bool send(const OutboxMessage& m);
+    void give_up(const OutboxMessage& m, const std::string& why);
+    void remember_post(uint64_t id);
+    void changed();
+
+    Scheduler& sched_;
+    Outbox& outbox_;
+    Session& session_;
+    DeliveryTuning tuning_;
+    std::string name_;
+    Platform platform_;
+    TokenBucket bucket_;
+    std::unique_ptr<Timer> timer_;
+
+    bool connected_ = false;
+    bool draining_ = false;
+    uint64_t cursor_ = 0;                 // the last row handed to the client (or skipped)
+    std::deque<OutboxMessage> buffer_;    // rows after cursor_, read ahead
+    std::map<int, uint64_t> inflight_;    // mid -> row id
+    // Rows in flight when a connection ended, to send again; rows up to resend_until_ that are
+    // not in it were acknowledged.
+    std::set<uint64_t> resend_;
+    uint64_t resend_until_ = 0;
+    unsigned refusals_ = 0;
+
+    std::set<uint32_t> posts_;            // ids of posts awaiting a reply, as sent (mod 2^32)
+    std::deque<uint32_t> posts_order_;
+    DeliveryStatus counts_;               // queued unused; dropped: ours only
+};
+
+}  // namespace cellgate::cloud

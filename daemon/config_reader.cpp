@@ -1,0 +1,304 @@
+#include "daemon/config_reader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <expected>
+
+#include "daemon/log.hpp"
+
+namespace cellgate::config_detail {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// A secret file of this size is a mistake (a certificate bundle, a log), not a password.
+constexpr size_t kMaxSecretFile = 64 * 1024;
+// MQTT allows 65535; no platform credential comes near this.
+constexpr size_t kMaxSecret = 4096;
+
+// Opens `path` without blocking on a FIFO or acquiring a terminal. The error names the file and
+// errno only.
+std::expected<int, std::string> open_regular(const std::string& path, struct stat& st) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+    if (::fstat(fd, &st) < 0) {
+        const int err = errno;
+        ::close(fd);
+        return std::unexpected("cannot read " + path + ": " + std::strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        if (S_ISDIR(st.st_mode)) return std::unexpected("cannot read " + path + ": " + std::strerror(EISDIR));
+        return std::unexpected(path + " is not a regular file");
+    }
+    return fd;
+}
+
+struct SecretFile {
+    std::string value;
+    bool world_readable = false;
+};
+
+std::expected<SecretFile, std::string> read_secret_file(const std::string& path) {
+    struct stat st {};
+    auto fd = open_regular(path, st);
+    if (!fd) return std::unexpected(fd.error());
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{*fd};
+    if (static_cast<unsigned long long>(st.st_size) > kMaxSecretFile)
+        return std::unexpected(path + " is too big for a secret (over 64 KiB)");
+
+    SecretFile out;
+    out.world_readable = (st.st_mode & S_IROTH) != 0;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(*fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+        }
+        if (n == 0) break;
+        out.value.append(buf, static_cast<size_t>(n));
+        if (out.value.size() > kMaxSecretFile) return std::unexpected(path + " is too big for a secret (over 64 KiB)");
+    }
+    // Editors and `echo` end the file with a newline that is not part of the secret.
+    if (out.value.ends_with('\n')) out.value.pop_back();
+    if (out.value.ends_with('\r')) out.value.pop_back();
+    return out;
+}
+
+// What is wrong with a secret value, or "" when nothing is. Never quotes the value.
+std::string secret_problem(std::string_view s) {
+    if (s.empty()) return "is empty";
+    if (s.size() > kMaxSecret) return "is longer than " + std::to_string(kMaxSecret) + " bytes";
+    if (s.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
+        return "contains a line break or a NUL byte; a secret is one line";
+    return "";
+}
+
+}  // namespace
+
+std::string quoted(std::string_view s) {
+    constexpr size_t kMax = 64;
+    std::string out = "'";
+    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            static const char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (s.size() > kMax) out += "...";
+    out += "'";
+    return out;
+}
+
+std::string join(std::span<const std::string_view> names, std::string_view sep) {
+    std::string out;
+    for (const auto& n : names) {
+        if (!out.empty()) out += sep;
+        out += n;
+    }
+    return out;
+}
+
+const char* describe(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Null: return "nothing";
+        case YAML::NodeType::Scalar: return "a single value";
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a map";
+        case YAML::NodeType::Undefined: break;
+    }
+    return "nothing";
+}
+
+std::string format_duration(milliseconds d) {
+    if (d == 0ms) return "0s";
+    long long left = d.count();
+    std::string out;
+    for (auto [unit, ms] : {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}, {"ms", 1LL}}) {
+        if (left >= ms) {
+            out += std::to_string(left / ms) + unit;
+            left %= ms;
+        }
+    }
+    return out;
+}
+
+
+std::optional<std::string> read_scalar(Errors& e, const Field& f, std::string_view expected) {
+    if (f.value.IsScalar()) return f.value.Scalar();
+    e.add(f.at(), f.path, "expected " + std::string(expected) + ", got " + describe(f.value));
+    return std::nullopt;
+}
+
+std::optional<long long> parse_integer(std::string_view s) {
+    long long v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+std::optional<int> read_int(Errors& e, const Field& f, int lo, int hi) {
+    auto s = read_scalar(e, f, "an integer");
+    if (!s) return std::nullopt;
+    auto v = parse_integer(*s);
+    if (!v) {
+        e.add(f.at(), f.path, "expected an integer, got " + quoted(*s));
+        return std::nullopt;
+    }
+    if (*v < lo || *v > hi) {
+        e.add(f.at(), f.path,
+              "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + *s);
+        return std::nullopt;
+    }
+    return static_cast<int>(*v);
+}
+
+std::optional<milliseconds> read_duration(Errors& e, const Field& f, milliseconds lo, milliseconds hi) {
+    auto s = read_scalar(e, f, "a duration like 90s");
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d) {
+        if (parse_integer(*s))
+            e.add(f.at(), f.path,
+                  "duration " + quoted(*s) + " has no unit; write e.g. " + *s + "s (units: ms, s, m, h)");
+        else
+            e.add(f.at(), f.path, "expected a duration like 90s, 2m, 1h, 500ms or 1m30s, got " + quoted(*s));
+        return std::nullopt;
+    }
+    if (*d < lo || *d > hi) {
+        e.add(f.at(), f.path,
+              "must be between " + format_duration(lo) + " and " + format_duration(hi) + ", got " +
+                  format_duration(*d));
+        return std::nullopt;
+    }
+    return d;
+}
+
+
+bool has_control_chars(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+
+std::optional<std::string> read_text(Errors& e, const Field& f, std::string_view what, size_t max_len) {
+    auto s = read_scalar(e, f, what);
+    if (!s) return std::nullopt;
+    if (s->empty() || s->size() > max_len || has_control_chars(*s)) {
+        e.add(f.at(), f.path,
+              "must be 1-" + std::to_string(max_len) + " characters without control characters, got " + quoted(*s));
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<std::string> read_path(Errors& e, const Field& f) {
+    auto s = read_scalar(e, f, "an absolute file path");
+    if (!s) return std::nullopt;
+    if (s->empty() || s->front() != '/' || s->size() > 4095 || has_control_chars(*s)) {
+        e.add(f.at(), f.path, "must be an absolute file path, got " + quoted(*s));
+        return std::nullopt;
+    }
+    return s;
+}
+
+// A file the session opens at every connect (CA, certificate, key): checked now so a typo is a
+// config error instead of a TLS failure in the field. The content is not read.
+std::optional<std::string> read_readable_path(Errors& e, const Field& f) {
+    auto path = read_path(e, f);
+    if (!path) return std::nullopt;
+    struct stat st {};
+    auto fd = open_regular(*path, st);
+    if (!fd) {
+        e.add(f.at(), f.path, fd.error());
+        return std::nullopt;
+    }
+    ::close(*fd);
+    return path;
+}
+
+bool is_dns_label(std::string_view s) {
+    return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+// "host:port" or "[v6 address]:port"; "" when valid, else what is wrong.
+std::string endpoint_problem(std::string_view s) {
+    if (s.find("://") != std::string_view::npos) return "must be host:port, not a URL";
+    const size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return "must be host:port";
+    std::string_view host = s.substr(0, colon);
+    const std::string_view port = s.substr(colon + 1);
+    if (host.starts_with('[')) {
+        if (!host.ends_with(']') || host.size() < 3) return "must be host:port or [IPv6 address]:port";
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return "an IPv6 address must be written in brackets: [address]:port";
+    }
+    if (host.empty()) return "has an empty host; write host:port";
+    const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u != 0x7f && c != '/' && c != '@' && c != '[' && c != ']';
+    });
+    if (!host_ok) return "has an invalid host name";
+    const auto p = parse_integer(port);
+    if (!p || *p < 1 || *p > 65535) return "needs a port between 1 and 65535";
+    return "";
+}
+
+void read_secret(Errors& e_, const MapWalker& m, std::string_view key, std::string& out) {
+    const std::string file_key = std::string(key) + "_file";
+    const auto inline_f = m.get(key);
+    const auto file_f = m.get(file_key);
+    if (inline_f && file_f) {
+        e_.add(file_f->at(), file_f->path, "set either " + std::string(key) + " or " + file_key + ", not both");
+        return;
+    }
+    if (!inline_f && !file_f) return;
+    if (inline_f) {
+        auto s = read_scalar(e_, *inline_f, "a string");
+        if (!s) return;
+        if (auto why = secret_problem(*s); !why.empty())
+            e_.add(inline_f->at(), inline_f->path, why);
+        else
+            out = *s;
+        return;
+    }
+    auto path = read_path(e_, *file_f);
+    if (!path) return;
+    auto file = read_secret_file(*path);
+    if (!file) {
+        e_.add(file_f->at(), file_f->path, file.error());
+        return;
+    }
+    if (auto why = secret_problem(file->value); !why.empty()) {
+        e_.add(file_f->at(), file_f->path, *path + " " + why);
+        return;
+    }
+    if (file->world_readable) {
+        const Where w = file_f->at();
+        log::warning("config: ", e_.file(), ":", w.line, ":", w.column, ": ", file_f->path, ": ", *path,
+                     " is readable by every user; chmod 600 it");
+    }
+    out = std::move(file->value);
+}
+
+}  // namespace cellgate::config_detail

@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""The Debian package: cpack builds the .deb from this build tree, `dpkg -x` unpacks it into a
+throw-away root, and every file is checked to be where the unit, the bus policy, the sysusers
+entry, the udev rule, the code and the man pages say. The installed unit passes
+`systemd-analyze verify` and rates at most 2.0 with `systemd-analyze security --offline=true`.
+The maintainer scripts run against stub commands: they create the user, reload, enable nothing.
+lintian, when installed, is run and its tags printed."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+
+import harness
+
+SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MAX_EXPOSURE = 2.0
+
+
+def src(*parts: str) -> str:
+    with open(os.path.join(SOURCE_DIR, *parts)) as f:
+        return f.read()
+
+
+def run(cmd, check=True, **kw) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=kw.pop("timeout", 120), **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
+    return r
+
+
+class Package:
+    """Builds the .deb once per test run and unpacks it."""
+
+    def __init__(self, daemon: str):
+        self.build = os.path.dirname(os.path.abspath(daemon))
+        self.tmp = tempfile.mkdtemp(prefix="cellgate-pkg-")
+        config = os.path.join(self.build, "CPackConfig.cmake")
+        assert os.path.exists(config), f"{config} missing: is {daemon} in the top build dir?"
+        # -B keeps the staging tree out of the build dir, so parallel runs do not collide.
+        run(["cpack", "--config", config, "-B", os.path.join(self.tmp, "out")], timeout=300)
+        debs = [f for f in os.listdir(os.path.join(self.tmp, "out")) if f.endswith(".deb")]
+        assert len(debs) == 1, debs
+        self.deb = os.path.join(self.tmp, "out", debs[0])
+        self.root = os.path.join(self.tmp, "root")
+        run(["dpkg-deb", "-x", self.deb, self.root])
+        self.control = os.path.join(self.tmp, "control")
+        run(["dpkg-deb", "-e", self.deb, self.control])
+
+    def field(self, name: str) -> str:
+        return run(["dpkg-deb", "-f", self.deb, name]).stdout.strip()
+
+    def path(self, p: str) -> str:
+        return os.path.join(self.root, p.lstrip("/"))
+
+    def read(self, p: str) -> str:
+        with open(self.path(p)) as f:
+            return f.read()
+
+    def files(self) -> set:
+        out = set()
+        for d, _, names in os.walk(self.root):
+            for n in names:
+                out.add("/" + os.path.relpath(os.path.join(d, n), self.root))
+        return out
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_pkg = None
+
+
+def pkg(args) -> Package:
+    global _pkg
+    if _pkg is None:
+        _pkg = Package(args.daemon)
+    return _pkg
+
+
+def unit_keys(text: str) -> dict:
+    keys = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;[":
+            continue
+        k, _, v = line.partition("=")
+        keys.setdefault(k.strip(), []).append(v.strip())
+    return keys
+
+
+UNIT = "/lib/systemd/system/cellgate.service"
+
+
+# --- control data ------------------------------------------------------------------------------
+
+def test_control_fields_and_depends(args):
+    p = pkg(args)
+    assert p.field("Package") == "cellgate"
+    version = re.search(r"project\(\s*cellgate\s+VERSION\s+([0-9.]+)", src("CMakeLists.txt")).group(1)
+    assert p.field("Version") == version + "-1", p.field("Version")
+    arch = run(["dpkg", "--print-architecture"]).stdout.strip()
+    assert p.field("Architecture") == arch
+    assert os.path.basename(p.deb) == f"cellgate_{version}-1_{arch}.deb", p.deb
+
+    depends = [d.strip() for d in p.field("Depends").split(",")]
+    names = {re.split(r"[ (]", alt.strip())[0] for d in depends for alt in d.split("|")}
+    assert "dbus-system-bus" in names, depends
+    # Every library the binary links comes from a package that Depends names (dpkg-shlibdeps).
+    needed = re.findall(r"NEEDED\s+(\S+)", run(["objdump", "-p", p.path("/usr/sbin/cellgated")]).stdout)
+    assert "libsystemd.so.0" in needed and "libyaml-cpp.so.0.7" in needed, needed
+    cache = run(["ldconfig", "-p"]).stdout
+    for soname in needed:
+        m = re.search(rf"^\s+{re.escape(soname)} \(libc6,x86-64\) => (\S+)$", cache, re.M) or \
+            re.search(rf"^\s+{re.escape(soname)} .*=> (\S+)$", cache, re.M)
+        assert m, f"{soname} not in the linker cache"
+        owner = run(["dpkg", "-S", os.path.realpath(m.group(1))], check=False).stdout or \
+            run(["dpkg", "-S", m.group(1)]).stdout
+        package = owner.split(":")[0].split(",")[0].strip()
+        assert package in names, f"{soname} is in {package}, which Depends lacks: {depends}"
+
+
+def test_conffiles_and_maintainer_scripts(args):
+    p = pkg(args)
+    with open(os.path.join(p.control, "conffiles")) as f:
+        assert f.read().split() == ["/etc/cellgate/cellgate.yaml"]
+    for name in ("postinst", "prerm", "postrm"):
+        script = os.path.join(p.control, name)
+        assert os.stat(script).st_mode & 0o777 == 0o755, name
+        run(["sh", "-n", script])
+        with open(script) as f:
+            text = "".join(l for l in f if not l.lstrip().startswith("#"))
+        # Installing enables and starts nothing.
+        for verb in ("enable", "start", "unmask"):
+            assert not re.search(rf"(systemctl|deb-systemd-helper|deb-systemd-invoke)\s+(\S+\s+)?{verb}\b",
+                                 text), f"{name} calls {verb}"
+
+
+def stub_env(tmp: str, log: str) -> dict:
+    """PATH with only logging stubs: each records its argv and succeeds."""
+    stubs = os.path.join(tmp, "stubs")
+    os.makedirs(stubs)
+    for cmd in ("systemd-sysusers", "dpkg-statoverride", "chown", "chmod", "systemctl", "udevadm",
+                "deb-systemd-invoke", "dbus-send", "getent", "groupadd", "useradd", "usermod", "rm"):
+        path = os.path.join(stubs, cmd)
+        with open(path, "w") as f:
+            # dpkg-statoverride --list fails: no override set by an administrator.
+            rc = "1" if cmd == "dpkg-statoverride" else "0"
+            f.write(f'#!/bin/sh\necho "{cmd} $*" >> {log}\nexit {rc}\n')
+        os.chmod(path, 0o755)
+    return {"PATH": stubs}
+
+
+def test_postinst_creates_the_user_and_enables_nothing(args):
+    p = pkg(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "calls")
+        open(log, "w").close()
+        env = stub_env(tmp, log)
+        run(["/bin/sh", os.path.join(p.control, "postinst"), "configure", ""], env=env)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        sysusers = p.read("/usr/lib/sysusers.d/cellgate.conf")
+        assert "systemd-sysusers cellgate.conf" in calls, calls
+        assert "chown root:cellgate /etc/cellgate/cellgate.yaml" in calls, calls
+        assert "chmod 0640 /etc/cellgate/cellgate.yaml" in calls, calls
+        assert not any(c.startswith(("systemctl enable", "systemctl start", "deb-systemd-invoke start"))
+                       for c in calls), calls
+        assert re.search(r"^u cellgate ", sysusers, re.M), sysusers
+
+        # Without systemd-sysusers, the same user by hand.
+        os.unlink(os.path.join(env["PATH"], "systemd-sysusers"))
+        os.unlink(os.path.join(env["PATH"], "getent"))  # "not found": the user is missing
+        open(log, "w").close()
+        run(["/bin/sh", os.path.join(p.control, "postinst"), "configure", ""], env=env)
+        with open(log) as f:
+            calls = f.read()
+        assert "useradd --system --gid cellgate" in calls and "usermod --append --groups dialout cellgate" in calls, calls
+
+        # purge removes the state (the outbox) and nothing outside it.
+        open(log, "w").close()
+        run(["/bin/sh", os.path.join(p.control, "postrm"), "purge"], env=env)
+        with open(log) as f:
+            removed = [c for c in f.read().splitlines() if c.startswith("rm ")]
+        assert removed == ["rm -rf /var/lib/cellgate",
+                           "rm -f /etc/systemd/system/multi-user.target.wants/cellgate.service"], removed
+
+
+# --- the unpacked tree -------------------------------------------------------------------------
+
+def test_files_are_where_the_unit_says(args):
+    p = pkg(args)
+    keys = unit_keys(p.read(UNIT))
+    for cmd in keys["ExecStart"] + keys["ExecStartPre"]:
+        argv = cmd.lstrip("-+!@:").split()
+        assert os.access(p.path(argv[0]), os.X_OK), f"{argv[0]} (from {cmd}) not installed"
+        config = argv[argv.index("--config") + 1]
+        assert os.path.isfile(p.path(config)), config
+    assert keys["User"] == ["cellgate"] and keys["SupplementaryGroups"] == ["dialout"], keys
+    # The user and its group membership come from the sysusers entry.
+    sysusers = p.read("/usr/lib/sysusers.d/cellgate.conf")
+    assert re.search(r"^u cellgate\s", sysusers, re.M), sysusers
+    assert re.search(r"^m cellgate dialout$", sysusers, re.M), sysusers
+    # The drivers behind DeviceAllow=char-ttyUSB/char-ttyACM are loaded at boot, so the majors
+    # exist when the service starts (systemd drops an unknown one from the allow-list).
+    modules = [l for l in p.read("/usr/lib/modules-load.d/cellgate.conf").splitlines()
+               if l and not l.startswith("#")]
+    classes = {d.split()[0] for d in keys["DeviceAllow"]}
+    assert {"char-ttyUSB", "char-ttyACM", "char-pts"} <= classes, classes
+    assert modules == ["usbserial", "cdc_acm"], modules
+    # Documentation= names installed man pages.
+    for doc in " ".join(keys["Documentation"]).split():
+        m = re.fullmatch(r"man:([\w.-]+)\((\d)\)", doc)
+        assert m, doc
+        assert os.path.isfile(p.path(f"/usr/share/man/man{m.group(2)}/{m.group(1)}.{m.group(2)}.gz")), doc
+    # The outbox's default path is inside StateDirectory=.
+    outbox = re.search(r'std::string path = "([^"]+)"', src("cloud", "outbox.hpp")).group(1)
+    assert os.path.dirname(outbox) == "/var/lib/" + keys["StateDirectory"][0], (outbox, keys["StateDirectory"])
+    assert keys["ConfigurationDirectory"] == ["cellgate"]
+
+
+def test_bus_policy_matches_the_unit(args):
+    p = pkg(args)
+    keys = unit_keys(p.read(UNIT))
+    name = keys["BusName"][0]
+    policy = p.path(f"/usr/share/dbus-1/system.d/{name}.conf")
+    assert os.path.isfile(policy), policy
+    root = ET.parse(policy).getroot()
+    owners = {pol.get("user") for pol in root.findall("policy")
+              for a in pol.findall("allow") if a.get("own") == name}
+    assert owners == {"cellgate", "root"}, owners
+    default = next(pol for pol in root.findall("policy") if pol.get("context") == "default")
+    assert any(d.get("send_destination") == name and len(d.attrib) == 1 for d in default.findall("deny"))
+    allowed = {(a.get("send_interface"), a.get("send_member")) for a in default.findall("allow")
+               if a.get("send_destination") == name}
+    assert allowed == {("org.freedesktop.DBus.Introspectable", None), ("org.freedesktop.DBus.Peer", None),
+                       ("org.freedesktop.DBus.Properties", "Get"),
+                       ("org.freedesktop.DBus.Properties", "GetAll")}, allowed
+
+
+def test_ca_files_and_docs(args):
+    p = pkg(args)
+    ca_dir = re.search(r'kDefaultCaDir = "([^"]+)"', src("cloud", "platform_detail.hpp")).group(1)
+    for pem in ("aliyun-ca.pem", "onenet-ca.pem"):
+        with open(p.path(f"{ca_dir}/{pem}")) as f:
+            assert "BEGIN CERTIFICATE" in f.read(), pem
+    assert os.path.isfile(p.path("/usr/share/doc/cellgate/README.md"))
+    # The installed example is a valid config (checked by the packaged binary itself).
+    r = run([p.path("/usr/sbin/cellgated"), "--check-config", "--config", p.path("/etc/cellgate/cellgate.yaml")],
+            check=False)
+    assert r.returncode == 0, r.stderr
+    expected = {"/etc/cellgate/cellgate.yaml", UNIT, "/usr/sbin/cellgated",
+                "/usr/lib/sysusers.d/cellgate.conf", "/usr/lib/modules-load.d/cellgate.conf",
+                "/lib/udev/rules.d/70-cellgate.rules",
+                "/usr/share/dbus-1/system.d/org.cellgate.Gateway1.conf",
+                f"{ca_dir}/aliyun-ca.pem", f"{ca_dir}/onenet-ca.pem",
+                "/usr/share/man/man8/cellgated.8.gz", "/usr/share/man/man5/cellgate.yaml.5.gz",
+                "/usr/share/doc/cellgate/README.md", "/usr/share/doc/cellgate/changelog.Debian.gz"}
+    assert p.files() == expected, sorted(p.files() ^ expected)
+
+
+def test_udev_rule_covers_every_known_module(args):
+    p = pkg(args)
+    rules = p.read("/lib/udev/rules.d/70-cellgate.rules")
+    table = re.findall(r"\{Vendor::\w+, \{0x([0-9a-f]{4}), 0x([0-9a-f]{4}),", src("modem", "vendor.cpp"))
+    assert len(table) >= 10, table
+    for vid, pid in table:
+        assert re.search(rf'ATTRS\{{idVendor\}}=="{vid}", ATTRS\{{idProduct\}}=="{pid}", '
+                         r'ENV\{CELLGATE_MODEM\}="[^"]+"', rules), f"{vid}:{pid} missing from the udev rule"
+    lines = [l for l in rules.splitlines() if l and not l.startswith("#")]
+    assert 'ENV{CELLGATE_MODEM}!="?*", GOTO="cellgate_end"' in lines
+    assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in lines
+    assert 'SUBSYSTEM=="tty", GROUP="dialout", MODE="0660"' in lines
+    assert lines[-1] == 'LABEL="cellgate_end"'
+
+
+def test_man_pages_cover_options_and_keys(args):
+    p = pkg(args)
+    pages = {}
+    for name, sec in (("cellgated", 8), ("cellgate.yaml", 5)):
+        path = p.path(f"/usr/share/man/man{sec}/{name}.{sec}.gz")
+        text = run(["zcat", path]).stdout
+        pages[name] = text.replace("\\-", "-")
+        if shutil.which("man"):
+            r = run(["man", "--warnings", "-l", path], env=dict(os.environ, MANWIDTH="80"))
+            assert r.stderr.strip() == "", r.stderr
+    # Every long option of main.cpp.
+    options = re.findall(r'\{"([a-z-]+)", (?:no|required)_argument', src("daemon", "main.cpp"))
+    assert "check-config" in options, options
+    for o in options:
+        assert f"--{o}" in pages["cellgated"], f"--{o} not in cellgated(8)"
+    # Every config key the loader accepts (MapWalker key lists and the cloud key tables).
+    config = "".join(src("daemon", f) for f in sorted(os.listdir(os.path.join(SOURCE_DIR, "daemon")))
+                     if f.startswith("config") and f.endswith(".cpp"))
+    keys = set()
+    for stmt in re.findall(r"MapWalker \w+\((.*?)\);", config, re.S):
+        keys.update(re.findall(r'"([a-z_]+)"', stmt))
+    for table in re.findall(r"constexpr std::string_view k\w+Keys\[\] = \{(.*?)\};", config, re.S):
+        keys.update(re.findall(r'"([a-z_]+)"', table))
+    assert {"port", "apn", "keepalive", "device_secret_file", "log_level"} <= keys, keys
+    missing = sorted(k for k in keys if not re.search(rf"\b{k}\b", pages["cellgate.yaml"]))
+    assert not missing, f"keys not in cellgate.yaml(5): {missing}"
+
+
+# --- systemd -----------------------------------------------------------------------------------
+
+def systemd_root(p: Package) -> str:
+    """verify needs the targets a service depends on by default: the host's units, under ours."""
+    unitdir = p.path("/lib/systemd/system")
+    for d in ("/lib/systemd/system", "/usr/lib/systemd/system"):
+        if os.path.isdir(d):
+            for n in os.listdir(d):
+                if not os.path.lexists(os.path.join(unitdir, n)):
+                    src_path = os.path.join(d, n)
+                    if os.path.isfile(src_path) and not os.path.islink(src_path):
+                        shutil.copy2(src_path, unitdir)
+    return p.root
+
+
+def test_systemd_analyze_verify_installed_unit(args):
+    p = pkg(args)
+    tool = shutil.which("systemd-analyze")
+    assert tool, "systemd-analyze not found"
+    root = systemd_root(p)
+    # man runs on the host: point it at the unpacked man pages for Documentation=.
+    r = run([tool, "verify", f"--root={root}", "--man=yes", "cellgate.service"], check=False,
+            env=dict(os.environ, MANPATH=p.path("/usr/share/man")))
+    assert r.returncode == 0 and (r.stdout + r.stderr).strip() == "", r.stdout + r.stderr
+    # A verify that does not look inside the root would pass without the binary: it must not.
+    os.rename(p.path("/usr/sbin/cellgated"), p.path("/usr/sbin/cellgated.away"))
+    try:
+        r = run([tool, "verify", f"--root={root}", "--man=no", "cellgate.service"], check=False)
+        assert r.returncode != 0 and "/usr/sbin/cellgated" in r.stderr, r
+    finally:
+        os.rename(p.path("/usr/sbin/cellgated.away"), p.path("/usr/sbin/cellgated"))
+
+
+def test_systemd_analyze_security_installed_unit(args):
+    p = pkg(args)
+    tool = shutil.which("systemd-analyze")
+    assert tool, "systemd-analyze not found"
+    root = systemd_root(p)
+    r = run([tool, "security", "--offline=true", f"--root={root}", "--no-pager",
+             f"--threshold={int(MAX_EXPOSURE * 10)}", "cellgate.service"], check=False)
+    m = re.search(r"Overall exposure level for cellgate.service: ([0-9.]+)", r.stdout + r.stderr)
+    assert m, r.stdout + r.stderr
+    print(f"systemd-analyze security: {m.group(1)}", flush=True)
+    assert float(m.group(1)) <= MAX_EXPOSURE, r.stdout
+    assert r.returncode == 0, r.stdout + r.stderr
+    # The points that are left are the ones the job needs: network, the tty devices, dialout.
+    open_items = re.findall(r"^✗ (\S+)", r.stdout, re.M)
+    assert set(open_items) <= {"RootDirectory=/RootImage=", "SupplementaryGroups=", "PrivateDevices=",
+                               "RestrictAddressFamilies=~AF_UNIX", "RestrictAddressFamilies=~AF_(INET|INET6)",
+                               "PrivateNetwork=", "PrivateUsers=", "DeviceAllow=", "IPAddressDeny="}, open_items
+
+
+def test_lintian_if_available(args):
+    tool = shutil.which("lintian")
+    if not tool:
+        print("lintian not installed: skipped", flush=True)
+        return
+    p = pkg(args)
+    r = run([tool, "--no-tag-display-limit", p.deb], check=False, timeout=300)
+    print(r.stdout + r.stderr, flush=True)
+    # Tags are advice; a lintian crash is not.
+    assert r.returncode in (0, 1, 2), r
+
+
+def main():
+    tests = [test_control_fields_and_depends, test_conffiles_and_maintainer_scripts,
+             test_postinst_creates_the_user_and_enables_nothing, test_files_are_where_the_unit_says,
+             test_bus_policy_matches_the_unit, test_ca_files_and_docs,
+             test_udev_rule_covers_every_known_module, test_man_pages_cover_options_and_keys,
+             test_systemd_analyze_verify_installed_unit, test_systemd_analyze_security_installed_unit,
+             test_lintian_if_available]
+    try:
+        harness.main(tests)
+    finally:
+        if _pkg is not None:
+            _pkg.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+// A gateway that cannot persist what it accepts refuses to start, with its own exit status, before
+// it claims the bus name (so no system bus is needed here).
+#include <sysexits.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "daemon/config.hpp"
+#include "daemon/gateway.hpp"
+
+namespace cellgate {
+namespace {
+
+Config config_with_outbox(const std::string& path) {
+    auto r = load_config_string(R"(
+cloud:
+  - name: lab
+    platform: generic
+    endpoint: 127.0.0.1:1883
+    client_id: gw-001
+outbox:
+  path: )" + path + "\n",
+                                "test.yaml");
+    EXPECT_TRUE(r.errors.empty());
+    return *r.config;
+}
+
+TEST(GatewayOutbox, AnOutboxThatCannotBeCreatedStopsTheStartWithExCantcreat) {
+    for (const std::string path : {"/proc/cellgate-test/outbox.db", "/proc/self/status"}) {
+        try {
+            Gateway g(config_with_outbox(path));
+            ADD_FAILURE() << path << ": the gateway started without its outbox";
+        } catch (const StartupError& e) {
+            EXPECT_EQ(e.exit_status(), EX_CANTCREAT) << e.what();
+            EXPECT_NE(std::string(e.what()).find("refusing to start without durable storage"), std::string::npos)
+                << e.what();
+            EXPECT_NE(std::string(e.what()).find(path.substr(0, 6)), std::string::npos) << e.what();
+        }
+    }
+}
+
+}  // namespace
+}  // namespace cellgate
