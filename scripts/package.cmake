@@ -82,8 +82,8 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/cellgate/cellgate")
 # Library dependencies come from dpkg-shlibdeps on the binary (for the target architecture when
 # cross-building: the :arm64 libraries are registered with dpkg through multiarch).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# The daemon is useless without a system bus; the rest is what the maintainer scripts call.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "default-dbus-system-bus | dbus-system-bus")
+# The daemon is useless without a system bus; procps has /bin/kill, which ExecReload= runs.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "default-dbus-system-bus | dbus-system-bus, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "socat")
 if(CMAKE_CROSSCOMPILING AND CELLGATE_DEB_ARCH)

@@ -108,6 +108,7 @@ def test_control_fields_and_depends(args):
     depends = [d.strip() for d in p.field("Depends").split(",")]
     names = {re.split(r"[ (]", alt.strip())[0] for d in depends for alt in d.split("|")}
     assert "dbus-system-bus" in names, depends
+    assert "procps" in names, f"ExecReload= runs /bin/kill, which procps ships: {depends}"
     # Every library the binary links comes from a package that Depends names (dpkg-shlibdeps).
     needed = re.findall(r"NEEDED\s+(\S+)", run(["objdump", "-p", p.path("/usr/sbin/cellgated")]).stdout)
     assert "libsystemd.so.0" in needed and "libyaml-cpp.so.0.7" in needed, needed
@@ -316,6 +317,10 @@ def systemd_root(p: Package) -> str:
                     src_path = os.path.join(d, n)
                     if os.path.isfile(src_path) and not os.path.islink(src_path):
                         shutil.copy2(src_path, unitdir)
+    # ExecReload= runs /bin/kill (procps, a Depends of the package): the host's, as dpkg would bring.
+    os.makedirs(p.path("/bin"), exist_ok=True)
+    if not os.path.exists(p.path("/bin/kill")):
+        shutil.copy2("/bin/kill", p.path("/bin/kill"))
     return p.root
 
 
