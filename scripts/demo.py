@@ -22,7 +22,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from brokers import MosquittoBroker  # noqa: E402
 from harness import (CLOUD_IFACE, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, Daemon,  # noqa: E402
-                     PrivateBus, cloud_path)
+                     MqttCollector, PrivateBus, cloud_path)
 
 CONFIG = """\
 modem:
@@ -34,6 +34,9 @@ modem:
   status_poll: 10s
   recovery_backoff: 2s
   port_return_timeout: 30s
+  # The field default is 60 s (a cell reselection must not tear the data call down); the demo's
+  # coverage gap is 15 s, so it gives up on the registration sooner.
+  registration_grace: 5s
 cloud:
   - name: lab
     platform: generic
@@ -98,7 +101,7 @@ class Watcher:
         if self.telemetry and time.monotonic() >= self.next_summary:
             self.next_summary = time.monotonic() + 2
             t = self.telemetry
-            print(f"[{self.elapsed():6.1f}s] telemetry: {t.sent} published locally, {len(t.received)} at the cloud, "
+            print(f"[{self.elapsed():6.1f}s] telemetry: {t.sent} published locally, {len(t.received())} at the cloud, "
                   f"Queued {self.value('cloud', 'Queued')}, Published {self.value('cloud', 'Published')}", flush=True)
 
     def elapsed(self):
@@ -117,42 +120,52 @@ class Watcher:
 
 
 class Telemetry:
-    """A local application publishing a reading every half second, and a subscriber at the cloud."""
+    """A local application publishing a reading every half second (QoS 1), and an application at
+    the cloud subscribed with a persistent session, so what cellgate delivers while it reconnects
+    after a broker restart waits for it at the broker."""
 
     def __init__(self, local, cloud):
-        self.local, self.cloud = local, cloud
         self.sent = 0
-        self.received = []
         self.stop = threading.Event()
-        self.sub = subprocess.Popen(["mosquitto_sub", "-h", cloud.host, "-p", str(cloud.port), "-u", "gw",
-                                     "-P", "demo-secret", "-i", "demo-cloud-app", "-q", "1", "-t", "gw/#"],
-                                    stdout=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._publish, daemon=True).start()
+        self.sub = MqttCollector(cloud.host, cloud.port, ["gw/#"], client_id="demo-cloud-app", clean=False,
+                                 username="gw", password="demo-secret").__enter__()
+        self.pub = MqttCollector(local.host, local.port, [], client_id="demo-sensor", clean=True).__enter__()
+        self.thread = threading.Thread(target=self._publish, daemon=True)
+        self.thread.start()
 
-    def _read(self):
-        for line in self.sub.stdout:
+    def received(self):
+        out = []
+        for _, _, payload in self.sub.snapshot():
             try:
-                self.received.append(json.loads(line)["seq"])
+                out.append(json.loads(payload)["seq"])
             except (ValueError, KeyError):
                 pass
+        return out
 
     def _publish(self):
         while not self.stop.wait(0.5):
             payload = json.dumps({"seq": self.sent, "temp": round(20 + (self.sent % 50) / 10, 1)})
-            if subprocess.run(["mosquitto_pub", "-h", self.local.host, "-p", str(self.local.port), "-q", "1",
-                               "-t", "sensors/boiler/telemetry", "-m", payload]).returncode == 0:
-                self.sent += 1
+            try:
+                self.pub.publish("sensors/boiler/telemetry", payload, qos=1)
+            except (OSError, TimeoutError):
+                continue  # the local broker never goes away in this demo; keep going if it does
+            self.sent += 1
 
     def close(self):
         self.stop.set()
-        self.sub.terminate()
+        self.thread.join(5)
+        self.pub.__exit__(None, None, None)
+        self.sub.__exit__(None, None, None)
+
+    def missing(self):
+        got = set(self.received())
+        return [n for n in range(self.sent) if n not in got]
 
     def report(self):
-        got = set(self.received)
-        missing = [n for n in range(self.sent) if n not in got]
-        return (f"{self.sent} readings published locally, {len(got)} distinct at the cloud "
-                f"({len(self.received) - len(got)} duplicates), missing: {missing[:10] or 'none'}")
+        received = self.received()
+        missing = self.missing()
+        return (f"{self.sent} readings published locally, {len(set(received))} distinct at the cloud "
+                f"({len(received) - len(set(received))} duplicates), missing: {missing[:10] or 'none'}")
 
 
 def main():
@@ -161,8 +174,12 @@ def main():
     ap.add_argument("--vendor", default="quectel", choices=["generic", "quectel", "simcom", "luat", "huawei"])
     ap.add_argument("--scenario", default="normal")
     ap.add_argument("--forever", action="store_true", help="keep running after the story (Ctrl-C stops)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 unless every fault healed, the outbox filled and drained, and no reading was lost "
+                         "(CTest runs it so)")
     args = ap.parse_args()
 
+    problems = []
     work = tempfile.mkdtemp(prefix="cellgate-demo-")
     link, ctl = os.path.join(work, "ttyMODEM"), os.path.join(work, "modem.ctl")
     sim = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "sim", "modemsim.py"), "--link", link,
@@ -179,7 +196,13 @@ def main():
         with open(password_file, "w") as f:
             f.write("demo-secret\n")
         os.chmod(password_file, 0o600)
-        broker = MosquittoBroker(workdir=os.path.join(work, "broker"), users={"gw": "demo-secret"})
+        # Persistence keeps the cloud application's session (and what was queued for it) across the
+        # broker's crash, as a real platform would.
+        cloud_dir = os.path.join(work, "broker")
+        os.makedirs(cloud_dir)
+        broker = MosquittoBroker(workdir=cloud_dir, users={"gw": "demo-secret"},
+                                 extra_conf=f"persistence true\npersistence_location {cloud_dir}/\n"
+                                            "autosave_interval 1\nmax_queued_messages 0")
         local = MosquittoBroker(workdir=os.path.join(work, "local"))
         config = CONFIG.format(link=link, endpoint=broker.endpoint, password_file=password_file,
                                local_endpoint=local.endpoint, outbox=os.path.join(work, "outbox.db"))
@@ -201,30 +224,47 @@ def main():
                 def both_up():
                     return w.value("modem", "State") == "connected" and w.value("cloud", "State") == "connected"
 
-                # (what, fault, heal, seconds): heal runs after the fault has been watched that long.
-                story = (("the network drops the data call", lambda: control(ctl, "deact"), None, 3),
-                         ("the module reboots (its port vanishes)", lambda: control(ctl, "reboot"), None, 3),
-                         ("the cloud broker dies for 3 s", broker.kill, broker.start, 3),
+                # (what, fault, heal, seconds, queues): heal runs after the fault has been watched that
+                # long; `queues`: the outbox must visibly fill meanwhile.
+                story = (("the network drops the data call", lambda: control(ctl, "deact"), None, 3, False),
+                         ("the module reboots (its port vanishes)", lambda: control(ctl, "reboot"), None, 3, False),
+                         ("the cloud broker dies for 3 s", broker.kill, broker.start, 3, False),
                          ("the coverage is gone for 15 s: telemetry queues in the outbox",
-                          lambda: control(ctl, "deregister"), lambda: control(ctl, "register"), 15))
-                for what, fault, heal, seconds in story:
+                          lambda: control(ctl, "deregister"), lambda: control(ctl, "register"), 15, True))
+                for what, fault, heal, seconds, queues in story:
                     w.run_until(time.monotonic() + 4)
                     print(f"\ndemo: >>> {what}\n", flush=True)
                     t_fault = time.monotonic()
                     fault()
-                    w.run_until(time.monotonic() + seconds)
+                    peak = 0
+
+                    def watch_queue():
+                        nonlocal peak
+                        peak = max(peak, w.value("cloud", "Queued") or 0)
+                        return False
+                    w.run_until(time.monotonic() + seconds, watch_queue)
                     if heal:
                         heal()
-                    healed = w.run_until(time.monotonic() + 60, both_up)
+                    healed = w.run_until(time.monotonic() + 60, lambda: watch_queue() or both_up())
                     print(f"\ndemo: {'healed' if healed else 'NOT healed'} {time.monotonic() - t_fault:.1f}s after "
-                          f"the fault, without a restart (daemon pid {daemon.proc.pid})\n", flush=True)
-                w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0)
-                w.run_until(time.monotonic() + 2)
+                          f"the fault, without a restart (daemon pid {daemon.proc.pid}); "
+                          f"up to {peak} readings waited in the outbox\n", flush=True)
+                    if not healed:
+                        problems.append(f"not healed after: {what}")
+                    if queues and peak == 0:
+                        problems.append(f"the outbox never filled during: {what}")
+                if not w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0):
+                    problems.append(f"the outbox did not drain (Queued {w.value('cloud', 'Queued')})")
                 telemetry.close()
-                w.run_until(time.monotonic() + 3)
+                w.run_until(time.monotonic() + 3, lambda: not telemetry.missing())
                 print(f"\ndemo: {telemetry.report()}\n", flush=True)
+                if telemetry.missing():
+                    problems.append(f"readings lost: {telemetry.missing()[:10]}")
+                if telemetry.sent < 40:
+                    problems.append(f"only {telemetry.sent} readings were published")
             else:
                 print("\ndemo: the modem did not connect; see the log below", flush=True)
+                problems.append("the modem did not connect")
             if args.forever or sys.stdin.isatty():
                 print("demo: watching; Ctrl-C to stop", flush=True)
                 try:
@@ -233,9 +273,12 @@ def main():
                     pass
             print("\n--- cellgated journal (stderr) ---")
             print("\n".join(line for line in daemon.log().splitlines() if not line.startswith("<7>")))
+            print("\ndemo: " + ("; ".join(problems) if problems else "every fault healed, no reading lost"), flush=True)
     finally:
         sim.terminate()
         sim.wait(5)
+    if args.check and problems:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
