@@ -92,6 +92,7 @@ struct Bridge::Impl {
     void add_lane(size_t index, const BridgeConfig& c, DeliveryTuning t);
     void compile_routes(const BridgeConfig& c);
     void compile_downlink(const BridgeConfig& c);
+    void subscribe_cloud();
     void subscribe_local();
 
     void on_local_message(const std::string& topic, const std::string& payload);
@@ -131,6 +132,7 @@ Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, s
     lost_logs.resize(sessions.size());
     compile_routes(c);
     compile_downlink(c);
+    subscribe_cloud();
     if (local) subscribe_local();
 
     outbox.on_available = [this](const std::string& name) {
@@ -188,7 +190,6 @@ void Bridge::Impl::add_lane(size_t index, const BridgeConfig& c, DeliveryTuning 
         on_cloud_message(index, topic, payload);
     };
     fields.push_back(topic_fields(cc));
-    for (const auto& f : reply_filters(cc.platform, fields.back())) s.subscribe(f, kSubscribeQos);
     lanes.push_back(std::move(lane));
 }
 
@@ -227,20 +228,28 @@ void Bridge::Impl::compile_downlink(const BridgeConfig& c) {
         d.filters = downlink_filters(lanes[*index]->platform(), fields[*index]);
         d.platform_topics = !d.filters.empty();
         if (!d.platform_topics) d.filters = dc.filters;
-        for (const auto& f : d.filters) sessions[*index]->subscribe(f, kSubscribeQos);
         downlinks.push_back(std::move(d));
     }
 }
 
+// The whole set per session, replacing what an earlier bridge (before a reload) held.
+void Bridge::Impl::subscribe_cloud() {
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        std::vector<std::pair<std::string, int>> filters;
+        for (const auto& f : reply_filters(lanes[i]->platform(), fields[i])) filters.emplace_back(f, kSubscribeQos);
+        for (const auto& d : downlinks)
+            if (d.lane == i)
+                for (const auto& f : d.filters) filters.emplace_back(f, kSubscribeQos);
+        sessions[i]->set_subscriptions(filters);
+    }
+}
+
 void Bridge::Impl::subscribe_local() {
-    std::vector<std::string> filters;
-    for (const auto& r : routes) filters.push_back(r.config.from);
+    std::vector<std::pair<std::string, int>> filters;
+    for (const auto& r : routes) filters.emplace_back(r.config.from, kSubscribeQos);
     // The local application's answers; our own requests come back on it too and are ignored.
-    for (const auto& d : downlinks) filters.push_back(d.config.to + "/#");
-    for (size_t i = 0; i < filters.size(); ++i)
-        if (std::find(filters.begin(), filters.begin() + static_cast<std::ptrdiff_t>(i), filters[i]) ==
-            filters.begin() + static_cast<std::ptrdiff_t>(i))
-            local->subscribe(filters[i], kSubscribeQos);
+    for (const auto& d : downlinks) filters.emplace_back(d.config.to + "/#", kSubscribeQos);
+    local->set_subscriptions(filters);
     local->on_message = [this](const std::string& topic, const std::string& payload) {
         on_local_message(topic, payload);
     };

@@ -55,6 +55,7 @@ struct MosquittoClient::Impl {
     void disconnect();
     int publish(const std::string& topic, const std::string& payload, int qos, bool retain);
     int subscribe(const std::string& topic, int qos);
+    int unsubscribe(const std::string& topic);
 
     milliseconds connect_budget() const;
     void fail_soon(int code, std::string reason);
@@ -400,6 +401,18 @@ int MosquittoClient::Impl::subscribe(const std::string& topic, int qos) {
     return mid;
 }
 
+int MosquittoClient::Impl::unsubscribe(const std::string& topic) {
+    if (phase != Phase::connected || !mosq) return -1;
+    int mid = -1;
+    const int rc = mosquitto_unsubscribe(mosq.get(), &mid, topic.c_str());
+    schedule_pump();
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log::debug(prefix, ": unsubscribe from '", topic, "' refused: ", mosquitto_strerror(rc));
+        return -1;
+    }
+    return mid;
+}
+
 // --- libmosquitto callbacks: record only, nothing may throw back into C ---
 
 void MosquittoClient::Impl::push(Event ev) noexcept {
@@ -464,6 +477,7 @@ int MosquittoClient::publish(const std::string& topic, const std::string& payloa
 }
 
 int MosquittoClient::subscribe(const std::string& topic, int qos) { return impl_->subscribe(topic, qos); }
+int MosquittoClient::unsubscribe(const std::string& topic) { return impl_->unsubscribe(topic); }
 
 std::unique_ptr<MqttClient> make_mosquitto_client(Scheduler& sched, std::string log_prefix) {
     return std::make_unique<MosquittoClient>(sched, std::move(log_prefix));

@@ -52,6 +52,7 @@ public:
     // Both return -1 unless CONNACK has been accepted.
     int publish(const std::string& topic, const std::string& payload, int qos, bool retain) override;
     int subscribe(const std::string& topic, int qos) override;
+    int unsubscribe(const std::string& topic) override;
 
 private:
     struct Impl;

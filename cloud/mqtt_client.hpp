@@ -20,6 +20,7 @@ public:
     // Returns the message id, or -1 when not connected / refused by the library.
     virtual int publish(const std::string& topic, const std::string& payload, int qos, bool retain) = 0;
     virtual int subscribe(const std::string& topic, int qos) = 0;
+    virtual int unsubscribe(const std::string& topic) = 0;
 
     // CONNACK accepted.
     std::function<void()> on_connected;

@@ -101,6 +101,7 @@ struct Session::Impl {
 
     bool keep_session = false;
     std::vector<std::pair<std::string, int>> subscriptions;
+    std::vector<std::string> stale;  // dropped while away from a kept session: unsubscribe on connect
 };
 
 Session::Impl::Impl(Session& s, Scheduler& sc, CloudConfig c, BackoffConfig b, std::unique_ptr<MqttClient> cl,
@@ -184,6 +185,7 @@ void Session::Impl::set_state(SessionState next, const std::string& reason) {
     publish_status();
     if (old == next) return;
     if (next == SessionState::connected) {
+        for (const auto& filter : std::exchange(stale, {})) (void)client->unsubscribe(filter);
         for (const auto& [filter, qos] : subscriptions)
             if (client->subscribe(filter, qos) < 0)
                 log::warning("cloud ", config.name, ": cannot subscribe to ", filter);
@@ -354,11 +356,29 @@ Session::~Session() = default;
 
 void Session::keep_session(bool keep) { impl_->keep_session = keep; }
 
-void Session::subscribe(const std::string& filter, int qos) {
+void Session::set_subscriptions(const std::vector<std::pair<std::string, int>>& filters) {
     auto& m = *impl_;
-    m.subscriptions.emplace_back(filter, qos);
-    if (m.status.state == SessionState::connected && m.client->subscribe(filter, qos) < 0)
-        log::warning("cloud ", m.config.name, ": cannot subscribe to ", filter);
+    std::vector<std::pair<std::string, int>> next;
+    for (const auto& f : filters)
+        if (std::find_if(next.begin(), next.end(), [&](const auto& n) { return n.first == f.first; }) == next.end())
+            next.push_back(f);
+    const bool up = m.status.state == SessionState::connected;
+    for (const auto& [filter, qos] : m.subscriptions) {
+        if (std::find_if(next.begin(), next.end(), [&](const auto& n) { return n.first == filter; }) != next.end())
+            continue;
+        if (up) (void)m.client->unsubscribe(filter);
+        else if (m.keep_session) m.stale.push_back(filter);
+    }
+    for (const auto& f : next) {
+        if (!up || std::find(m.subscriptions.begin(), m.subscriptions.end(), f) != m.subscriptions.end()) continue;
+        if (m.client->subscribe(f.first, f.second) < 0)
+            log::warning("cloud ", m.config.name, ": cannot subscribe to ", f.first);
+    }
+    // A filter subscribed again is not stale any more.
+    std::erase_if(m.stale, [&](const std::string& s) {
+        return std::find_if(next.begin(), next.end(), [&](const auto& n) { return n.first == s; }) != next.end();
+    });
+    m.subscriptions = std::move(next);
 }
 
 void Session::start() {

@@ -27,8 +27,13 @@ public:
     // Connect with clean_session off: the broker keeps the subscriptions and queues QoS 1 messages
     // while we are away (the local broker). Call before start().
     void keep_session(bool keep);
-    // Subscribes now if connected, and again after every CONNACK (a clean session forgets them).
-    void subscribe(const std::string& filter, int qos);
+    // The filters to hold (duplicates ignored), replacing the previous set: subscribed after
+    // every CONNACK (a clean session forgets them), and while connected the new ones are
+    // subscribed and the dropped ones unsubscribed at once, so a rebuilt bridge neither piles up
+    // subscriptions (OneNET disconnects a device with more than 15) nor keeps stale ones. A kept
+    // session (keep_session) unsubscribes what was dropped while it was away on its next
+    // connection: the broker still holds those.
+    void set_subscriptions(const std::vector<std::pair<std::string, int>>& filters);
 
     void start();
     // The modem's data link went up or down.

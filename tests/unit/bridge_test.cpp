@@ -628,5 +628,67 @@ TEST_F(BridgeTest, DestroyingTheBridgeReleasesTheCallbacks) {
     EXPECT_EQ(outbox_.pending.size(), 0u);
 }
 
+// A reload rebuilds the bridge over the sessions it keeps: the subscriptions are replaced, not
+// added to (OneNET disconnects a device holding more than 15), and dropped filters are gone.
+TEST_F(BridgeTest, ARebuiltBridgeReplacesTheSubscriptions) {
+    config_.routes = {route("sensors/#", "lab", "raw", "gw/{1}"), route("meters/#", "ali", "property")};
+    DownlinkConfig d;
+    d.from = "ali";
+    d.to = "cloud/ali";
+    config_.downlink = {d};
+    build();
+    up(ali_);
+    const auto ali_first = ali_.client->subscriptions;
+    ASSERT_FALSE(ali_first.empty());
+    ASSERT_EQ(local_.client->subscriptions.size(), 3u);
+
+    // Same config: nothing new is sent on either side.
+    bridge_.reset();
+    bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()});
+    EXPECT_EQ(ali_.client->subscriptions, ali_first);
+    EXPECT_EQ(local_.client->subscriptions.size(), 3u);
+    EXPECT_TRUE(local_.client->unsubscriptions.empty());
+
+    // Without the downlink and the meters route: those filters are unsubscribed, once.
+    config_.routes.pop_back();
+    config_.downlink.clear();
+    bridge_.reset();
+    bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()});
+    EXPECT_EQ(local_.client->unsubscriptions, (std::vector<std::string>{"meters/#", "cloud/ali/#"}));
+    EXPECT_FALSE(ali_.client->unsubscriptions.empty());
+    // What goes is the downlink's; the replies to our posts are still wanted.
+    for (const auto& f : ali_.client->unsubscriptions) EXPECT_EQ(f.find("post_reply"), std::string::npos) << f;
+
+    // The next connection subscribes only what is left.
+    const size_t before = ali_.client->subscriptions.size();
+    bounce(ali_);
+    const std::vector<std::pair<std::string, int>> again(ali_.client->subscriptions.begin() +
+                                                             static_cast<std::ptrdiff_t>(before),
+                                                         ali_.client->subscriptions.end());
+    EXPECT_EQ(again.size(), ali_first.size() - ali_.client->unsubscriptions.size());
+    bounce(local_);
+    EXPECT_EQ(local_.client->subscriptions.back(), (std::pair<std::string, int>{"sensors/#", 1}));
+}
+
+// Dropped while the persistent local session is away: the broker still holds the filter and
+// queues for it, so the next connection unsubscribes it.
+TEST_F(BridgeTest, AFilterDroppedWhileAwayIsUnsubscribedOnReturn) {
+    config_.routes = {route("sensors/#", "lab", "raw", "gw/{1}"), route("meters/#", "lab", "raw", "m/{1}")};
+    build();
+    local_.client->kick("local broker restarting");
+    sched_.run_deferred();
+    config_.routes.pop_back();
+    bridge_.reset();
+    bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()});
+    EXPECT_TRUE(local_.client->unsubscriptions.empty());
+    for (int i = 0; i < 600 && !local_.client->connecting; ++i) sched_.advance(500ms);
+    up(local_);
+    EXPECT_EQ(local_.client->unsubscriptions, (std::vector<std::string>{"meters/#"}));
+    EXPECT_EQ(local_.client->subscriptions.back(), (std::pair<std::string, int>{"sensors/#", 1}));
+}
+
 }  // namespace
 }  // namespace cellgate::cloud

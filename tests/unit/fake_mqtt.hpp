@@ -47,6 +47,11 @@ public:
         subscriptions.emplace_back(filter, qos);
         return next_mid++;
     }
+    int unsubscribe(const std::string& filter) override {
+        if (!connected) return -1;
+        unsubscriptions.push_back(filter);
+        return next_mid++;
+    }
 
     // The broker's side.
     void accept() {
@@ -74,6 +79,7 @@ public:
     std::vector<Attempt> attempts;
     std::vector<Publication> publications;
     std::vector<std::pair<std::string, int>> subscriptions;  // in the order sent, over all connections
+    std::vector<std::string> unsubscriptions;                // likewise
     int disconnects = 0;
     bool connecting = false;
     bool connected = false;

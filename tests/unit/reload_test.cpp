@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+#include <stdexcept>
 #include <string>
 
 #include "daemon/config.hpp"
@@ -32,15 +34,33 @@ constexpr const char* kAli = R"(
     device_name: gw-001
     device_secret: "ali-secret"
     region: cn-shanghai
-    tls: { enabled: true }
+    tls: true
 )";
 
+const char* name(Change c) {
+    switch (c) {
+        case Change::unchanged: return "unchanged";
+        case Change::changed: return "changed";
+        case Change::added: return "added";
+        case Change::removed: return "removed";
+    }
+    return "?";
+}
+
+}  // namespace
+
+// gtest prints a Change by its name.
+void PrintTo(Change c, std::ostream* os) { *os << name(c); }
+
+namespace {
+
+// A config the loader refused would make every comparison below meaningless: stop the test.
 Config load(const std::string& yaml) {
     auto r = load_config_string(yaml, "test.yaml");
     std::string errors;
     for (const auto& e : r.errors) errors += e.to_string() + "\n";
-    EXPECT_TRUE(r.config) << errors;
-    return r.config ? *r.config : Config{};
+    if (!r.config) throw std::runtime_error("the test's config was refused:\n" + errors);
+    return *r.config;
 }
 
 std::string cloud(const std::string& entries) { return "cloud:" + entries; }
@@ -61,6 +81,8 @@ TEST(ReloadPlan, EntriesThatOnlyMovedAreKept) {
     const std::string before = std::string(kModem) + cloud(std::string(kLab) + kAli);
     const std::string after = "# edited\n\n\n" + before;
     const auto a = load(before), b = load(after);
+    ASSERT_EQ(a.cloud.size(), 2u);
+    ASSERT_EQ(b.cloud.size(), 2u);
     ASSERT_NE(a.cloud[0].config_line, b.cloud[0].config_line);
     const auto plan = plan_reload(a, b);
     EXPECT_TRUE(plan.empty()) << plan.summary();
