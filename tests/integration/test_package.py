@@ -149,7 +149,9 @@ def stub_env(tmp: str, log: str) -> dict:
         with open(path, "w") as f:
             # dpkg-statoverride --list fails: no override set by an administrator.
             rc = "1" if cmd == "dpkg-statoverride" else "0"
-            f.write(f'#!/bin/sh\necho "{cmd} $*" >> {log}\nexit {rc}\n')
+            # systemctl is-active answers what the test says the service is ($CELLGATE_ACTIVE).
+            active = '[ "$1" = is-active ] && exit "${CELLGATE_ACTIVE:-1}"\n' if cmd == "systemctl" else ""
+            f.write(f'#!/bin/sh\necho "{cmd} $*" >> {log}\n{active}exit {rc}\n')
         os.chmod(path, 0o755)
     return {"PATH": stubs}
 
@@ -165,8 +167,18 @@ def test_postinst_creates_the_user_and_enables_nothing(args):
             calls = f.read().splitlines()
         sysusers = p.read("/usr/lib/sysusers.d/cellgate.conf")
         assert "systemd-sysusers cellgate.conf" in calls, calls
-        assert "chown root:cellgate /etc/cellgate/cellgate.yaml" in calls, calls
-        assert "chmod 0640 /etc/cellgate/cellgate.yaml" in calls, calls
+        if not os.path.exists("/etc/cellgate/cellgate.yaml"):
+            assert not any(c.startswith(("chown", "chmod")) for c in calls), f"chown of a missing file: {calls}"
+
+        # dpkg --root (chrootless): the user and the config's mode inside the root, nothing else.
+        open(log, "w").close()
+        run(["/bin/sh", os.path.join(p.control, "postinst"), "configure", ""], env=dict(env, DPKG_ROOT=p.root))
+        with open(log) as f:
+            calls = f.read().splitlines()
+        conf = p.path("/etc/cellgate/cellgate.yaml")
+        assert calls[0] == f"systemd-sysusers --root={p.root} cellgate.conf", calls
+        assert f"chown root:cellgate {conf}" in calls and f"chmod 0640 {conf}" in calls, calls
+        assert not any(c.startswith(("systemctl", "udevadm", "dbus-send", "deb-systemd-invoke")) for c in calls), calls
         assert not any(c.startswith(("systemctl enable", "systemctl start", "deb-systemd-invoke start"))
                        for c in calls), calls
         assert re.search(r"^u cellgate ", sysusers, re.M), sysusers
@@ -187,6 +199,51 @@ def test_postinst_creates_the_user_and_enables_nothing(args):
             removed = [c for c in f.read().splitlines() if c.startswith("rm ")]
         assert removed == ["rm -rf /var/lib/cellgate",
                            "rm -f /etc/systemd/system/multi-user.target.wants/cellgate.service"], removed
+
+
+def _with_running_services(p, script, *argv, active=False):
+    """Runs a maintainer script in a mount namespace whose /run says systemd, the system bus and
+    udev are running (a tmpfs with their directory and sockets), with logging stubs on PATH;
+    returns the commands it ran."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "calls")
+        open(log, "w").close()
+        env = stub_env(tmp, log)
+        env["CELLGATE_ACTIVE"] = "0" if active else "1"
+        mount, mkdir = shutil.which("mount"), shutil.which("mkdir")
+        fake_run = (f"{mount} -t tmpfs none /run && {mkdir} -p /run/systemd/system /run/dbus /run/udev && "
+                    f"{shutil.which('python3')} -c 'import socket\nfor p in (\"/run/dbus/system_bus_socket\", "
+                    f"\"/run/udev/control\"): socket.socket(socket.AF_UNIX).bind(p)' && "
+                    f"exec /bin/sh {os.path.join(p.control, script)} " + " ".join(argv))
+        run([shutil.which("unshare"), "--mount", "/bin/sh", "-c", fake_run], env=env)
+        with open(log) as f:
+            return f.read().splitlines()
+
+
+def test_maintainer_scripts_reload_what_is_running(args):
+    p = pkg(args)
+    reloads = ["dbus-send --system --type=method_call --dest=org.freedesktop.DBus / "
+               "org.freedesktop.DBus.ReloadConfig",
+               "systemctl --system daemon-reload",
+               "systemctl restart systemd-modules-load.service",
+               "udevadm control --reload-rules",
+               "udevadm trigger --action=change --subsystem-match=tty --subsystem-match=usb"]
+    # A fresh install, even with the unit somehow active: reloads, and never starts or enables.
+    calls = _with_running_services(p, "postinst", "configure", "''", active=True)
+    for r in reloads:
+        assert r in calls, f"{r!r} not run: {calls}"
+    assert not any("restart cellgate" in c or "start cellgate" in c or "enable" in c for c in calls), calls
+    # An upgrade restarts the service only when it runs.
+    calls = _with_running_services(p, "postinst", "configure", "0.0.9", active=True)
+    assert "deb-systemd-invoke restart cellgate.service" in calls, calls
+    calls = _with_running_services(p, "postinst", "configure", "0.0.9", active=False)
+    assert not any("restart cellgate" in c for c in calls), calls
+    # remove: stop first (prerm), then forget the unit, the policy and the rule.
+    assert _with_running_services(p, "prerm", "remove") == ["deb-systemd-invoke stop cellgate.service"]
+    calls = _with_running_services(p, "postrm", "remove")
+    for r in (reloads[0], reloads[1], reloads[3]):
+        assert r in calls, f"{r!r} not run on remove: {calls}"
+    assert not any(c.startswith("rm ") for c in calls), f"remove deleted files: {calls}"
 
 
 # --- the unpacked tree -------------------------------------------------------------------------
@@ -270,6 +327,16 @@ def test_udev_rule_covers_every_known_module(args):
     for vid, pid in table:
         assert re.search(rf'ATTRS\{{idVendor\}}=="{vid}", ATTRS\{{idProduct\}}=="{pid}", '
                          r'ENV\{CELLGATE_MODEM\}="[^"]+"', rules), f"{vid}:{pid} missing from the udev rule"
+    # And the other way: no rule line for a module the code does not know.
+    listed = re.findall(r'ATTRS\{idVendor\}=="([0-9a-f]{4})", ATTRS\{idProduct\}=="([0-9a-f]{4})"', rules)
+    assert sorted(listed) == sorted(table), f"rule and usb_table() differ: {set(listed) ^ set(table)}"
+    # Vendors the code takes whole (any product) are tagged whole, after the exact names.
+    detect = re.search(r"detect_vendor_usb\(.*?\n}\n", src("modem", "vendor.cpp"), re.S).group(0)
+    whole = re.findall(r"case 0x([0-9a-f]{4}): return Vendor::", detect)
+    assert whole, detect
+    for vid in whole:
+        assert re.search(rf'^ENV\{{CELLGATE_MODEM\}}!="\?\*", SUBSYSTEMS=="usb", ATTRS\{{idVendor\}}=="{vid}", '
+                         r'ENV\{CELLGATE_MODEM\}="[^"]+"$', rules, re.M), f"vendor {vid} is not tagged whole"
     lines = [l for l in rules.splitlines() if l and not l.startswith("#")]
     assert 'ENV{CELLGATE_MODEM}!="?*", GOTO="cellgate_end"' in lines
     assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in lines
@@ -303,6 +370,10 @@ def test_man_pages_cover_options_and_keys(args):
     assert {"port", "apn", "keepalive", "device_secret_file", "log_level"} <= keys, keys
     missing = sorted(k for k in keys if not re.search(rf"\b{k}\b", pages["cellgate.yaml"]))
     assert not missing, f"keys not in cellgate.yaml(5): {missing}"
+    # The shipped example explains every key too (commented out where it has no default).
+    example = p.read("/etc/cellgate/cellgate.yaml")
+    missing = sorted(k for k in keys if not re.search(rf"\b{k}\b", example))
+    assert not missing, f"keys not in the installed /etc/cellgate/cellgate.yaml: {missing}"
 
 
 # --- systemd -----------------------------------------------------------------------------------
@@ -375,7 +446,8 @@ def test_lintian_if_available(args):
 
 def main():
     tests = [test_control_fields_and_depends, test_conffiles_and_maintainer_scripts,
-             test_postinst_creates_the_user_and_enables_nothing, test_files_are_where_the_unit_says,
+             test_postinst_creates_the_user_and_enables_nothing, test_maintainer_scripts_reload_what_is_running,
+             test_files_are_where_the_unit_says,
              test_bus_policy_matches_the_unit, test_ca_files_and_docs,
              test_udev_rule_covers_every_known_module, test_man_pages_cover_options_and_keys,
              test_systemd_analyze_verify_installed_unit, test_systemd_analyze_security_installed_unit,

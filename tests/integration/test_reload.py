@@ -12,8 +12,9 @@ import time
 
 import harness
 from brokers import started_mosquitto
-from harness import (CLOUD_IFACE, SERVICE, BusError, MqttCollector, bridge_case, bridge_config, cloud_path,
-                     cloud_props, wait_for)
+from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, SERVICE, BusError, MqttCollector, PropertySampler,
+                     Simulator, bridge_case, bridge_config, cloud_config, cloud_daemon, cloud_path, cloud_props,
+                     modem_config, wait_for)
 
 
 def _sessions(cloud, names):
@@ -140,6 +141,37 @@ def test_unreadable_config_keeps_running(args):
             os.rename(case.d.config_path + ".moved", case.d.config_path)
 
 
+def test_modem_restarts_only_when_its_section_changed(args):
+    with started_mosquitto(keep=args.keep) as cloud, Simulator(args.sim, "normal", speed=4.0, keep=args.keep) as sim:
+        session = _sessions(cloud, ["lab"])
+        with cloud_daemon(args, cloud_config(session, modem=modem_config(sim.link))) as (bus, d):
+            bus.wait_property(MODEM_PATH, MODEM_IFACE, "State", "connected", 40)
+            wait_for(lambda: cloud_props(bus, "lab")["State"] == "connected", 15, "lab connected")
+            s = PropertySampler(bus, [(MODEM_PATH, MODEM_IFACE, "State")], interval=0.05)
+            try:
+                commands = len(sim.history())
+                # A cloud edit only: the modem is not touched (no AT command beyond its polls).
+                _hup(d, cloud_config(_sessions(cloud, ["lab"]) + _sessions(cloud, ["two"]), modem=modem_config(sim.link)))
+                d.wait_log("reload: modem unchanged; cloud: lab kept, two added", 5)
+                wait_for(lambda: cloud_props(bus, "two")["State"] == "connected", 15, "two connected")
+                time.sleep(1.0)
+                assert {v[0] for _, v in s.seen} == {"connected"}, f"the modem moved: {s.describe()}"
+                new = sim.history()[commands:]
+                assert not any(c.startswith(("AT+CFUN", "AT+CGATT", "AT+CGDCONT", "ATD")) for c in new), new
+
+                # The APN changed: the modem is brought up again with it, the sessions follow.
+                _hup(d, cloud_config(_sessions(cloud, ["lab", "two"]),
+                                     modem=modem_config(sim.link, apn="cmiot")))
+                d.wait_log("reload: modem restarted; cloud: lab kept, two kept", 5)
+                bus.wait_property(MODEM_PATH, MODEM_IFACE, "Apn", "cmiot", 40)
+                bus.wait_property(MODEM_PATH, MODEM_IFACE, "State", "connected", 40)
+                assert any(v[0] != "connected" for _, v in s.seen), f"the modem never restarted: {s.describe()}"
+                assert any("cmiot" in c for c in sim.history()[commands:]), "the new APN never reached the module"
+                wait_for(lambda: cloud_props(bus, "lab")["State"] == "connected", 20, "lab back on the new link")
+            finally:
+                s.stop()
+
+
 if __name__ == "__main__":
     harness.main([test_valid_reload_keeps_what_did_not_change, test_invalid_reload_keeps_the_running_config,
-                  test_unreadable_config_keeps_running])
+                  test_unreadable_config_keeps_running, test_modem_restarts_only_when_its_section_changed])
