@@ -86,7 +86,8 @@ struct Downlink {
 }  // namespace
 
 struct Bridge::Impl {
-    Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, std::vector<Session*> ss, DeliveryTuning t);
+    Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, std::vector<Session*> ss, RateBuckets& b,
+         DeliveryTuning t);
     ~Impl();
 
     void add_lane(size_t index, const BridgeConfig& c, DeliveryTuning t);
@@ -109,6 +110,7 @@ struct Bridge::Impl {
 
     Scheduler& sched;
     Outbox& outbox;
+    RateBuckets& buckets;
     Session* local;
     std::vector<Session*> sessions;
     uint64_t max_bytes;
@@ -125,8 +127,8 @@ struct Bridge::Impl {
 };
 
 Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, std::vector<Session*> ss,
-                   DeliveryTuning t)
-    : sched(s), outbox(o), local(l), sessions(std::move(ss)), max_bytes(c.outbox.max_bytes) {
+                   RateBuckets& b, DeliveryTuning t)
+    : sched(s), outbox(o), buckets(b), local(l), sessions(std::move(ss)), max_bytes(c.outbox.max_bytes) {
     for (size_t i = 0; i < sessions.size(); ++i) add_lane(i, c, t);
     emitted.resize(sessions.size());
     lost_logs.resize(sessions.size());
@@ -168,10 +170,9 @@ void Bridge::Impl::add_lane(size_t index, const BridgeConfig& c, DeliveryTuning 
     Session& s = *sessions[index];
     const CloudConfig& cc = s.config();
     const auto limit = c.rate_limits.find(cc.name);
-    auto lane = std::make_unique<DeliveryLane>(sched, outbox, s,
-                                               limit != c.rate_limits.end() ? limit->second
-                                                                            : default_rate_limit(cc.platform),
-                                               t);
+    TokenBucket& bucket = buckets.at(
+        cc.name, limit != c.rate_limits.end() ? limit->second : default_rate_limit(cc.platform), sched.now());
+    auto lane = std::make_unique<DeliveryLane>(sched, outbox, s, bucket, t);
     DeliveryLane* raw = lane.get();
     raw->on_change = [this] { notify_soon(); };
     s.on_connected = [this, raw] {
@@ -363,6 +364,8 @@ void Bridge::Impl::on_local_answer(const Downlink& d, std::string_view suffix, c
     if (sessions[d.lane]->publish(msg->topic, msg->payload, std::min(1, max_qos(p))) < 0)
         log::warning("bridge: local answer on ", where, " not forwarded: cloud session ", lane.name(),
                      " is not connected");
+    else
+        lane.charge();
 }
 
 void Bridge::Impl::on_cloud_message(size_t index, const std::string& topic, const std::string& payload) {
@@ -456,8 +459,8 @@ void Bridge::Impl::notify() {
 }
 
 Bridge::Bridge(Scheduler& sched, const BridgeConfig& config, Outbox& outbox, Session* local,
-               std::vector<Session*> sessions, DeliveryTuning tuning)
-    : impl_(std::make_unique<Impl>(sched, config, outbox, local, std::move(sessions), tuning)) {
+               std::vector<Session*> sessions, RateBuckets& buckets, DeliveryTuning tuning)
+    : impl_(std::make_unique<Impl>(sched, config, outbox, local, std::move(sessions), buckets, tuning)) {
     impl_->self = this;
 }
 

@@ -54,8 +54,9 @@ public:
     // local broker connection, nullptr when there are no routes and no downlink entries. The
     // bridge takes over the sessions' message, publish and connection callbacks (not on_change)
     // and the outbox's; everything passed must outlive it.
+    // `buckets` (each session's rate limit state) outlives the bridge and is kept across rebuilds.
     Bridge(Scheduler& sched, const BridgeConfig& config, Outbox& outbox, Session* local,
-           std::vector<Session*> sessions, DeliveryTuning tuning = {});
+           std::vector<Session*> sessions, RateBuckets& buckets, DeliveryTuning tuning = {});
     ~Bridge();
     Bridge(const Bridge&) = delete;
     Bridge& operator=(const Bridge&) = delete;

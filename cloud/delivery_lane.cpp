@@ -9,7 +9,7 @@
 
 namespace cellgate::cloud {
 
-DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, RateLimit limit,
+DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, TokenBucket& bucket,
                            DeliveryTuning tuning)
     : sched_(sched),
       outbox_(outbox),
@@ -17,7 +17,7 @@ DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, R
       tuning_(tuning),
       name_(session.config().name),
       platform_(session.config().platform),
-      bucket_(limit, sched.now()) {
+      bucket_(bucket) {
     timer_ = sched_.make_timer([this] {
         // Nothing may throw into the event loop.
         try {
@@ -61,6 +61,8 @@ void DeliveryLane::on_published(int mid) {
 }
 
 void DeliveryLane::on_available() { drain(); }
+
+void DeliveryLane::charge() { bucket_.take(sched_.now()); }
 
 void DeliveryLane::on_reply(const UplinkReply& reply) {
     if (!posts_.erase(reply.id)) {

@@ -42,7 +42,8 @@ struct DeliveryTuning {
 
 class DeliveryLane {
 public:
-    DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, RateLimit limit, DeliveryTuning tuning = {});
+    // `bucket` paces this session's uplink and outlives the lane (RateBuckets).
+    DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, TokenBucket& bucket, DeliveryTuning tuning = {});
     ~DeliveryLane();
     DeliveryLane(const DeliveryLane&) = delete;
     DeliveryLane& operator=(const DeliveryLane&) = delete;
@@ -60,6 +61,8 @@ public:
     void on_available();
     // The platform's reply to a post: counted when it answers one of ours.
     void on_reply(const UplinkReply& reply);
+    // A message sent outside the outbox (an answer to a cloud request) counts against the rate.
+    void charge();
 
     // Counters kept by the bridge for messages that never reached the outbox.
     void count_invalid();
@@ -84,7 +87,7 @@ private:
     DeliveryTuning tuning_;
     std::string name_;
     Platform platform_;
-    TokenBucket bucket_;
+    TokenBucket& bucket_;
     std::unique_ptr<Timer> timer_;
 
     bool connected_ = false;

@@ -85,6 +85,19 @@ TokenBucket::TokenBucket(RateLimit limit, Clock::time_point now)
     limit_.burst = tokens_;
 }
 
+void TokenBucket::set_limit(RateLimit limit, Clock::time_point now) {
+    refill(now);
+    limit_ = limit;
+    limit_.burst = std::max(1.0, limit.burst);
+    tokens_ = std::min(tokens_, limit_.burst);
+}
+
+void TokenBucket::take(Clock::time_point now) {
+    if (!(limit_.per_second > 0)) return;
+    refill(now);
+    tokens_ -= 1;
+}
+
 void TokenBucket::refill(Clock::time_point now) const {
     if (now <= last_) return;
     const double elapsed = std::chrono::duration<double>(now - last_).count();
@@ -107,6 +120,13 @@ std::chrono::milliseconds TokenBucket::wait(Clock::time_point now) const {
     // Rounded up, and at least 1 ms, so a caller that sleeps this long never spins.
     const double ms = std::ceil((1 - tokens_) / limit_.per_second * 1000.0 - kSlack);
     return std::chrono::milliseconds(std::max<long long>(1, static_cast<long long>(ms)));
+}
+
+TokenBucket& RateBuckets::at(const std::string& session, RateLimit limit, Clock::time_point now) {
+    auto it = buckets_.find(session);
+    if (it == buckets_.end()) return buckets_.try_emplace(session, limit, now).first->second;
+    it->second.set_limit(limit, now);
+    return it->second;
 }
 
 }  // namespace cellgate::cloud

@@ -281,7 +281,8 @@ void Gateway::make_local(const Config& config) {
 void Gateway::start_bridge(const Config& config) {
     std::vector<cloud::Session*> sessions;
     for (auto& s : sessions_) sessions.push_back(s.session.get());
-    bridge_ = std::make_unique<cloud::Bridge>(*loop_, config.bridge, *outbox_, local_.get(), std::move(sessions));
+    bridge_ = std::make_unique<cloud::Bridge>(*loop_, config.bridge, *outbox_, local_.get(), std::move(sessions),
+                                              rate_buckets_);
     bridge_->on_change = [this](size_t index, const cloud::DeliveryStatus& s) {
         if (index < sessions_.size()) bus_->set_delivery_status(sessions_[index].bus_index, s);
     };

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud/rate_limit.hpp"
 #include "cloud/session_status.hpp"
 #include "daemon/config.hpp"
 #include "modem/modem_status.hpp"
@@ -132,6 +133,8 @@ private:
     bool started_ = false;
     LinkTracker link_;
     Config config_;  // the running one
+    // Outlives every bridge: a reload must not hand a session a fresh burst.
+    cloud::RateBuckets rate_buckets_;
 
     // Destroyed bottom-up: sessions, modem and bus drop their sources before the loop goes.
     std::unique_ptr<SdEventLoop> loop_;

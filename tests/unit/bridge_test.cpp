@@ -169,7 +169,7 @@ protected:
         local_ = make(local_config());
         local_.session->keep_session(true);
         bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
-                                           std::vector<Session*>{ali_.session.get(), lab_.session.get()}, tuning);
+                                           std::vector<Session*>{ali_.session.get(), lab_.session.get()}, buckets_, tuning);
         bridge_->on_change = [this](size_t i, const DeliveryStatus& s) { changes_.emplace_back(i, s); };
         for (auto* p : {&ali_, &lab_, &local_}) p->session->start();
         local_.client->accept();
@@ -208,6 +208,7 @@ protected:
 
     FakeScheduler sched_;
     FakeOutbox outbox_;
+    RateBuckets buckets_;
     BridgeConfig config_;
     Peer ali_, lab_, local_;
     std::unique_ptr<Bridge> bridge_;
@@ -374,6 +375,44 @@ TEST_F(BridgeTest, TheDefaultRateLimitOfAliyunHoldsItsCeiling) {
     EXPECT_LE(ali_.client->publications.size(), 45u);
     sched_.advance(9s);
     EXPECT_EQ(ali_.client->publications.size(), 200u);
+}
+
+// A reload rebuilds the bridge on a connection that stays up: the session's bucket is the same
+// one, so the rebuild adds no burst (the platform counts the device, not the lane).
+TEST_F(BridgeTest, ARebuiltBridgeKeepsTheSessionsRateLimitState) {
+    config_.rate_limits["ali"] = RateLimit{2, 3};
+    outbox_.seed("ali", 20, "property");
+    build();
+    up(ali_);
+    EXPECT_EQ(ali_.client->publications.size(), 3u);
+    bridge_.reset();
+    bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()}, buckets_);
+    ali_.session->on_connected();  // as the gateway tells a new bridge of a kept connection
+    sched_.run_deferred();
+    EXPECT_EQ(ali_.client->publications.size(), 3u);
+    sched_.advance(500ms);
+    EXPECT_EQ(ali_.client->publications.size(), 4u);
+}
+
+TEST_F(BridgeTest, AnswersToTheCloudCountAgainstTheRateLimit) {
+    config_.rate_limits["ali"] = RateLimit{2, 1};
+    DownlinkConfig d;
+    d.from = "ali";
+    d.to = "cloud/ali";
+    config_.downlink = {d};
+    build();
+    up(ali_);
+    const std::string set = "/sys/a1B2c3D4e5F/gw-001/thing/service/property/set";
+    ali_.client->deliver(set, R"({"id":"1","version":"1.0","params":{"p":1},"method":"thing.service.property.set"})");
+    local_publish("cloud/ali/thing/service/property/set/reply", R"({"id":"1"})");
+    ASSERT_EQ(ali_.client->publications.size(), 1u);  // answers never wait
+    bridge_->publish(0, "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post", "{}", 1, [](auto) {});
+    outbox_.commit();
+    sched_.run_deferred();
+    EXPECT_EQ(ali_.client->publications.size(), 1u);  // the answer took the token
+    sched_.advance(500ms);
+    EXPECT_EQ(ali_.client->publications.size(), 2u);
 }
 
 TEST_F(BridgeTest, InFlightPublishesAreResentOldestFirstAfterALostConnection) {
@@ -645,7 +684,7 @@ TEST_F(BridgeTest, ARebuiltBridgeReplacesTheSubscriptions) {
     // Same config: nothing new is sent on either side.
     bridge_.reset();
     bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
-                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()});
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()}, buckets_);
     EXPECT_EQ(ali_.client->subscriptions, ali_first);
     EXPECT_EQ(local_.client->subscriptions.size(), 3u);
     EXPECT_TRUE(local_.client->unsubscriptions.empty());
@@ -655,7 +694,7 @@ TEST_F(BridgeTest, ARebuiltBridgeReplacesTheSubscriptions) {
     config_.downlink.clear();
     bridge_.reset();
     bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
-                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()});
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()}, buckets_);
     EXPECT_EQ(local_.client->unsubscriptions, (std::vector<std::string>{"meters/#", "cloud/ali/#"}));
     EXPECT_FALSE(ali_.client->unsubscriptions.empty());
     // What goes is the downlink's; the replies to our posts are still wanted.
@@ -682,7 +721,7 @@ TEST_F(BridgeTest, AFilterDroppedWhileAwayIsUnsubscribedOnReturn) {
     config_.routes.pop_back();
     bridge_.reset();
     bridge_ = std::make_unique<Bridge>(sched_, config_, outbox_, local_.session.get(),
-                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()});
+                                       std::vector<Session*>{ali_.session.get(), lab_.session.get()}, buckets_);
     EXPECT_TRUE(local_.client->unsubscriptions.empty());
     for (int i = 0; i < 600 && !local_.client->connecting; ++i) sched_.advance(500ms);
     up(local_);

@@ -131,6 +131,39 @@ TEST(TokenBucket, AClockThatDoesNotAdvanceGivesNothingNew) {
     EXPECT_TRUE(b.try_take(kT0 + 1200ms));
 }
 
+TEST(TokenBucket, TakingWithoutATokenIsADebtTheNextSendWaitsFor) {
+    TokenBucket b({10, 1}, kT0);
+    b.take(kT0);
+    b.take(kT0);  // one token in debt
+    EXPECT_EQ(b.wait(kT0), 200ms);
+    EXPECT_FALSE(b.try_take(kT0 + 199ms));
+    EXPECT_TRUE(b.try_take(kT0 + 200ms));
+}
+
+TEST(TokenBucket, ANewLimitKeepsWhatWasSpent) {
+    TokenBucket b({10, 5}, kT0);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.try_take(kT0));
+    b.set_limit({20, 10}, kT0);
+    EXPECT_FALSE(b.try_take(kT0));  // not a fresh burst
+    EXPECT_TRUE(b.try_take(kT0 + 50ms));
+    // A smaller burst caps what is there.
+    TokenBucket c({10, 10}, kT0);
+    c.set_limit({10, 2}, kT0);
+    EXPECT_TRUE(c.try_take(kT0));
+    EXPECT_TRUE(c.try_take(kT0));
+    EXPECT_FALSE(c.try_take(kT0));
+}
+
+TEST(RateBuckets, OneBucketPerSessionAcrossCalls) {
+    RateBuckets all;
+    TokenBucket& a = all.at("ali", {10, 2}, kT0);
+    ASSERT_TRUE(a.try_take(kT0));
+    ASSERT_TRUE(a.try_take(kT0));
+    EXPECT_EQ(&all.at("ali", {10, 2}, kT0), &a);
+    EXPECT_FALSE(all.at("ali", {10, 2}, kT0).try_take(kT0));
+    EXPECT_TRUE(all.at("one", {10, 2}, kT0).try_take(kT0));
+}
+
 struct Ceiling {
     Platform platform;
     size_t messages;
