@@ -48,6 +48,10 @@ constexpr uint64_t kCacheBytes = 4u << 20;
 // Deletes (acknowledged or dropped rows) only cost duplicates if a crash loses them: one fsync a
 // second at most for them alone, instead of one per PUBACK.
 constexpr milliseconds kEraseWindow{1000};
+// A row that cannot be read back (an I/O error, a busy reader) is tried again this often, this
+// many times, before it is dropped: one bad sector must not stop a session's delivery for good.
+constexpr milliseconds kReadRetry{1000};
+constexpr unsigned kReadTries = 5;
 // A Pi has no RTC: until NTP runs, the wall clock may read 1970. Rows stamped (or judged) before
 // this instant have no trustworthy age and are left to the count and byte limits.
 constexpr int64_t kPlausibleEpochMs = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
@@ -181,6 +185,10 @@ private:
         std::shared_ptr<const OutboxMessage> msg;
         const char* doomed = nullptr;  // dropped by this limit as soon as its commit lands
     };
+    struct ReadFailure {
+        bool missing = false;  // no such row any more (deleted behind our back)
+        std::string why;
+    };
 
     bool over_limits(uint64_t extra_rows, uint64_t extra_bytes) const;
     const char* which_limit(uint64_t extra_rows) const;
@@ -191,7 +199,10 @@ private:
     void report_drop(const std::string& session, const char* why);
     void fail_later(Done done, std::string why);
     void on_results();
-    std::optional<OutboxMessage> read_back(uint64_t id);
+    std::expected<OutboxMessage, ReadFailure> read_back(uint64_t id);
+    // false: stop here and try again later (the row stays); true: the row was dropped.
+    bool unreadable(const std::string& session, SessionRows& s, std::map<uint64_t, Entry>::iterator it,
+                    const ReadFailure& why);
     void arm_sweep();
 
     Scheduler& sched_;
@@ -203,6 +214,8 @@ private:
     uint64_t next_ticket_ = 1;
     std::map<uint64_t, Pending> pending_;  // by ticket: acceptance order
     std::map<std::pair<std::string, std::string>, uint64_t> drop_reports_;
+    std::map<uint64_t, unsigned> read_failures_;       // row id -> failed reads so far
+    std::vector<std::string> read_retry_sessions_;      // told on_available when retry_ fires
     std::shared_ptr<char> alive_ = std::make_shared<char>(0);
 
     // Destroyed bottom-up: timer and watch first, then the reader (so the writer's connection is
@@ -214,6 +227,7 @@ private:
     std::unique_ptr<sqlite::Stmt> read_one_;
     std::unique_ptr<IoWatch> watch_;
     std::unique_ptr<Timer> sweep_;
+    std::unique_ptr<Timer> retry_;
 };
 
 SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, std::unique_ptr<sqlite::Db> writer_db,
@@ -231,6 +245,10 @@ SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, std::un
     read_one_ = std::make_unique<sqlite::Stmt>(
         *reader_, "SELECT session, topic, format, qos, created_ms, payload FROM messages WHERE id = ?1");
     watch_ = sched_.watch_fd(notify_.get(), EPOLLIN, [this](uint32_t) { on_results(); });
+    retry_ = sched_.make_timer([this] {
+        for (const auto& name : std::exchange(read_retry_sessions_, {}))
+            if (on_available) on_available(name);
+    });
 
     // The limits may have shrunk since the last run.
     make_room(0, 0);
@@ -324,6 +342,7 @@ void SqliteOutbox::forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it
     s.bytes -= it->second.bytes;
     bytes_ -= it->second.bytes;
     --rows_;
+    read_failures_.erase(it->first);
     writer_->post(OutboxOp{0, nullptr, it->first, Clock::now()});
     s.rows.erase(it);
 }
@@ -422,11 +441,11 @@ void SqliteOutbox::on_results() {
     }
 }
 
-std::optional<OutboxMessage> SqliteOutbox::read_back(uint64_t id) {
+std::expected<OutboxMessage, SqliteOutbox::ReadFailure> SqliteOutbox::read_back(uint64_t id) {
     try {
         sqlite::Stmt::Use q(*read_one_);
         q->bind(1, static_cast<int64_t>(id));
-        if (!q->step()) return std::nullopt;
+        if (!q->step()) return std::unexpected(ReadFailure{true, "it is no longer in the database"});
         OutboxMessage m;
         m.id = id;
         m.session = q->text(0);
@@ -437,25 +456,51 @@ std::optional<OutboxMessage> SqliteOutbox::read_back(uint64_t id) {
         m.payload = q->blob(5);
         return m;
     } catch (const sqlite::Error& e) {
-        log::debug("outbox: reading message ", id, " back failed: ", e.what());
-        return std::nullopt;
+        return std::unexpected(ReadFailure{false, e.what()});
     }
+}
+
+bool SqliteOutbox::unreadable(const std::string& session, SessionRows& s, std::map<uint64_t, Entry>::iterator it,
+                              const ReadFailure& why) {
+    const uint64_t id = it->first;
+    const unsigned tries = ++read_failures_[id];
+    if (!why.missing && tries < kReadTries) {
+        log::warning("outbox: reading message ", id, " of ", session, " back failed (", tries, " of ", kReadTries,
+                     "): ", why.why, "; trying again in ", kReadRetry.count(), " ms");
+        if (std::find(read_retry_sessions_.begin(), read_retry_sessions_.end(), session) == read_retry_sessions_.end())
+            read_retry_sessions_.push_back(session);
+        retry_->arm(kReadRetry);
+        return false;
+    }
+    log::error("outbox: dropping message ", id, " of ", session, ": ",
+               why.missing ? why.why : "it could not be read back " + std::to_string(tries) + " times: " + why.why);
+    read_failures_.erase(id);
+    drop(s, session, it, "unreadable");
+    return true;
 }
 
 std::vector<OutboxMessage> SqliteOutbox::next(const std::string& session, uint64_t after_id, size_t max) {
     std::vector<OutboxMessage> out;
     auto sit = sessions_.find(session);
     if (sit == sessions_.end()) return out;
-    const auto& rows = sit->second.rows;
-    for (auto it = rows.upper_bound(after_id); it != rows.end() && out.size() < max; ++it) {
+    auto& rows = sit->second.rows;
+    for (auto it = rows.upper_bound(after_id); it != rows.end() && out.size() < max;) {
         if (it->second.cached) {
             out.push_back(*it->second.cached);
             out.back().id = it->first;
+            ++it;
             continue;
         }
         auto m = read_back(it->first);
-        if (!m) break;  // keep the order: never skip a row we could not read
-        out.push_back(std::move(*m));
+        if (m) {
+            read_failures_.erase(it->first);
+            out.push_back(std::move(*m));
+            ++it;
+            continue;
+        }
+        // Keep the order: a row that may still be read is never skipped, only one that cannot.
+        auto victim = it++;
+        if (!unreadable(session, sit->second, victim, m.error())) break;
     }
     return out;
 }

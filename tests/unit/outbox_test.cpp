@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -550,6 +551,137 @@ TEST_F(OutboxTest, AWriteErrorReachesTheCallerAndTheOutboxRecovers) {
     ::waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFEXITED(status)) << "the child crashed (signal " << WTERMSIG(status) << ")";
     EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// ---- rows that cannot be read back ----
+
+// Rows recovered at open are read back from the file as they are handed out.
+TEST_F(OutboxTest, ARowDeletedBehindItsBackIsDroppedNotABlockage) {
+    {
+        auto o = open();
+        for (const char* p : {"a1", "a2", "a3"}) put(*o, msg("ali", p));
+    }
+    auto o = open();
+    sql_text(cfg_.path, "DELETE FROM messages WHERE payload = CAST('a2' AS BLOB)");
+    EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"a1", "a3"}));
+    loop_.run_once(0ms);
+    EXPECT_EQ(dropped_, std::vector<std::string>{"ali:1:unreadable"});
+    EXPECT_EQ(o->counters("ali").queued, 2u);
+    EXPECT_EQ(o->counters("ali").dropped, 1u);
+}
+
+// A VFS over the default one whose reads fail while `failing` is set: an SD card returning I/O
+// errors for a while, seen exactly where SQLite sees it.
+struct FailingReads {
+    static inline std::atomic<bool> failing{false};
+    static inline sqlite3_vfs* base = nullptr;
+    static inline sqlite3_vfs vfs{};
+    static inline sqlite3_io_methods methods{};
+
+    struct File {
+        sqlite3_file header;  // first: SQLite hands us a sqlite3_file*
+        sqlite3_file* real;   // the base VFS's file, allocated right behind this struct
+    };
+    static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
+
+    static int open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out) {
+        auto* file = reinterpret_cast<File*>(f);
+        file->real = reinterpret_cast<sqlite3_file*>(file + 1);
+        const int rc = base->xOpen(base, name, file->real, flags, out);
+        if (rc != SQLITE_OK || !file->real->pMethods) {
+            f->pMethods = nullptr;
+            return rc;
+        }
+        // Everything but xRead goes straight to the base file.
+        methods = *file->real->pMethods;
+        methods.xRead = [](sqlite3_file* g, void* buf, int n, sqlite3_int64 off) {
+            return failing ? SQLITE_IOERR_READ : real(g)->pMethods->xRead(real(g), buf, n, off);
+        };
+#define CELLGATE_FORWARD(member)                                                                   \
+    methods.member = [](sqlite3_file* g, auto... a) { return real(g)->pMethods->member(real(g), a...); };
+        CELLGATE_FORWARD(xClose)
+        CELLGATE_FORWARD(xWrite)
+        CELLGATE_FORWARD(xTruncate)
+        CELLGATE_FORWARD(xSync)
+        CELLGATE_FORWARD(xFileSize)
+        CELLGATE_FORWARD(xLock)
+        CELLGATE_FORWARD(xUnlock)
+        CELLGATE_FORWARD(xCheckReservedLock)
+        CELLGATE_FORWARD(xFileControl)
+        CELLGATE_FORWARD(xSectorSize)
+        CELLGATE_FORWARD(xDeviceCharacteristics)
+        CELLGATE_FORWARD(xShmMap)
+        CELLGATE_FORWARD(xShmLock)
+        CELLGATE_FORWARD(xShmBarrier)
+        CELLGATE_FORWARD(xShmUnmap)
+        CELLGATE_FORWARD(xFetch)
+        CELLGATE_FORWARD(xUnfetch)
+#undef CELLGATE_FORWARD
+        f->pMethods = &methods;
+        return SQLITE_OK;
+    }
+
+    // The default VFS (the outbox opens with the default) while it exists.
+    struct Installed {
+        Installed() {
+            base = sqlite3_vfs_find(nullptr);
+            vfs = *base;
+            vfs.zName = "cellgate-failing-reads";
+            vfs.szOsFile = static_cast<int>(sizeof(File)) + base->szOsFile;
+            vfs.xOpen = open;
+            sqlite3_vfs_register(&vfs, 1);
+        }
+        ~Installed() {
+            failing = false;
+            sqlite3_vfs_unregister(&vfs);
+            sqlite3_vfs_register(base, 1);
+        }
+    };
+};
+
+// The card returns read errors for a while: delivery stops at that row, keeps its order, and
+// resumes by itself once reads work again; nothing is dropped.
+TEST_F(OutboxTest, ARowThatCannotBeReadNowIsTriedAgainLater) {
+    FailingReads::Installed vfs;
+    {
+        auto o = open();
+        for (const char* p : {"a1", "a2"}) put(*o, msg("ali", p));
+    }
+    auto o = open();
+    loop_.run_once(0ms);
+    available_.clear();
+    FailingReads::failing = true;
+    EXPECT_TRUE(o->next("ali", 0, 10).empty());
+    FailingReads::failing = false;
+    ASSERT_TRUE(loop_.run_until([&] { return !available_.empty(); }, 3000ms)) << "no retry came";
+    EXPECT_EQ(available_, std::vector<std::string>{"ali"});
+    EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"a1", "a2"}));
+    EXPECT_TRUE(dropped_.empty());
+}
+
+// A row that never reads (a bad sector) is dropped after a few tries and counted; the rows
+// behind it are delivered.
+TEST_F(OutboxTest, ARowThatNeverReadsIsDroppedAfterAFewTries) {
+    FailingReads::Installed vfs;
+    {
+        auto o = open();
+        for (const char* p : {"a1", "a2"}) put(*o, msg("ali", p));
+    }
+    auto o = open();
+    loop_.run_once(0ms);
+    int tries = 0;
+    while (dropped_.empty() && tries < 10) {
+        ++tries;
+        available_.clear();
+        FailingReads::failing = true;
+        EXPECT_TRUE(o->next("ali", 0, 10).empty());  // a2 fails too while the card fails
+        FailingReads::failing = false;
+        loop_.run_once(0ms);  // the drop report is deferred
+        ASSERT_TRUE(loop_.run_until([&] { return !available_.empty(); }, 3000ms)) << "no retry after try " << tries;
+    }
+    EXPECT_EQ(tries, 5);
+    EXPECT_EQ(dropped_, std::vector<std::string>{"ali:1:unreadable"});
+    EXPECT_EQ(payloads(o->next("ali", 0, 10)), std::vector<std::string>{"a2"});
 }
 
 }  // namespace
