@@ -199,6 +199,7 @@ private:
     void report_drop(const std::string& session, const char* why);
     void fail_later(Done done, std::string why);
     void on_results();
+    void take_result(OutboxResult& r, std::vector<std::string>& available);
     std::expected<OutboxMessage, ReadFailure> read_back(uint64_t id);
     // false: stop here and try again later (the row stays); true: the row was dropped.
     bool unreadable(const std::string& session, SessionRows& s, std::map<uint64_t, Entry>::iterator it,
@@ -402,42 +403,52 @@ void SqliteOutbox::on_results() {
     std::weak_ptr<char> alive = alive_;
     std::vector<std::string> available;
     for (auto& r : results) {
-        auto pit = pending_.find(r.ticket);
-        if (pit == pending_.end()) continue;
-        Pending p = std::move(pit->second);
-        pending_.erase(pit);
-        const uint64_t bytes = p.msg->payload.size();
-        if (!p.doomed) {
-            --pending_rows_;
-            pending_bytes_ -= bytes;
-        }
-        if (!r.error.empty()) {
-            if (p.done) p.done(std::unexpected(r.error));
-        } else if (p.doomed) {
-            writer_->post(OutboxOp{0, nullptr, r.id, Clock::now()});
-            ++sessions_[p.msg->session].dropped;
-            report_drop(p.msg->session, p.doomed);
-            if (p.done) p.done(r.id);
-        } else {
-            const std::string& name = p.msg->session;
-            auto& s = sessions_[name];
-            Entry e{bytes, p.msg->created_ms, nullptr};
-            if (cache_bytes_ + bytes <= kCacheBytes) {
-                e.cached = p.msg;
-                cache_bytes_ += bytes;
-            }
-            s.rows.emplace(r.id, std::move(e));
-            s.bytes += bytes;
-            ++rows_;
-            bytes_ += bytes;
-            if (std::find(available.begin(), available.end(), name) == available.end()) available.push_back(name);
-            if (p.done) p.done(r.id);
+        // The results are taken: one that fails (out of memory) must not lose the others, and
+        // nothing may escape to sd-event, which would disable this watch for good.
+        try {
+            take_result(r, available);
+        } catch (const std::exception& e) {
+            log::error("outbox: completing message ", r.id, ": ", e.what());
         }
         if (alive.expired()) return;
     }
     for (const auto& name : available) {
         if (on_available) on_available(name);
         if (alive.expired()) return;
+    }
+}
+
+void SqliteOutbox::take_result(OutboxResult& r, std::vector<std::string>& available) {
+    auto pit = pending_.find(r.ticket);
+    if (pit == pending_.end()) return;
+    Pending p = std::move(pit->second);
+    pending_.erase(pit);
+    const uint64_t bytes = p.msg->payload.size();
+    if (!p.doomed) {
+        --pending_rows_;
+        pending_bytes_ -= bytes;
+    }
+    if (!r.error.empty()) {
+        if (p.done) p.done(std::unexpected(r.error));
+    } else if (p.doomed) {
+        writer_->post(OutboxOp{0, nullptr, r.id, Clock::now()});
+        ++sessions_[p.msg->session].dropped;
+        report_drop(p.msg->session, p.doomed);
+        if (p.done) p.done(r.id);
+    } else {
+        const std::string& name = p.msg->session;
+        auto& s = sessions_[name];
+        Entry e{bytes, p.msg->created_ms, nullptr};
+        if (cache_bytes_ + bytes <= kCacheBytes) {
+            e.cached = p.msg;
+            cache_bytes_ += bytes;
+        }
+        s.rows.emplace(r.id, std::move(e));
+        s.bytes += bytes;
+        ++rows_;
+        bytes_ += bytes;
+        if (std::find(available.begin(), available.end(), name) == available.end()) available.push_back(name);
+        if (p.done) p.done(r.id);
     }
 }
 
