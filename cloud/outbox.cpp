@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "cloud/outbox_stats.hpp"
+#include "cloud/payload.hpp"
 #include "cloud/outbox_writer.hpp"
 #include "cloud/sqlite.hpp"
 #include "daemon/log.hpp"
@@ -52,9 +53,8 @@ constexpr milliseconds kEraseWindow{1000};
 // many times, before it is dropped: one bad sector must not stop a session's delivery for good.
 constexpr milliseconds kReadRetry{1000};
 constexpr unsigned kReadTries = 5;
-// A Pi has no RTC: until NTP runs, the wall clock may read 1970. Rows stamped (or judged) before
-// this instant have no trustworthy age and are left to the count and byte limits.
-constexpr int64_t kPlausibleEpochMs = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
+// Rows stamped (or judged) before kPlausibleEpochMs have no trustworthy age and are left to the
+// count and byte limits.
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE messages (

@@ -312,15 +312,21 @@ std::string wrap_uplink(Platform p, const UplinkFormat& f, std::string_view loca
     if (!local || !local->is_object()) return {};
     const std::string sid = std::to_string(id % kAliyunIdModulus);
 
+    // {value,time} on both platforms: a queued message keeps the time it was accepted, not the
+    // time the link came back (aliyun.md §4.3 allows the flat form too). "time" is optional on
+    // both: a clock still at 1970 sends none rather than a wrong one.
+    const auto stamped = [time_ms](Json value) {
+        Json v{{"value", std::move(value)}};
+        if (time_ms >= kPlausibleEpochMs) v["time"] = time_ms;
+        return v;
+    };
     Json params = Json::object();
     if (f.kind == UplinkKind::property) {
-        // {value,time} on both platforms: a queued message keeps the time it was accepted, not
-        // the time the link came back (aliyun.md §4.3 allows the flat form too).
-        for (auto& [key, value] : local->items()) params[key] = Json{{"value", std::move(value)}, {"time", time_ms}};
+        for (auto& [key, value] : local->items()) params[key] = stamped(std::move(value));
     } else if (p == Platform::aliyun) {
-        params = Json{{"value", std::move(*local)}, {"time", time_ms}};
+        params = stamped(std::move(*local));
     } else {
-        params[f.event_id] = Json{{"value", std::move(*local)}, {"time", time_ms}};
+        params[f.event_id] = stamped(std::move(*local));
     }
 
     Json out;

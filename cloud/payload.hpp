@@ -37,9 +37,15 @@ std::expected<std::string, std::string> uplink_topic(Platform p, const UplinkFor
 // raw accepts any bytes. Returns why not.
 std::expected<void, std::string> validate_uplink(const UplinkFormat& f, std::string_view local_payload);
 
+// A Pi has no RTC: until NTP (or fake-hwclock) sets it, the wall clock reads 1970. A time before
+// this instant (2017-01-01T00:00:00Z, older than every platform API used here) is not trusted:
+// not sent to a platform, not used to age rows out.
+inline constexpr int64_t kPlausibleEpochMs = 1'483'228'800'000;
+
 // The bytes sent to the cloud. `id` is the platform message id (the outbox row id; aliyun wants
 // a decimal string in 0..4294967295, so it is reduced modulo 2^32), `time_ms` the acceptance
-// time. Precondition: validate_uplink() passed.
+// time, sent as each value's "time" unless it is before kPlausibleEpochMs (both platforms then
+// stamp the arrival). Precondition: validate_uplink() passed.
 std::string wrap_uplink(Platform p, const UplinkFormat& f, std::string_view local_payload, uint64_t id,
                         int64_t time_ms);
 

@@ -144,6 +144,7 @@ struct WrapCase {
 };
 
 TEST(PayloadWrap, AlinkAndOneJsonShapes) {
+    constexpr int64_t kT = 1733300000000;  // 2024-12-04
     const WrapCase cases[] = {
         // aliyun.md §4.3, Doc-TSL request (with sys.ack 1 and the {value,time} form).
         {Platform::aliyun, "property", R"({"Power":"on","WF":23.6})", 123, 1524448722000,
@@ -161,22 +162,27 @@ TEST(PayloadWrap, AlinkAndOneJsonShapes) {
         // Numbers keep their type and value: 10.0 stays a float (Doc-TSL wants the decimal),
         // integers stay integers, large unsigned and exponents survive.
         {Platform::onenet, "property", R"({"f":10.0,"i":10,"n":-5,"u":18446744073709551615,"e":1e300,"b":false})", 1,
-         1,
-         R"({"id":"1","version":"1.0","params":{"f":{"value":10.0,"time":1},"i":{"value":10,"time":1},)"
-         R"("n":{"value":-5,"time":1},"u":{"value":18446744073709551615,"time":1},"e":{"value":1e+300,"time":1},)"
-         R"("b":{"value":false,"time":1}}})"},
+         kT,
+         R"({"id":"1","version":"1.0","params":{"f":{"value":10.0,"time":1733300000000},"i":{"value":10,"time":1733300000000},)"
+         R"("n":{"value":-5,"time":1733300000000},"u":{"value":18446744073709551615,"time":1733300000000},"e":{"value":1e+300,"time":1733300000000},)"
+         R"("b":{"value":false,"time":1733300000000}}})"},
         // Ids: a decimal string in 0..4294967295 (aliyun.md §4.3), the outbox id modulo 2^32.
-        {Platform::aliyun, "property", R"({"a":1})", 4294967295, 5,
-         R"({"id":"4294967295","version":"1.0","sys":{"ack":1},"params":{"a":{"value":1,"time":5}},)"
+        {Platform::aliyun, "property", R"({"a":1})", 4294967295, kT,
+         R"({"id":"4294967295","version":"1.0","sys":{"ack":1},"params":{"a":{"value":1,"time":1733300000000}},)"
          R"("method":"thing.event.property.post"})"},
-        {Platform::aliyun, "property", R"({"a":1})", 4294967296 + 42, 5,
-         R"({"id":"42","version":"1.0","sys":{"ack":1},"params":{"a":{"value":1,"time":5}},)"
+        {Platform::aliyun, "property", R"({"a":1})", 4294967296 + 42, kT,
+         R"({"id":"42","version":"1.0","sys":{"ack":1},"params":{"a":{"value":1,"time":1733300000000}},)"
          R"("method":"thing.event.property.post"})"},
-        {Platform::onenet, "property", R"({"a":1})", 4294967296, 5,
-         R"({"id":"0","version":"1.0","params":{"a":{"value":1,"time":5}}})"},
+        {Platform::onenet, "property", R"({"a":1})", 4294967296, kT,
+         R"({"id":"0","version":"1.0","params":{"a":{"value":1,"time":1733300000000}}})"},
         // Strings keep their escapes and non-ASCII text.
-        {Platform::onenet, "property", R"({"s":"a\"b\\c\u00e9中"})", 2, 3,
-         R"({"id":"2","version":"1.0","params":{"s":{"value":"a\"b\\cé中","time":3}}})"},
+        {Platform::onenet, "property", R"({"s":"a\"b\\c\u00e9中"})", 2, kT,
+         R"({"id":"2","version":"1.0","params":{"s":{"value":"a\"b\\cé中","time":1733300000000}}})"},
+        // A clock still at 1970 (no RTC, no NTP yet): no time rather than a wrong one.
+        {Platform::aliyun, "property", R"({"a":1})", 3, 42,
+         R"({"id":"3","version":"1.0","sys":{"ack":1},"params":{"a":{"value":1}},"method":"thing.event.property.post"})"},
+        {Platform::onenet, "event:alarm", R"({"x":1})", 3, kPlausibleEpochMs - 1,
+         R"({"id":"3","version":"1.0","params":{"alarm":{"value":{"x":1}}}})"},
         // raw and platforms without a thing model pass the bytes through.
         {Platform::aliyun, "raw", std::string("\x00\x01not json", 10), 9, 9, std::string("\x00\x01not json", 10)},
         {Platform::generic, "property", R"({"a":1})", 9, 9, R"({"a":1})"},
