@@ -25,8 +25,8 @@ do); PINGREQ answered and recorded; SUBSCRIBE/PUBLISH QoS 0/1; 1.5 x keepalive w
 the server closes ("Keepalive timeout"). freeze()/thaw() stop/resume all reading and answering.
 
 Uplink (every PUBLISH is recorded in emu.publishes: dicts with time (monotonic), wall, conn,
-client_id, identity, topic, payload (bytes), qos, retain, mid, dup, dropped, and for posts kind
-"property"|"event", event_id, id, json, format_error, reply):
+client_id, identity, topic, payload (bytes), qos, retain, mid, dup, dropped, acked (PUBACK sent), and
+for posts kind "property"|"event", event_id, id, json, format_error, reply):
   check_formats=True  property/event posts are checked and answered on the reply topic:
       aliyun  /sys/pk/dn/thing/event/property/post and .../thing/event/<eventId>/post, Alink JSON
               {"id":"<0..4294967295>","version":"1.0","params":{...},"method":"thing.event.property.post"
@@ -44,6 +44,14 @@ client_id, identity, topic, payload (bytes), qos, retain, mid, dup, dropped, and
   emu.format_errors, emu.post_replies (topic, payload, json, code, id, delivered, post).
   emu.set_post_reply(code=200, message="success", enabled=True): answer later good posts with
       another code (e.g. 6813, 429, 2402; the id is echoed) or not at all.
+  emu.send_post_reply(id, code=200, message="success", kind="property", event_id=None) -> delivered:
+      a platform reply that answers no post of this connection (an id never posted, or a second
+      answer to one already answered), on the kind's reply topic in the platform's format;
+      emu.resend_post_reply(record) sends a post_replies record again, byte for byte. Both are
+      recorded in post_replies with "post": None and "injected": True.
+  emu.set_puback(enabled=True): withhold the PUBACK of later QoS 1 publishes (they are still
+      recorded, checked and answered; "acked" False in their record), as when the platform's PUBACK
+      is lost with the connection: the device must send them again.
 Rate limits (rate_limit=None: the platform's; False: none; (count, seconds): other numbers):
   aliyun  more than 30 publishes in any 1 s -> the excess is PUBACKed but dropped (not checked, not
           answered, not delivered): emu.rate_drops and a violation {"kind":"rate","action":"dropped"}.
@@ -580,6 +588,7 @@ class PlatformEmulator:
         self.device_replies: list[dict] = []
         self.rate_drops: list[dict] = []
         self._post_reply = {"code": 200, "message": "success", "enabled": True}
+        self._puback = True
         self._rate_rules = _rate_rules(mode, rate_limit)
         self._rate_times: dict = {}
         self._request_ids = itertools.count(100)
@@ -696,6 +705,48 @@ class PlatformEmulator:
         6813 or 429 on aliyun, 2402 on onenet = rejected, id echoed), or no reply when not enabled."""
         with self.lock:
             self._post_reply = {"code": code, "message": message, "enabled": enabled}
+
+    def _reply_topic(self, kind: str, event_id: str | None) -> str:
+        pre = self._device_prefix()
+        if self.mode == "aliyun":
+            return pre + f"thing/event/{'property' if kind == 'property' else event_id}/post_reply"
+        return pre + f"thing/{kind}/post/reply"
+
+    def _inject_reply(self, topic: str, data: bytes, doc: dict | None, code, ident) -> int:
+        identity = ((self.product_key, self.device_name) if self.mode == "aliyun"
+                    else (self.product_id, self.device_name))
+
+        def do():
+            c = self._by_identity.get(identity)
+            delivered = self._deliver(c, topic, data, 0) if c is not None else 0
+            with self.lock:
+                self.post_replies.append({"time": time.monotonic(), "topic": topic, "payload": data, "json": doc,
+                                          "code": code, "id": ident, "delivered": delivered, "post": None,
+                                          "injected": True})
+            return delivered
+        return self._call(do)
+
+    def send_post_reply(self, ident, code: int = 200, message: str = "success", kind: str = "property",
+                        event_id: str | None = None) -> int:
+        """Sends the connected device a reply to post `ident` (a string, as the platforms echo it) that
+        no post of this connection asked for, in the platform's reply format on the reply topic of
+        `kind` ("property" | "event"; aliyun events need event_id). Returns 1 when it was delivered."""
+        if self.mode == "aliyun":
+            doc = {"code": code, "data": {}, "id": ident, "message": message, "version": "1.0"}
+        else:
+            doc = {"id": ident, "code": code, "msg": message}
+        data = json.dumps(doc, separators=(",", ":")).encode()
+        return self._inject_reply(self._reply_topic(kind, event_id), data, doc, code, ident)
+
+    def resend_post_reply(self, record: dict) -> int:
+        """Sends a post_replies record's payload again on its topic (a duplicate answer); returns 1
+        when it was delivered."""
+        return self._inject_reply(record["topic"], record["payload"], record["json"], record["code"], record["id"])
+
+    def set_puback(self, enabled: bool = True) -> None:
+        """Whether later QoS 1 publishes are acknowledged (see the module docstring)."""
+        with self.lock:
+            self._puback = enabled
 
     def received(self, topic_filter: str = "#") -> list[dict]:
         """Every PUBLISH received from devices whose topic matches `topic_filter` (see publishes)."""
@@ -998,7 +1049,7 @@ class PlatformEmulator:
         rec = {"time": time.monotonic(), "wall": time.time(), "conn": c.id, "client_id": c.record.client_id,
                "identity": c.identity, "topic": topic, "payload": payload, "qos": qos, "retain": retain,
                "mid": mid, "dup": bool(first & 0x08), "dropped": False, "kind": None, "event_id": None,
-               "id": None, "json": None, "format_error": "", "reply": None}
+               "id": None, "json": None, "format_error": "", "reply": None, "acked": False}
         with self.lock:
             self.publishes.append(rec)
         if qos > 1:
@@ -1014,7 +1065,10 @@ class PlatformEmulator:
                 return
         if not self._rate_check(c, qos, rec):
             return  # banned: disconnected without PUBACK
-        if qos == 1:
+        with self.lock:
+            puback = self._puback
+        if qos == 1 and puback:
+            rec["acked"] = True
             c.writer.write(packet(0x40, struct.pack("!H", mid)))
         if rec["dropped"]:
             return
@@ -1478,6 +1532,7 @@ def selftest() -> list[str]:
         w = MiniClient("127.0.0.1", emu.port, cid, user, "00" * 32, 30)
         check(w.connect() == 4, "aliyun wrong password -> 4")
     fails += _selftest_payloads()
+    fails += _selftest_onenet_default_ban()
     return fails
 
 
@@ -1615,6 +1670,113 @@ def _selftest_payloads() -> list[str]:
         check([v["kind"] for v in emu.violations] == ["rate"], f"onenet rate violation {emu.violations}")
         b = MiniClient("127.0.0.1", emu.port, "dev", "238322", tok, 30)
         check(b.connect() is None, "onenet banned after the rate violation")
+    return fails
+
+
+def _selftest_onenet_default_ban() -> list[str]:
+    """The OneNET MQTTS rate ban at the platform's own numbers (no rate_limit or ban_seconds given):
+    100 QoS 1 publishes in under 5 s are all acknowledged and the device stays connected; the 101st
+    within the same 5 s gets no PUBACK, the connection is reset, the violation is recorded and the
+    device cannot log in for 300 s. Also the reply injection and PUBACK withholding the bridge tests
+    use (send_post_reply, resend_post_reply, set_puback)."""
+    fails = []
+
+    def check(cond, what):
+        if not cond:
+            fails.append(what)
+
+    key = base64.b64encode(b"k").decode()
+    with PlatformEmulator("onenet", product_id="238322", device_name="dev", device_key=key) as emu:
+        tok = onenet_token("238322", "dev", key, int(time.time()) + 3600)
+        check(emu.ban_seconds == 300.0, f"onenet default ban {emu.ban_seconds} s, want 300 s")
+        a = MiniClient("127.0.0.1", emu.port, "dev", "238322", tok, 30)
+        check(a.connect() == 0, "onenet default-ban connect")
+        a.subscribe("$sys/238322/dev/thing/property/post/reply", 1)
+        post = "$sys/238322/dev/thing/property/post"
+        body = json.dumps({"id": "1", "version": "1.0", "params": {"temp": {"value": 1, "time": 1}}})
+        t0 = time.monotonic()
+        acked = 0
+        try:
+            for _ in range(100):
+                a.publish(post, body, qos=1)
+                acked += 1
+            a.ping()
+        except (EOFError, ConnectionError, socket.timeout) as e:
+            fails.append(f"onenet default limit: the connection ended after {acked} of 100 QoS 1 publishes: {e!r}")
+        t100 = time.monotonic() - t0
+        check(acked == 100 and not emu.violations,
+              f"onenet default limit: 100 QoS 1 in {t100:.2f} s must pass ({acked} acked, {emu.violations})")
+        check(emu.connected_count() == 1, "onenet default limit: still connected after 100 QoS 1 publishes")
+        outcome = "acknowledged"
+        try:
+            a.publish(post, body, qos=1)
+        except ConnectionResetError:
+            outcome = "reset"
+        except (EOFError, ConnectionError) as e:
+            outcome = f"closed without a reset ({e!r})"
+        except socket.timeout:
+            outcome = "no PUBACK, but the connection stayed open"
+        t101 = time.monotonic() - t0
+        check(t101 < 5.0, f"onenet default limit: 101 publishes took {t101:.2f} s, the check needs < 5 s")
+        check(outcome == "reset", f"onenet default limit: the 101st QoS 1 publish in {t101:.2f} s was {outcome}, "
+                                  "want no PUBACK and a TCP reset")
+        check([(v["kind"], v["action"]) for v in emu.violations] == [("rate", "banned")],
+              f"onenet default limit: violations {emu.violations}")
+        last = emu.received(post)[-1]
+        check(len(emu.received(post)) == 101 and not last["acked"], "onenet default limit: the 101st is not acked")
+        left = emu._call(lambda: emu._banned_until.get(("238322", "dev"), 0) - time.monotonic())
+        check(295 <= left <= 300, f"onenet default ban lasts {left:.0f} s more, want about 300 s")
+        b = MiniClient("127.0.0.1", emu.port, "dev", "238322", tok, 30)
+        check(b.connect() is None, "onenet default limit: banned device's login dropped")
+
+    # 100 at once, then nothing: no ban (a second device, so the first one's ban is not in the way).
+    with PlatformEmulator("onenet", product_id="238322", device_name="dev2", device_key=key) as emu:
+        tok = onenet_token("238322", "dev2", key, int(time.time()) + 3600)
+        a = MiniClient("127.0.0.1", emu.port, "dev2", "238322", tok, 30)
+        check(a.connect() == 0, "onenet 100-publish connect")
+        try:
+            for _ in range(100):
+                a.publish("$sys/238322/dev2/thing/property/post", "{}", qos=1)
+            a.ping()
+            a.disconnect()
+        except (EOFError, ConnectionError, socket.timeout) as e:
+            fails.append(f"onenet: 100 QoS 1 publishes ended the connection: {e!r}")
+        check(not emu.violations, f"onenet: 100 QoS 1 publishes are allowed, got {emu.violations}")
+        b = MiniClient("127.0.0.1", emu.port, "dev2", "238322", tok, 30)
+        check(b.connect() == 0, "onenet: login after 100 QoS 1 publishes accepted (no ban)")
+        b.disconnect()
+
+    # Reply injection and PUBACK withholding (no rate limit: not what is tested here).
+    with PlatformEmulator("onenet", product_id="238322", device_name="dev2", device_key=key, rate_limit=False) as emu:
+        b = MiniClient("127.0.0.1", emu.port, "dev2", "238322", tok, 30)
+        check(b.connect() == 0, "onenet injection connect")
+        b.subscribe("$sys/238322/dev2/thing/property/post/reply", 1)
+        b.subscribe("$sys/238322/dev2/thing/event/post/reply", 1)
+        check(emu.send_post_reply("777", 2402, "nope") == 1, "onenet injected reply delivered")
+        r = _next_message(b, "$sys/238322/dev2/thing/property/post/reply")
+        check(r == {"id": "777", "code": 2402, "msg": "nope"}, f"onenet injected reply {r!r}")
+        check(emu.resend_post_reply(emu.post_replies[-1]) == 1, "onenet resent reply delivered")
+        r = _next_message(b, "$sys/238322/dev2/thing/property/post/reply")
+        check(r == {"id": "777", "code": 2402, "msg": "nope"}, f"onenet resent reply {r!r}")
+        check(emu.send_post_reply("778", kind="event") == 1, "onenet injected event reply delivered")
+        check(_next_message(b, "$sys/238322/dev2/thing/event/post/reply") == {"id": "778", "code": 200,
+                                                                            "msg": "success"}, "event reply")
+        check(all(r["injected"] and r["post"] is None for r in emu.post_replies[-3:]), "injected replies recorded")
+        emu.set_puback(False)
+        doc = {"id": "9", "version": "1.0", "params": {"t": {"value": 1, "time": int(time.time() * 1000)}}}
+        b.sock.sendall(publish_packet("$sys/238322/dev2/thing/property/post", json.dumps(doc).encode(), 1, mid=42))
+        r = _next_message(b, "$sys/238322/dev2/thing/property/post/reply")
+        check(isinstance(r, dict) and r.get("id") == "9", f"unacknowledged post still answered {r!r}")
+        try:
+            b.expect(0x40, 0.3)
+            fails.append("set_puback(False): a PUBACK was sent")
+        except socket.timeout:
+            pass
+        emu.set_puback(True)
+        b.publish("$sys/238322/dev2/x", "{}", qos=1)
+        check([p["acked"] for p in emu.received("$sys/238322/dev2/thing/property/post")][-1:] == [False]
+              and emu.received("$sys/238322/dev2/x")[-1]["acked"], "acked recorded")
+        b.disconnect()
     return fails
 
 

@@ -3,10 +3,14 @@
 local broker; the cloud is also away for 5 s, so kills hit a draining backlog too), restarted each
 time with the same outbox: every message whose Publish got a reply
 (committed) reaches the cloud, and in order; calls cut by the kill are "in doubt" (either way is
-fine); duplicates are counted and reported (at least once). Local-broker messages: what arrives is
-counted. The cloud is the emulator in generic mode, which records every PUBLISH it receives."""
+fine); duplicates are counted and reported (at least once). Local-broker messages: their first
+arrivals are in order, and a kill loses at most what the README's durability boundary allows (the
+messages handed over within one group commit before it: commit window plus fsync, with slack), none
+published after the last kill. The cloud is the emulator in generic mode, which records every PUBLISH
+it receives."""
 
 import collections
+import math
 import os
 import random
 import shutil
@@ -30,6 +34,11 @@ KILLS = 5
 # limit stretches the drain over seconds); one kill is placed 1 s into that drain.
 CLOUD_DOWN = (4.0, 9.0)
 RATE_LIMIT = {"per_second": 300, "burst": 20}
+# README "Where the durability boundary is": a kill loses at most the local-broker messages handed
+# over within one group commit (10 ms commit window + one fsync, 1-20 ms). Generous slack: what
+# arrives in 250 ms, plus 2.
+LOCAL_LOSS_WINDOW = 0.25
+LOCAL_LOSS_PER_KILL = math.ceil(LOCAL_RATE * LOCAL_LOSS_WINDOW) + 2
 UNCOMMITTED = ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner")
 
 
@@ -87,6 +96,7 @@ class LocalStream(threading.Thread):
         self.local = local
         self.stop = threading.Event()
         self.acked = []
+        self.sent_at = {}   # payload -> monotonic time just before it was published
 
     def run(self):
         with MqttCollector(self.local.host, self.local.port, [], client_id="app-crash", clean=True) as pub:
@@ -94,6 +104,7 @@ class LocalStream(threading.Thread):
             while not self.stop.is_set():
                 if i < (time.monotonic() - t0) * LOCAL_RATE:
                     payload = f"l-{i:06d}".encode()
+                    self.sent_at[payload] = time.monotonic()
                     pub.publish("app/crash/x", payload, qos=1)
                     self.acked.append(payload)
                     i += 1
@@ -136,6 +147,8 @@ def test_kill9_during_stream_loses_nothing_committed(args):
 
             d = start()
             wait_for(lambda: cloud_props(bus, "lab")["State"] == "connected", 15, "lab connected")
+            # Local messages published before cellgate's first SUBSCRIBE would never be routed.
+            wait_for(lambda: local.count("Received SUBSCRIBE from cellgate"), 10, "cellgate subscribed locally")
             dbus, loc = DbusStream(bus.address), LocalStream(local)
             t0 = time.monotonic()
             dbus.start()
@@ -147,7 +160,7 @@ def test_kill9_during_stream_loses_nothing_committed(args):
             for i in range(1, len(kills)):
                 kills[i] = max(kills[i], kills[i - 1] + 2.0)
             events = sorted([(k, "kill") for k in kills] + [(CLOUD_DOWN[0], "cloud down"), (CLOUD_DOWN[1], "cloud up")])
-            restart_times, queued_at_kill = [], []
+            restart_times, queued_at_kill, kill_times = [], [], []
             for at, what in events:
                 time.sleep(max(0.0, t0 + at - time.monotonic()))
                 if what == "cloud down":
@@ -156,6 +169,7 @@ def test_kill9_during_stream_loses_nothing_committed(args):
                     emu.start()
                 else:
                     queued_at_kill.append(sampler.current()[0])
+                    kill_times.append(time.monotonic())
                     d.proc.send_signal(signal.SIGKILL)
                     d.proc.wait(5)
                     tk = time.monotonic()
@@ -184,6 +198,14 @@ def test_kill9_during_stream_loses_nothing_committed(args):
             inv_d, _ = _first_order_inversions(got_d, committed)
             inv_l, _ = _first_order_inversions(got_l, set(loc.acked))
             local_lost = sorted(set(loc.acked) - set(got_l))
+            # Each lost local message is charged to the first kill at or after its publish: before
+            # that kill it could only have been at the local broker or in cellgate's open commit.
+            lost_per_kill = [[] for _ in kill_times]
+            unexplained = []
+            for m in local_lost:
+                k = next((i for i, tk in enumerate(kill_times) if tk >= loc.sent_at[m]), None)
+                (unexplained if k is None else lost_per_kill[k]).append(m)
+            lost_age = [[kill_times[k] - loc.sent_at[m] for m in ms] for k, ms in enumerate(lost_per_kill)]
             doubt_arrived = len(set(dbus.in_doubt) & set(got_d))
             ids = sorted(dbus.committed.values())
             print(f"crash (seed {seed}): {KILLS} kill -9 at " + ", ".join(f"{k:.1f}" for k in kills)
@@ -195,8 +217,11 @@ def test_kill9_during_stream_loses_nothing_committed(args):
                   f"{dict(dbus.errors)}; delivered {len(set(got_d))} distinct, {len(got_d) - len(set(got_d))} "
                   f"duplicates, {len(lost)} committed lost, {inv_d} order inversions; local: {len(loc.acked)} "
                   f"acked by the local broker, {len(set(got_l))} delivered, {len(got_l) - len(set(got_l))} "
-                  f"duplicates, {len(local_lost)} not delivered, {inv_l} order inversions; drained "
-                  f"{time.monotonic() - t_end:.1f} s after the stream")
+                  f"duplicates, {len(local_lost)} not delivered (per kill "
+                  + ", ".join(f"{len(ms)}" + (f" published {min(a) * 1000:.0f}-{max(a) * 1000:.0f} ms before it"
+                                              if a else "") for ms, a in zip(lost_per_kill, lost_age))
+                  + f"; bound {LOCAL_LOSS_PER_KILL} per kill; {len(unexplained)} after the last kill), {inv_l} order "
+                  f"inversions; drained {time.monotonic() - t_end:.1f} s after the stream")
             assert len(committed) > 1000, f"only {len(committed)} committed messages: the test proves little"
             assert not lost, f"{len(lost)} committed messages never reached the cloud: {lost[:10]}"
             assert not phantom, f"messages refused by the bus reached the cloud: {phantom[:10]}"
@@ -204,6 +229,15 @@ def test_kill9_during_stream_loses_nothing_committed(args):
             assert not dbus.errors, f"unexpected Publish errors: {dict(dbus.errors)}"
             assert inv_d == 0, f"committed D-Bus messages delivered out of order ({inv_d} inversions)"
             assert got_l, "no local-broker message reached the cloud"
+            assert inv_l == 0, f"local-broker messages delivered out of order ({inv_l} inversions among first arrivals)"
+            assert not unexplained, \
+                f"{len(unexplained)} local messages published after the last kill never reached the cloud: " \
+                f"{unexplained[:10]}"
+            over = [(n, len(ms), ms[:10]) for n, ms in enumerate(lost_per_kill) if len(ms) > LOCAL_LOSS_PER_KILL]
+            assert not over, f"kills that lost more local messages than one group commit can hold " \
+                f"(> {LOCAL_LOSS_PER_KILL} at {LOCAL_RATE:g}/s): {over}"
+            assert len(local_lost) <= KILLS * LOCAL_LOSS_PER_KILL, \
+                f"{len(local_lost)} local messages lost in {KILLS} kills (bound {KILLS * LOCAL_LOSS_PER_KILL})"
             dbus.c.close()
             rc = d.stop(timeout=10)
             assert rc == 0, f"cellgated exited with {rc} on SIGTERM:\n{d.log()[-3000:]}"

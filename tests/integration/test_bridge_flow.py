@@ -2,8 +2,9 @@
 """The bridge end to end: local mosquitto -> cellgate -> the cloud, with the right topics and the
 platform's message formats (raw route with a topic template to a real mosquitto; property and
 event routes to the Aliyun and OneNET emulations, which check Alink JSON / OneJSON and answer the
-posts), replies counted on D-Bus, invalid local payloads never forwarded; and the downlink round
-trip: a platform request lands on a local topic, the local answer goes back as the platform reply."""
+posts), replies counted on D-Bus (only replies to posts sent, each once), invalid local payloads
+never forwarded; and the downlink round trip: a platform request lands on a local topic, the local
+answer (also one with only the data) goes back as the platform reply with the request's id."""
 
 import base64
 import json
@@ -197,6 +198,141 @@ def test_onenet_property_event_and_replies(args):
         _post_flow(args, emu, lambda k: pre + f"{k}/post", time_required=True)
 
 
+def _reply_matching(args, emu):
+    """Replies count only when they answer a post cellgate sent, and once (README: replies are matched
+    to the ids of the posts sent): replies with an id never posted (accepting or rejecting) and
+    duplicates of replies already counted (an acceptance, a rejection), injected by the emulator,
+    change neither Accepted nor Rejected nor LastRejection. A fresh post after them is the barrier:
+    its reply is read after theirs."""
+    name = emu.mode[:3]
+    rej, other = ((6813, "topic illegal"), (460, "request parameter error")) if emu.mode == "aliyun" else \
+        ((2402, "request format error"), (2404, "not found"))
+    routes = [{"from": "sensors/+/telemetry", "to": name, "as": "property"}]
+    backoff = dict(initial="1s", max="2s", stable_after="2s")
+    with bridge_case(args, [platform_session(name, emu)], routes, backoff=backoff) as case, case.publisher() as pub:
+        case.wait(name, connected, 15, "connected")
+        seq = iter(range(1000))
+
+        def post():
+            pub.publish("sensors/a/telemetry", json.dumps({"seq": next(seq), "temp": 21.5}), qos=1)
+
+        def settle(accepted, what):
+            # A fresh post's reply reaches cellgate after everything the platform sent before it.
+            post()
+            case.wait(name, lambda q: q["Accepted"] >= accepted, 10, f"Accepted >= {accepted} ({what})")
+            time.sleep(0.3)
+            return case.props(name)
+
+        def answered():
+            return [r for r in emu.post_replies if r["post"] is not None]
+
+        for _ in range(3):
+            post()
+        case.wait(name, lambda q: q["Accepted"] == 3, 10, "Accepted == 3")
+        first = answered()
+        unknown = max(int(r["id"]) for r in first) + 1000  # an id cellgate never posted
+        sent = [("accepting reply to unknown id", emu.send_post_reply(str(unknown))),
+                ("rejecting reply to unknown id", emu.send_post_reply(str(unknown + 1), *rej)),
+                ("rejecting event reply to unknown id",
+                 emu.send_post_reply(str(unknown + 2), *other, kind="event", event_id="overheat")),
+                (f"duplicate of the reply to {first[0]['id']}", emu.resend_post_reply(first[0])),
+                (f"duplicate of the reply to {first[2]['id']}", emu.resend_post_reply(first[2]))]
+        assert all(n == 1 for _, n in sent), f"injected replies not delivered to cellgate: {sent}"
+        p = settle(4, "unknown ids and duplicates")
+        assert (p["Accepted"], p["Rejected"], p["LastRejection"]) == (4, 0, ""), \
+            f"after 3 posts + 1, 3 replies to ids never posted and 2 duplicates: Accepted {p['Accepted']} " \
+            f"(want 4), Rejected {p['Rejected']} (want 0), LastRejection {p['LastRejection']!r} (want '')"
+
+        emu.set_post_reply(*rej)
+        post()
+        p = case.wait(name, lambda q: q["Rejected"] >= 1, 10, "Rejected >= 1")
+        emu.set_post_reply()
+        last = p["LastRejection"]
+        assert str(rej[0]) in last, p
+        rejected = answered()[-1]
+        assert rejected["code"] == rej[0], rejected
+        sent = [(f"duplicate of the rejection of {rejected['id']}", emu.resend_post_reply(rejected)),
+                ("rejecting reply to unknown id", emu.send_post_reply(str(unknown + 3), *other))]
+        assert all(n == 1 for _, n in sent), f"injected replies not delivered to cellgate: {sent}"
+        p = settle(5, "duplicate rejection")
+        assert (p["Accepted"], p["Rejected"], p["LastRejection"]) == (5, 1, last), \
+            f"after a duplicate rejection and a rejection of an id never posted: Accepted {p['Accepted']} " \
+            f"(want 5), Rejected {p['Rejected']} (want 1), LastRejection {p['LastRejection']!r} (want {last!r})"
+
+        assert not emu.format_errors, emu.format_errors
+        print(f"{name}: 3 replies to ids never posted (one accepting, two rejecting) and 3 duplicate replies "
+              f"(2 acceptances, 1 rejection) ignored: Accepted {p['Accepted']}, Rejected {p['Rejected']}, "
+              f"LastRejection {p['LastRejection']!r}")
+
+
+def _reply_to_resent_post(args, emu):
+    """The platform answers two posts but their PUBACKs are lost with the connection: cellgate sends
+    them again on the next one and the platform answers the same ids again. Each post counts once
+    in Accepted (README: "a duplicate reply (to a resent post) counts once")."""
+    name = emu.mode[:3]
+    routes = [{"from": "sensors/+/telemetry", "to": name, "as": "property"}]
+    backoff = dict(initial="1s", max="2s", stable_after="2s")
+    with bridge_case(args, [platform_session(name, emu)], routes, backoff=backoff) as case, case.publisher() as pub:
+        case.wait(name, connected, 15, "connected")
+        seq = iter(range(1000))
+
+        def post():
+            pub.publish("sensors/a/telemetry", json.dumps({"seq": next(seq), "temp": 21.5}), qos=1)
+
+        def answered():
+            return [r for r in emu.post_replies if r["post"] is not None]
+
+        post()
+        case.wait(name, lambda q: q["Accepted"] == 1, 10, "Accepted == 1")
+        emu.set_puback(False)
+        before = len(answered())
+        post()
+        post()
+        wait_for(lambda: len(answered()) >= before + 2, 10, "the platform's answers to the unacknowledged posts")
+        case.wait(name, lambda q: q["Accepted"] >= 3, 10, "Accepted >= 3 (first answers)")
+        resent_ids = [r["id"] for r in answered()[before:before + 2]]
+        emu.set_puback(True)
+        emu.kick()
+        again = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(
+            [r for r in answered()[before + 2:] if r["id"] in resent_ids]), 15,
+            f"posts {resent_ids} sent again and answered again after the reconnect")
+        assert all(r["delivered"] for r in again), \
+            f"the platform's second answers to {resent_ids} did not reach cellgate (not subscribed yet?): {again}"
+        case.wait(name, lambda q: q["Queued"] == 0 and q["State"] == "connected", 10, "Queued == 0 after the resend")
+        # A fresh post's reply reaches cellgate after the second answers.
+        post()
+        case.wait(name, lambda q: q["Accepted"] >= 4, 10, "Accepted >= 4")
+        time.sleep(0.3)
+        p = case.props(name)
+        dups = sum(1 for r in emu.posts() if r["id"] in resent_ids)
+        assert not emu.format_errors, emu.format_errors
+        assert (p["Accepted"], p["Rejected"]) == (4, 0), \
+            f"4 posts, of which {resent_ids} were sent twice ({dups} arrivals) and answered twice each: Accepted " \
+            f"{p['Accepted']} (want 4: each post counts once), Rejected {p['Rejected']} (want 0)"
+        print(f"{name}: posts {resent_ids} resent after a lost PUBACK ({dups} arrivals, answered twice each) "
+              f"counted once: Accepted {p['Accepted']}")
+
+
+def test_aliyun_reply_matching(args):
+    with PlatformEmulator("aliyun", **ALI) as emu:
+        _reply_matching(args, emu)
+
+
+def test_onenet_reply_matching(args):
+    with PlatformEmulator("onenet", **ONE) as emu:
+        _reply_matching(args, emu)
+
+
+def test_aliyun_reply_to_resent_post_counts_once(args):
+    with PlatformEmulator("aliyun", **ALI) as emu:
+        _reply_to_resent_post(args, emu)
+
+
+def test_onenet_reply_to_resent_post_counts_once(args):
+    with PlatformEmulator("onenet", **ONE) as emu:
+        _reply_to_resent_post(args, emu)
+
+
 def test_ids_increase_across_restart(args):
     # The platform message ids are never reused, also when the outbox was empty at a restart.
     tmp = tempfile.mkdtemp(prefix="cellgate-ids-")
@@ -229,10 +365,10 @@ def _wait_subscribed(emu, topic, timeout=10):
              f"a subscription covering {topic}")
 
 
-def _local_request(app, topic, timeout=5):
-    """The first message the local application got on `topic`."""
+def _local_request(app, topic, timeout=5, after=0):
+    """The first message the local application got on `topic` (among those after the first `after`)."""
     def find():
-        return next((m for m in app.snapshot() if m[1] == topic), None)
+        return next((m for m in app.snapshot()[after:] if m[1] == topic), None)
     try:
         return wait_for(find, timeout, f"local message on {topic}")
     except TimeoutError:
@@ -240,24 +376,63 @@ def _local_request(app, topic, timeout=5):
                              f"{[m[1] for m in app.snapshot()]}") from None
 
 
-def _round_trip(emu, app, send, local_topic, answer_topic, answer, want_topic, check_json=True):
-    """Sends a platform request, checks its local copy, answers locally; returns the round trip in ms."""
+_NO_DATA = object()
+
+
+def _round_trip(emu, app, send, local_topic, answer_topic, answer, want_topic, check_json=True, daemon=None,
+                want_code=200, want_data=_NO_DATA):
+    """Sends a platform request, checks its local copy, answers locally; returns the round trip in ms.
+    With check_json the platform must get its own reply format whatever the answer carried: the
+    request's id echoed (a string), a numeric code (want_code), aliyun's "data" (want_data when
+    given: the answer's data, carried unchanged), onenet's "msg" a string if present."""
     t0 = time.monotonic()
+    seen = len(app.snapshot())
     rid = send()
     local_topic = local_topic.replace("<id>", rid)
-    _, _, payload = _local_request(app, local_topic)
+    _, _, payload = _local_request(app, local_topic, after=seen)
     if check_json:
         doc = json.loads(payload)
         assert doc.get("id") == rid, f"local copy of the request lost its id: {payload!r}"
-    app.publish(answer_topic.replace("<id>", rid), answer(rid), qos=1)
+    body = answer(rid)
+    app.publish(answer_topic.replace("<id>", rid), body, qos=1)
     rep = emu.wait_reply(rid, 5)
-    assert rep is not None, f"no platform reply to {rid} (device publishes: " \
-        f"{[p['topic'] for p in emu.received()][-5:]})"
+    if rep is None:
+        why = ""
+        if daemon is not None:
+            why = "; cellgated logged: " + " | ".join(
+                ln for ln in daemon.log().splitlines() if "answer" in ln and answer_topic.replace("<id>", rid) in ln)
+        raise AssertionError(f"no platform reply to request {rid} after the local answer {body!r} on "
+                             f"{answer_topic.replace('<id>', rid)} (device publishes: "
+                             f"{[p['topic'] for p in emu.received()][-5:]}){why}")
     assert rep["topic"] == want_topic.replace("<id>", rid), f"reply on {rep['topic']}, want {want_topic}"
-    assert not rep["problems"], f"reply {rep['payload']!r}: {rep['problems']}"
+    assert not rep["problems"], f"reply {rep['payload']!r} to the answer {body!r}: {rep['problems']}"
     if check_json:
-        assert rep["json"]["id"] == rid and rep["json"]["code"] == 200, rep["json"]
+        got = rep["json"]
+        assert isinstance(got, dict) and got.get("id") == rid, \
+            f"the reply to the answer {body!r} does not echo the request id {rid!r}: {rep['payload']!r}"
+        code = got.get("code")
+        assert isinstance(code, int) and not isinstance(code, bool) and code == want_code, \
+            f"the reply to the answer {body!r} has code {code!r}, want the number {want_code}: {rep['payload']!r}"
+        if emu.mode == "aliyun":
+            assert "data" in got, f"Alink reply without data: {rep['payload']!r}"
+        elif "msg" in got:
+            assert isinstance(got["msg"], str), f"OneJSON reply msg is not a string: {rep['payload']!r}"
+        if want_data is not _NO_DATA:
+            assert got.get("data") == want_data, \
+                f"the answer's data {want_data!r} did not reach the platform: {rep['payload']!r}"
     return (rep["time"] - t0) * 1000
+
+
+def _answers_without_id(cases):
+    """Runs round trips whose local answers carry only the data (cellgate builds the reply: id
+    echoed, code 200 unless given); returns {name: ms} and the failures, so every case is reported."""
+    times, failures = {}, []
+    for name, fn in cases:
+        try:
+            times[name] = fn()
+        except AssertionError as e:
+            failures.append(f"{name}: {e}")
+    return times, failures
 
 
 def test_downlink_round_trip_aliyun(args):
@@ -281,9 +456,26 @@ def test_downlink_round_trip_aliyun(args):
                                       pre + "thing/service/reboot_reply"))
                 req = [m for m in app.snapshot() if m[1] == "cloud/ali/thing/service/property/set"][0]
                 assert json.loads(req[2])["params"] == {"LightSwitch": 1, "Level": 2.5}, req
+                # Answers with only the data: a pass-through of the answer would lack id and code.
+                bare, failures = _answers_without_id([
+                    ("property set answered {}", lambda: _round_trip(
+                        emu, app, lambda: emu.property_set({"LightSwitch": 0}), "cloud/ali/thing/service/property/set",
+                        "cloud/ali/thing/service/property/set/reply", lambda rid: "{}",
+                        pre + "thing/service/property/set_reply", daemon=case.d, want_data={})),
+                    ("service call answered {\"data\":{...}}", lambda: _round_trip(
+                        emu, app, lambda: emu.service_call("reboot", {"delay": 1}), "cloud/ali/thing/service/reboot",
+                        "cloud/ali/thing/service/reboot_reply",
+                        lambda rid: json.dumps({"data": {"ok": 1, "eta": 30}}),
+                        pre + "thing/service/reboot_reply", daemon=case.d, want_data={"ok": 1, "eta": 30})),
+                    ("service call answered {\"code\":460,\"data\":{}}", lambda: _round_trip(
+                        emu, app, lambda: emu.service_call("reboot", {"delay": 2}), "cloud/ali/thing/service/reboot",
+                        "cloud/ali/thing/service/reboot/reply", lambda rid: json.dumps({"code": 460, "data": {}}),
+                        pre + "thing/service/reboot_reply", daemon=case.d, want_code=460, want_data={}))])
+                assert not failures, "answers without an id:\n  " + "\n  ".join(failures)
                 assert not emu.format_errors, emu.format_errors
                 print(f"aliyun downlink: property set and service call round trips {rt[0]:.1f} / {rt[1]:.1f} ms "
-                      f"(platform -> local -> answer -> platform reply with the echoed id)")
+                      f"(platform -> local -> answer -> platform reply with the echoed id); answers without an id: "
+                      + ", ".join(f"{k} {v:.1f} ms" for k, v in bare.items()))
 
 
 def test_downlink_round_trip_onenet(args):
@@ -316,8 +508,25 @@ def test_downlink_round_trip_onenet(args):
                                         pre + "cmd/response/<id>", check_json=False)
                 rep = [r for r in emu.device_replies if r["topic"].startswith(pre + "cmd/response/")][0]
                 assert rep["payload"] == b"done", rep
+                # Answers with only the data: a pass-through of the answer would lack id and code.
+                bare, failures = _answers_without_id([
+                    ("property set answered {}", lambda: _round_trip(
+                        emu, app, lambda: emu.property_set({"temp": "31.5"}), "cloud/one/thing/property/set",
+                        "cloud/one/thing/property/set/reply", lambda rid: "{}", pre + "thing/property/set_reply",
+                        daemon=case.d)),
+                    ("property get answered {\"data\":{...}}", lambda: _round_trip(
+                        emu, app, lambda: emu.property_get(["temp"]), "cloud/one/thing/property/get",
+                        "cloud/one/thing/property/get_reply", lambda rid: json.dumps({"data": {"temp": 22.5}}),
+                        pre + "thing/property/get_reply", daemon=case.d, want_data={"temp": 22.5})),
+                    ("invoke answered {\"data\":{...}}", lambda: _round_trip(
+                        emu, app, lambda: emu.service_call("reset", {"hard": True}),
+                        "cloud/one/thing/service/reset/invoke", "cloud/one/thing/service/reset/invoke/reply",
+                        lambda rid: json.dumps({"data": {"result": "off"}}), pre + "thing/service/reset/invoke_reply",
+                        daemon=case.d, want_data={"result": "off"}))])
+                assert not failures, "answers without an id:\n  " + "\n  ".join(failures)
                 assert not emu.format_errors, emu.format_errors
-                print("onenet downlink round trips: " + ", ".join(f"{k} {v:.1f} ms" for k, v in rt.items()))
+                print("onenet downlink round trips: " + ", ".join(f"{k} {v:.1f} ms" for k, v in rt.items())
+                      + "; answers without an id: " + ", ".join(f"{k} {v:.1f} ms" for k, v in bare.items()))
 
 
 def test_downlink_round_trip_generic(args):
@@ -360,5 +569,7 @@ def test_downlink_round_trip_generic(args):
 
 if __name__ == "__main__":
     run_parallel([test_raw_route_to_cloud_mosquitto, test_aliyun_property_event_and_replies,
-                  test_onenet_property_event_and_replies, test_ids_increase_across_restart,
+                  test_onenet_property_event_and_replies, test_aliyun_reply_matching, test_onenet_reply_matching,
+                  test_aliyun_reply_to_resent_post_counts_once, test_onenet_reply_to_resent_post_counts_once,
+                  test_ids_increase_across_restart,
                   test_downlink_round_trip_aliyun, test_downlink_round_trip_onenet, test_downlink_round_trip_generic])

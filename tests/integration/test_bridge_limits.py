@@ -6,6 +6,7 @@ enforce 30 msg/s and 100 QoS 1 publishes per 5 s) never trips them, at about the
 generic session's configured rate_limit is honoured."""
 
 import base64
+import json
 import os
 import shutil
 import sqlite3
@@ -136,6 +137,15 @@ def test_outbox_max_age_drops_expired(args):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _seq(mode, rec):
+    """The "seq" a drained message carries: the raw payload (generic) or the post's params, whose
+    values the platform format may wrap as {"value": v, "time": ms}."""
+    if mode == "generic":
+        return json.loads(rec["payload"])["seq"]
+    v = rec["json"]["params"]["seq"]
+    return v["value"] if isinstance(v, dict) else v
+
+
 def _drain(args, mode, emu_kw, session_extra, n, want_rate, want_burst):
     """n property posts queued while the platform is down, then drained; returns the figures."""
     emu = stopped(mode, **emu_kw)
@@ -159,6 +169,10 @@ def _drain(args, mode, emu_kw, session_extra, n, want_rate, want_burst):
                 recs = emu.wait_posts(n, expect)
             final = case.wait(name, lambda q: q["Queued"] == 0 and (mode == "generic" or q["Accepted"] >= n), 10,
                               "Queued == 0 and every post's reply matched (Accepted)")
+            time.sleep(0.3)  # a resend still on its way would show up as a duplicate
+            every = emu.received("gw/#") if mode == "generic" else emu.posts()
+            seqs = [_seq(mode, r) for r in every]
+            firsts = list(dict.fromkeys(seqs))
             snap = emu.snapshot()
             times = [r["time"] for r in recs]
             span = times[-1] - times[0]
@@ -172,11 +186,19 @@ def _drain(args, mode, emu_kw, session_extra, n, want_rate, want_burst):
                   f"{want_rate:g}/s, burst {want_burst:g}); max {w1} in any 1 s, {w5} in any 5 s; violations "
                   f"{len(snap['violations'])}, rate drops {len(snap['rate_drops'])}, "
                   f"format errors {len(snap['format_errors'])}; Accepted {final.get('Accepted')}, "
-                  f"Rejected {final.get('Rejected')}")
-            assert len(recs) >= n, f"only {len(recs)} of {n} delivered"
+                  f"Rejected {final.get('Rejected')}; {len(set(seqs))} distinct seq, "
+                  f"{len(seqs) - len(set(seqs))} duplicates")
             assert not snap["violations"], f"platform limit violated: {snap['violations'][:3]}"
             assert not snap["rate_drops"], f"{len(snap['rate_drops'])} messages dropped by the platform's rate limit"
             assert not snap["format_errors"], snap["format_errors"][:3]
+            missing = sorted(set(range(n)) - set(seqs))
+            extra = sorted(set(seqs) - set(range(n)))
+            assert not missing and not extra, \
+                f"seq values at the platform != range({n}): {len(missing)} missing {missing[:10]}, " \
+                f"unexpected {extra[:10]}"
+            inversions = [(a, b) for a, b in zip(firsts, firsts[1:]) if a > b]
+            assert firsts == list(range(n)), \
+                f"first arrivals out of order: {len(inversions)} inversions, first {inversions[:5]}"
             if mode != "generic":
                 assert final["Accepted"] == n and final["Rejected"] == 0, final
             assert want_rate * 0.8 <= steady <= want_rate * 1.1, \
