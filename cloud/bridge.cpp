@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <map>
 #include <exception>
 #include <optional>
 
@@ -81,7 +83,28 @@ struct Downlink {
     size_t lane = 0;
     std::vector<std::string> filters;  // cloud filters to subscribe
     bool platform_topics = false;      // the platform names requests (downlink_suffix applies)
+    // Ids of requests forwarded and not yet answered, oldest first, by local request suffix: an
+    // answer that carries no id (`{}`, `{"data":...}`) answers the oldest of its request topic.
+    std::map<std::string, std::deque<std::string>, std::less<>> unanswered;
 };
+
+// A few requests per topic, a few topics: what a device answers within seconds. Older ones are
+// forgotten (an answer to them must then carry its id).
+constexpr size_t kUnansweredPerTopic = 16;
+constexpr size_t kUnansweredTopics = 64;
+
+void remember_request(Downlink& d, const std::string& suffix, std::string id) {
+    if (!d.unanswered.contains(suffix) && d.unanswered.size() >= kUnansweredTopics) d.unanswered.erase(d.unanswered.begin());
+    auto& q = d.unanswered[suffix];
+    q.push_back(std::move(id));
+    if (q.size() > kUnansweredPerTopic) q.pop_front();
+}
+
+// "<request>/reply" and "<request>_reply" (every JSON reply name of both platforms) -> "<request>".
+std::optional<std::string_view> request_of_answer(std::string_view suffix) {
+    if (suffix.ends_with("/reply") || suffix.ends_with("_reply")) return suffix.substr(0, suffix.size() - 6);
+    return std::nullopt;
+}
 
 }  // namespace
 
@@ -99,12 +122,12 @@ struct Bridge::Impl {
     void on_local_message(const std::string& topic, const std::string& payload);
     void accept(Route& r, const std::string& local_topic, const std::vector<std::string>& captures,
                 const std::string& payload);
-    void on_local_answer(const Downlink& d, std::string_view suffix, const std::string& payload);
+    void on_local_answer(Downlink& d, std::string_view suffix, const std::string& payload);
     void on_cloud_message(size_t index, const std::string& topic, const std::string& payload);
     void publish(size_t index, const std::string& topic, std::string payload, int qos, PublishDone done);
 
     std::optional<size_t> lane_of(std::string_view name) const;
-    const Downlink* downlink_of(size_t index) const;
+    Downlink* downlink_of(size_t index);
     void notify_soon();
     void notify();
 
@@ -262,8 +285,8 @@ std::optional<size_t> Bridge::Impl::lane_of(std::string_view name) const {
     return std::nullopt;
 }
 
-const Downlink* Bridge::Impl::downlink_of(size_t index) const {
-    for (const auto& d : downlinks)
+Downlink* Bridge::Impl::downlink_of(size_t index) {
+    for (auto& d : downlinks)
         if (d.lane == index) return &d;
     return nullptr;
 }
@@ -271,7 +294,7 @@ const Downlink* Bridge::Impl::downlink_of(size_t index) const {
 // ---- uplink ----
 
 void Bridge::Impl::on_local_message(const std::string& topic, const std::string& payload) {
-    for (const auto& d : downlinks) {
+    for (auto& d : downlinks) {
         if (topic.size() > d.config.to.size() + 1 && topic.starts_with(d.config.to) && topic[d.config.to.size()] == '/') {
             on_local_answer(d, std::string_view(topic).substr(d.config.to.size() + 1), payload);
             return;
@@ -338,7 +361,7 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
 
 // ---- downlink ----
 
-void Bridge::Impl::on_local_answer(const Downlink& d, std::string_view suffix, const std::string& payload) {
+void Bridge::Impl::on_local_answer(Downlink& d, std::string_view suffix, const std::string& payload) {
     // The requests we forwarded come back on our own subscription and answer nothing; an answer
     // is named "<request>/reply", "<request>_reply", or the platform's own reply topic (OneNET's
     // cmd/response/<id>), so only a failure on a name that looks like one is worth a warning.
@@ -348,7 +371,18 @@ void Bridge::Impl::on_local_answer(const Downlink& d, std::string_view suffix, c
     const Platform p = lane.platform();
     std::expected<CloudMessage, std::string> msg;
     if (d.platform_topics) {
-        msg = downlink_reply(p, fields[d.lane], suffix, payload);
+        // Which request this answers: the one it names, else the oldest unanswered of its topic.
+        std::deque<std::string>* pending = nullptr;
+        if (const auto request = request_of_answer(suffix)) {
+            const auto it = d.unanswered.find(*request);
+            if (it != d.unanswered.end()) pending = &it->second;
+        }
+        std::optional<std::string> id = message_id(payload);
+        std::optional<std::string> filled;
+        if (!id && pending && !pending->empty() && (filled = with_message_id(payload, pending->front())))
+            id = pending->front();
+        msg = downlink_reply(p, fields[d.lane], suffix, filled ? *filled : payload);
+        if (msg && id && pending) std::erase(*pending, *id);
     } else if (suffix.ends_with("/reply") && valid_topic_name(suffix)) {
         // Platforms without a reply convention get the answer raw on `<request topic>/reply`.
         msg = CloudMessage{std::string(suffix), payload};
@@ -374,10 +408,13 @@ void Bridge::Impl::on_cloud_message(size_t index, const std::string& topic, cons
         lane.on_reply(*reply);
         return;
     }
-    const Downlink* d = downlink_of(index);
+    Downlink* d = downlink_of(index);
     std::optional<std::string> local_topic;
     if (d && d->platform_topics) {
-        if (auto suffix = downlink_suffix(lane.platform(), fields[index], topic)) local_topic = d->config.to + "/" + *suffix;
+        if (auto suffix = downlink_suffix(lane.platform(), fields[index], topic)) {
+            local_topic = d->config.to + "/" + *suffix;
+            if (auto id = message_id(payload)) remember_request(*d, *suffix, std::move(*id));
+        }
     } else if (d) {
         for (const auto& f : d->filters) {
             if (mqtt_topic_matches(f, topic)) {

@@ -65,10 +65,16 @@ void DeliveryLane::on_available() { drain(); }
 void DeliveryLane::charge() { bucket_.take(sched_.now()); }
 
 void DeliveryLane::on_reply(const UplinkReply& reply) {
-    if (!posts_.erase(reply.id)) {
+    const auto post = posts_.find(reply.id);
+    if (post == posts_.end()) {
         log::debug("cloud ", name_, ": reply ", reply.code, " to id ", reply.id, " matches no post of ours");
         return;
     }
+    if (post->second) {
+        log::debug("cloud ", name_, ": reply ", reply.code, " to id ", reply.id, " again (the post was resent)");
+        return;
+    }
+    post->second = true;
     if (reply.accepted) {
         ++counts_.accepted;
     } else {
@@ -182,7 +188,7 @@ void DeliveryLane::give_up(const OutboxMessage& m, const std::string& why) {
 
 void DeliveryLane::remember_post(uint64_t id) {
     const auto wire = static_cast<uint32_t>(id);
-    if (!posts_.insert(wire).second) return;
+    if (!posts_.try_emplace(wire, false).second) return;
     posts_order_.push_back(wire);
     while (posts_order_.size() > tuning_.reply_memory) {
         posts_.erase(posts_order_.front());

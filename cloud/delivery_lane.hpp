@@ -101,7 +101,9 @@ private:
     uint64_t resend_until_ = 0;
     unsigned refusals_ = 0;
 
-    std::set<uint32_t> posts_;            // ids of posts awaiting a reply, as sent (mod 2^32)
+    // Ids of posts sent (as sent: mod 2^32) -> answered yet. Kept after the answer: a post sent
+    // again (its PUBACK was lost with a connection) is answered again, and counts once.
+    std::map<uint32_t, bool> posts_;
     std::deque<uint32_t> posts_order_;
     DeliveryStatus counts_;               // queued unused; dropped: ours only
 };

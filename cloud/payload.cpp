@@ -345,6 +345,21 @@ std::string wrap_uplink(Platform p, const UplinkFormat& f, std::string_view loca
     return dump(out);
 }
 
+std::optional<std::string> message_id(std::string_view payload) {
+    const auto j = parse_json(payload);
+    if (!j || !j->is_object()) return std::nullopt;
+    auto id = request_id(*j);
+    if (!id) return std::nullopt;
+    return *id;
+}
+
+std::optional<std::string> with_message_id(std::string_view answer, const std::string& id) {
+    auto j = answer.empty() ? std::optional<Json>(Json::object()) : parse_json(answer);
+    if (!j || !j->is_object() || j->contains("id")) return std::nullopt;
+    (*j)["id"] = id;
+    return dump(*j);
+}
+
 // ---- the platform's replies to posts ----
 
 std::vector<std::string> reply_filters(Platform p, const TopicFields& fields) {

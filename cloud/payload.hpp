@@ -83,5 +83,10 @@ struct CloudMessage {
 // the payload is unusable.
 std::expected<CloudMessage, std::string> downlink_reply(Platform p, const TopicFields& fields,
                                                         std::string_view local_suffix, std::string_view local_payload);
+// The "id" of a JSON request or answer (what a reply echoes); nullopt without a usable one.
+std::optional<std::string> message_id(std::string_view payload);
+// An answer that names no request: with "id" set to `id` when it is a JSON object without one
+// (an empty payload counts as {}); nullopt when it is not such an object.
+std::optional<std::string> with_message_id(std::string_view answer, const std::string& id);
 
 }  // namespace cellgate::cloud
