@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <utility>
 
 #include "cloud/session.hpp"
 #include "daemon/log.hpp"
@@ -26,6 +27,13 @@ DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, T
             log::error("cloud ", name_, ": delivery: ", e.what());
         }
     });
+    ack_timer_ = sched_.make_timer([this] {
+        try {
+            check_acks();
+        } catch (const std::exception& e) {
+            log::error("cloud ", name_, ": delivery: ", e.what());
+        }
+    });
 }
 
 DeliveryLane::~DeliveryLane() = default;
@@ -39,25 +47,49 @@ void DeliveryLane::on_connected() {
 void DeliveryLane::on_disconnected() {
     connected_ = false;
     timer_->cancel();
+    ack_timer_->cancel();
     buffer_.clear();
-    if (inflight_.empty()) return;
-    uint64_t oldest = UINT64_MAX;
-    for (const auto& [mid, id] : inflight_) {
-        resend_.insert(id);
-        oldest = std::min(oldest, id);
-    }
-    resend_until_ = std::max(resend_until_, cursor_);
-    cursor_ = std::min(cursor_, oldest - 1);
-    log::debug("cloud ", name_, ": ", inflight_.size(), " publishes unacknowledged; resent on the next connection");
+    std::vector<uint64_t> lost = std::exchange(orphans_, {});
+    for (const auto& [mid, f] : inflight_) lost.push_back(f.id);
     inflight_.clear();
+    if (lost.empty()) return;
+    for (const uint64_t id : lost) resend_.insert(id);
+    resend_until_ = std::max(resend_until_, cursor_);
+    cursor_ = std::min(cursor_, *std::min_element(lost.begin(), lost.end()) - 1);
+    log::debug("cloud ", name_, ": ", lost.size(), " publishes unacknowledged; resent on the next connection");
 }
 
 void DeliveryLane::on_published(int mid) {
     const auto it = inflight_.find(mid);
     if (it == inflight_.end()) return;  // a downlink answer, or a publish of an earlier connection
-    outbox_.acknowledge(it->second);
+    outbox_.acknowledge(it->second.id);
     inflight_.erase(it);
     drain();
+}
+
+void DeliveryLane::check_acks() {
+    if (!connected_) return;
+    const auto now = sched_.now();
+    Clock::time_point oldest = now;
+    uint64_t oldest_id = 0;
+    for (const auto& [mid, f] : inflight_)
+        if (f.sent < oldest) {
+            oldest = f.sent;
+            oldest_id = f.id;
+        }
+    if (orphans_.empty() && (inflight_.empty() || now - oldest < tuning_.puback_timeout)) {
+        if (!inflight_.empty())
+            ack_timer_->arm(std::chrono::ceil<milliseconds>(oldest + tuning_.puback_timeout - now));
+        return;
+    }
+    const std::string why =
+        orphans_.empty()
+            ? "no PUBACK for message " + std::to_string(oldest_id) + " in " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - oldest).count()) + " s"
+            : "the client reused the message id of an unacknowledged publish";
+    log::warning("cloud ", name_, ": ", why, "; connecting again to send ", inflight_.size() + orphans_.size(),
+                 " unacknowledged message", inflight_.size() + orphans_.size() == 1 ? "" : "s", " again");
+    session_.reconnect(why);
 }
 
 void DeliveryLane::on_available() { drain(); }
@@ -174,7 +206,14 @@ bool DeliveryLane::send(const OutboxMessage& m) {
     }
     refusals_ = 0;
     if (!connected_) return false;
-    inflight_[mid] = m.id;
+    const auto [slot, fresh] = inflight_.try_emplace(mid, Flight{m.id, now});
+    if (!fresh) {
+        orphans_.push_back(slot->second.id);
+        slot->second = Flight{m.id, now};
+        ack_timer_->arm(milliseconds(0));  // check_acks() reconnects, outside this send
+    } else if (!ack_timer_->armed()) {
+        ack_timer_->arm(tuning_.puback_timeout);
+    }
     if (format->kind != UplinkKind::raw) remember_post(m.id);
     return true;
 }

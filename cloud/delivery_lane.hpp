@@ -38,6 +38,11 @@ struct DeliveryTuning {
     unsigned max_refusals = 3;
     // Post ids remembered to match the platform's replies.
     size_t reply_memory = 4096;
+    // A publish unacknowledged this long on a connection that still answers PINGREQs (a broker
+    // that lost it, a platform that silently drops): the connection is dropped and made again,
+    // which sends everything unacknowledged again. Its window slot would otherwise be gone for as
+    // long as the connection lives.
+    milliseconds puback_timeout{60'000};
 };
 
 class DeliveryLane {
@@ -75,6 +80,7 @@ public:
 
 private:
     void drain();
+    void check_acks();
     // false: stop draining for now (a timer or an event resumes it).
     bool send(const OutboxMessage& m);
     void give_up(const OutboxMessage& m, const std::string& why);
@@ -89,12 +95,20 @@ private:
     Platform platform_;
     TokenBucket& bucket_;
     std::unique_ptr<Timer> timer_;
+    std::unique_ptr<Timer> ack_timer_;
 
     bool connected_ = false;
     bool draining_ = false;
     uint64_t cursor_ = 0;                 // the last row handed to the client (or skipped)
     std::deque<OutboxMessage> buffer_;    // rows after cursor_, read ahead
-    std::map<int, uint64_t> inflight_;    // mid -> row id
+    struct Flight {
+        uint64_t id = 0;
+        Clock::time_point sent{};
+    };
+    std::map<int, Flight> inflight_;      // mid -> row
+    // Rows whose message id the client reused while they were still unacknowledged (65 535
+    // publishes later): no PUBACK can name them any more; sent again on the next connection.
+    std::vector<uint64_t> orphans_;
     // Rows in flight when a connection ended, to send again; rows up to resend_until_ that are
     // not in it were acknowledged.
     std::set<uint64_t> resend_;

@@ -414,16 +414,16 @@ void Session::link_changed(bool up) {
     m.connect_now("modem data link up");
 }
 
-void Session::reconnect() {
+void Session::reconnect(const std::string& why) {
     auto& m = *impl_;
     if (!m.started) return;
     if (m.follows_modem && !m.link_up) {
-        log::info("cloud ", m.config.name, ": Reconnect() ignored: no modem data link");
+        log::info("cloud ", m.config.name, ": ", why, ": ignored, no modem data link");
         return;
     }
     m.retry_timer->cancel();
-    m.drop("Reconnect() requested");
-    m.connect_now("Reconnect() requested");
+    m.drop(why);
+    m.connect_now(why);
 }
 
 int Session::publish(const std::string& topic, const std::string& payload, int qos) {

@@ -38,8 +38,9 @@ public:
     void start();
     // The modem's data link went up or down.
     void link_changed(bool up);
-    // D-Bus Reconnect(): drop the connection and connect again now.
-    void reconnect();
+    // D-Bus Reconnect() (or a connection that stopped acknowledging): drop the connection and
+    // connect again now; `why` is the reason logged and shown as LastDisconnectReason.
+    void reconnect(const std::string& why = "Reconnect() requested");
     // Publish on the cloud connection; returns the message id or -1 when not connected.
     int publish(const std::string& topic, const std::string& payload, int qos);
 

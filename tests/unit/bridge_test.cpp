@@ -529,6 +529,55 @@ TEST_F(BridgeTest, AReplyToAResentPostCountsOnce) {
     EXPECT_EQ(bridge_->status(0).rejected, 1u);
 }
 
+// A broker that answers PINGREQs but lost a publish: its window slot would be gone for as long
+// as the connection lives. After puback_timeout the session connects again and resends it.
+TEST_F(BridgeTest, APublishNeverAcknowledgedMakesTheSessionConnectAgain) {
+    outbox_.seed("lab", 2);
+    DeliveryTuning t;
+    t.puback_timeout = 30s;
+    build(t);
+    up(lab_);
+    ASSERT_EQ(lab_.client->publications.size(), 2u);
+    const int first_mid = lab_.client->next_mid - 1;  // the second publish; the first stays lost
+    lab_.client->acked(first_mid);
+    const size_t attempts = lab_.client->attempts.size();
+    sched_.advance(29s);
+    EXPECT_EQ(lab_.client->attempts.size(), attempts);
+    sched_.advance(1s);
+    EXPECT_EQ(lab_.client->disconnects, 1);
+    for (int i = 0; i < 20 && lab_.client->attempts.size() == attempts; ++i) sched_.advance(500ms);
+    ASSERT_GT(lab_.client->attempts.size(), attempts);
+    EXPECT_NE(lab_.session->status().last_disconnect_reason.find("no PUBACK for message 1"), std::string::npos)
+        << lab_.session->status().last_disconnect_reason;
+    up(lab_);
+    ASSERT_EQ(lab_.client->publications.size(), 3u);
+    EXPECT_EQ(lab_.client->publications[2].payload, "p1");  // only the lost one again
+}
+
+// 65 535 publishes after a lost one, the client hands out its message id again: the old row can
+// no longer be acknowledged, so the session connects again and sends it again, not forgets it.
+TEST_F(BridgeTest, AReusedMessageIdSendsTheOlderRowAgain) {
+    outbox_.seed("lab", 2);
+    build();
+    up(lab_);
+    ASSERT_EQ(lab_.client->publications.size(), 2u);
+    const int lost_mid = lab_.client->next_mid - 2;  // row 1's, never acknowledged
+    lab_.client->acked(lab_.client->next_mid - 1);
+    lab_.client->next_mid = lost_mid;  // the id counter came round
+    outbox_.seed("lab", 1);
+    outbox_.on_available("lab");
+    sched_.run_deferred();
+    ASSERT_EQ(lab_.client->publications.size(), 3u);
+    EXPECT_EQ(lab_.client->disconnects, 0);
+    sched_.advance(1ms);
+    EXPECT_EQ(lab_.client->disconnects, 1) << "the reused id must make the session connect again";
+    for (int i = 0; i < 20 && !lab_.client->connecting; ++i) sched_.advance(500ms);
+    up(lab_);
+    ASSERT_EQ(lab_.client->publications.size(), 5u);
+    EXPECT_EQ(lab_.client->publications[3].payload, "p1");
+    EXPECT_EQ(lab_.client->publications[4].payload, "p3");
+}
+
 // ---- downlink ----
 
 TEST_F(BridgeTest, AliyunRequestsReachTheLocalPrefixAndAnswersGoBack) {
