@@ -36,6 +36,8 @@ constexpr int kSubscribeQos = 1;
 // Refused or lost local messages are logged at most this often per route or session: a publisher
 // stuck in a loop must not flood the journal (the counters still count every one).
 constexpr milliseconds kRefusalLogInterval = 10s;
+// The longest id a post can carry (ids are sent modulo 2^32): sizes are checked with it.
+constexpr uint64_t kLongestMessageId = 4'294'967'295;
 
 int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -323,15 +325,23 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
                          more ? " (" + std::to_string(more) + " more refused since the last report)" : "");
     };
     if (auto ok = validate_uplink(r.config.as, payload); !ok) return refuse(ok.error());
-    if (payload.size() > max_payload(p))
-        return refuse("payload of " + std::to_string(payload.size()) + " bytes is over " + to_string(p) + "'s " +
-                      std::to_string(max_payload(p)));
+    // What the platform will get is the wrapped message (with the longest id it can carry), up
+    // to several times the local payload: over the limit, OneNET disconnects, so the row would
+    // come back first on every connection and block the session.
+    const int64_t now_ms = wall_ms();
+    const size_t sent = r.config.as.kind == UplinkKind::raw
+                            ? payload.size()
+                            : wrap_uplink(p, r.config.as, payload, kLongestMessageId, now_ms).size();
+    if (sent > max_payload(p))
+        return refuse((sent == payload.size() ? "payload of " : "wrapped for the platform, a payload of ") +
+                      std::to_string(sent) + " bytes is over " + to_string(p) + "'s " + std::to_string(max_payload(p)));
     std::string topic = r.topic;
     if (r.templated) {
         std::string error;
         auto t = expand_topic(r.topic, fields[r.lane], captures, error);
         if (!t) return refuse("cloud topic: " + error);
-        if (auto why = check_publish_topic(p, *t); !why.empty()) return refuse("cloud topic " + *t + ": " + why);
+        if (auto why = check_publish_topic(p, *t, fields[r.lane]); !why.empty())
+            return refuse("cloud topic " + *t + ": " + why);
         topic = std::move(*t);
     }
     if (r.config.qos == 0 && !lane.connected()) {
@@ -344,7 +354,7 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
     m.format = to_string(r.config.as);
     m.payload = payload;
     m.qos = r.config.qos;
-    m.created_ms = wall_ms();
+    m.created_ms = now_ms;
     const size_t index = r.lane;
     outbox.enqueue(std::move(m), [this, weak = std::weak_ptr<int>(alive), index](
                                      std::expected<uint64_t, std::string> id) {
@@ -443,7 +453,8 @@ void Bridge::Impl::publish(size_t index, const std::string& topic, std::string p
                     std::string(to_string(p)) + " accepts QoS 0 to " + std::to_string(max_qos(p)) + ", got " +
                         std::to_string(qos));
     if (!valid_topic_name(topic)) return fail(PublishError::invalid_topic, "not an MQTT topic name: " + topic);
-    if (auto why = check_publish_topic(p, topic); !why.empty()) return fail(PublishError::invalid_topic, why);
+    if (auto why = check_publish_topic(p, topic, fields[index]); !why.empty())
+        return fail(PublishError::invalid_topic, why);
     if (payload.size() > max_payload(p))
         return fail(PublishError::too_large, "payload of " + std::to_string(payload.size()) + " bytes is over " +
                                                  to_string(p) + "'s " + std::to_string(max_payload(p)));

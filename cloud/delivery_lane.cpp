@@ -18,6 +18,7 @@ DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, T
       tuning_(tuning),
       name_(session.config().name),
       platform_(session.config().platform),
+      fields_(topic_fields(session.config())),
       bucket_(bucket) {
     timer_ = sched_.make_timer([this] {
         // Nothing may throw into the event loop.
@@ -34,6 +35,14 @@ DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, T
             log::error("cloud ", name_, ": delivery: ", e.what());
         }
     });
+    probe_timer_ = sched_.make_timer([this] {
+        try {
+            on_probe_done();
+            drain();
+        } catch (const std::exception& e) {
+            log::error("cloud ", name_, ": delivery: ", e.what());
+        }
+    });
 }
 
 DeliveryLane::~DeliveryLane() = default;
@@ -41,6 +50,7 @@ DeliveryLane::~DeliveryLane() = default;
 void DeliveryLane::on_connected() {
     connected_ = true;
     refusals_ = 0;
+    if (held_back_) probe_timer_->arm(tuning_.poison_window);
     drain();
 }
 
@@ -49,7 +59,10 @@ void DeliveryLane::on_disconnected() {
     timer_->cancel();
     ack_timer_->cancel();
     buffer_.clear();
+    probe_timer_->cancel();
     std::vector<uint64_t> lost = std::exchange(orphans_, {});
+    if (held_back_) lost.push_back(held_back_);  // innocent: the connection died without it
+    judge_lost_connection();
     for (const auto& [mid, f] : inflight_) lost.push_back(f.id);
     inflight_.clear();
     if (lost.empty()) return;
@@ -62,9 +75,53 @@ void DeliveryLane::on_disconnected() {
 void DeliveryLane::on_published(int mid) {
     const auto it = inflight_.find(mid);
     if (it == inflight_.end()) return;  // a downlink answer, or a publish of an earlier connection
+    if (it->second.id == suspect_) {
+        suspect_ = 0;
+        strikes_ = 0;
+    }
     outbox_.acknowledge(it->second.id);
     inflight_.erase(it);
     drain();
+}
+
+void DeliveryLane::judge_lost_connection() {
+    const bool ours = std::exchange(reconnecting_, false);
+    if (std::exchange(held_back_, 0) != 0) {
+        log::info("cloud ", name_, ": the connection ended without message ", suspect_,
+                  " too; it is not the cause and goes first again");
+        suspect_ = 0;
+        strikes_ = 0;
+        return;
+    }
+    const Flight* oldest = nullptr;
+    for (const auto& [mid, f] : inflight_)
+        if (!oldest || f.id < oldest->id) oldest = &f;
+    const bool suspicious = oldest && !ours && session_.status().state != SessionState::waiting_link &&
+                            sched_.now() - oldest->sent < tuning_.poison_window;
+    if (!suspicious) {
+        suspect_ = 0;
+        strikes_ = 0;
+        return;
+    }
+    strikes_ = suspect_ == oldest->id ? strikes_ + 1 : 1;
+    suspect_ = oldest->id;
+    if (strikes_ >= tuning_.poison_strikes) {
+        held_back_ = suspect_;
+        log::warning("cloud ", name_, ": the broker closed the last ", strikes_, " connections within ",
+                     tuning_.poison_window.count(), " ms of message ", suspect_,
+                     "; holding it back on the next connection to see whether it is the cause");
+    }
+}
+
+void DeliveryLane::on_probe_done() {
+    if (!connected_ || !held_back_) return;
+    log::error("cloud ", name_, ": dropping queued message ", held_back_, ": the broker closed ", strikes_,
+               " connections in a row right after it, and keeps one without it (a topic or payload it refuses?)");
+    outbox_.acknowledge(held_back_);
+    held_back_ = 0;
+    suspect_ = 0;
+    strikes_ = 0;
+    count_dropped();
 }
 
 void DeliveryLane::check_acks() {
@@ -89,6 +146,7 @@ void DeliveryLane::check_acks() {
             : "the client reused the message id of an unacknowledged publish";
     log::warning("cloud ", name_, ": ", why, "; connecting again to send ", inflight_.size() + orphans_.size(),
                  " unacknowledged message", inflight_.size() + orphans_.size() == 1 ? "" : "s", " again");
+    reconnecting_ = true;
     session_.reconnect(why);
 }
 
@@ -168,6 +226,13 @@ void DeliveryLane::drain() {
             buffer_.pop_front();
             continue;
         }
+        if (m.id == held_back_) {
+            // The probe: everything but the suspect (it is sent again if this connection dies).
+            resend_.erase(m.id);
+            cursor_ = m.id;
+            buffer_.pop_front();
+            continue;
+        }
         OutboxMessage next = std::move(buffer_.front());
         buffer_.pop_front();
         const bool sent = send(next);
@@ -192,7 +257,18 @@ bool DeliveryLane::send(const OutboxMessage& m) {
         give_up(m, "unknown format " + m.format);
         return true;
     }
+    // Accepted under other settings (a reload changed the device's name, say): what the platform
+    // would refuse -- OneNET by disconnecting -- is dropped rather than sent on every connection.
+    if (auto why = check_publish_topic(platform_, m.topic, fields_); !why.empty()) {
+        give_up(m, "the cloud topic " + why);
+        return true;
+    }
     const std::string payload = wrap_uplink(platform_, *format, m.payload, m.id, m.created_ms);
+    if (payload.size() > max_payload(platform_)) {
+        give_up(m, std::to_string(payload.size()) + " bytes are over " + to_string(platform_) + "'s " +
+                       std::to_string(max_payload(platform_)));
+        return true;
+    }
     const int mid = session_.publish(m.topic, payload, m.qos);
     if (mid < 0) {
         if (!connected_) return false;

@@ -459,7 +459,7 @@ std::expected<CloudMessage, std::string> downlink_reply(Platform p, const TopicF
     std::string error;
     auto topic = expand_topic(reply->pattern, with_id, {}, error);
     if (!topic) return std::unexpected(error);
-    if (auto why = check_publish_topic(p, *topic); !why.empty()) return std::unexpected(why);
+    if (auto why = check_publish_topic(p, *topic, dev); !why.empty()) return std::unexpected(why);
 
     if (!route->json) {
         if (p == Platform::onenet && local_payload.size() >= kMaxCmdResponse) {

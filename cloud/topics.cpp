@@ -272,7 +272,7 @@ bool mqtt_topic_matches(std::string_view filter, std::string_view topic, std::ve
     return true;
 }
 
-std::string check_publish_topic(Platform p, std::string_view topic) {
+std::string check_publish_topic(Platform p, std::string_view topic, const TopicFields& fields) {
     if (!valid_topic_name(topic)) return "not a valid MQTT topic name";
     switch (p) {
         case Platform::aliyun:
@@ -290,6 +290,14 @@ std::string check_publish_topic(Platform p, std::string_view topic) {
             if (!charset_ok) return "onenet topics may only contain letters, digits, / _ and - after a leading $";
             if (p == Platform::onenet && std::count(topic.begin(), topic.end(), '/') >= 8) {
                 return "onenet topics have at most 8 levels";
+            }
+            if (p == Platform::onenet) {
+                const auto field = [&](const char* k) {
+                    const auto it = fields.find(k);
+                    return it == fields.end() ? std::string() : it->second;
+                };
+                const std::string own = "$sys/" + field("product_id") + "/" + field("device_name") + "/";
+                if (!topic.starts_with(own)) return "onenet devices may only publish under " + own;
             }
             break;
         }

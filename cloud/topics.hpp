@@ -63,8 +63,10 @@ bool valid_topic_filter(std::string_view filter);  // for SUBSCRIBE: + and # on 
 bool mqtt_topic_matches(std::string_view filter, std::string_view topic,
                         std::vector<std::string>* captures_out = nullptr);
 
-// "" when `topic` may be published on the platform, else why not (Aliyun: under 128 bytes;
-// OneNET: charset [A-Za-z0-9/_-] after a leading '$', at most 8 levels).
-std::string check_publish_topic(Platform p, std::string_view topic);
+// "" when `topic` may be published on the platform by the device `fields` name (topic_fields()),
+// else why not. Aliyun: under 128 bytes; OneNET: only the device's own $sys/<product_id>/
+// <device_name>/ topics (anything else disconnects it), charset [A-Za-z0-9/_-] after the '$', at
+// most 8 levels.
+std::string check_publish_topic(Platform p, std::string_view topic, const TopicFields& fields);
 
 }  // namespace cellgate::cloud

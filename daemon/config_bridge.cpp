@@ -137,7 +137,7 @@ void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const c
             return;
         }
         // The platform's topic is literal; a brace in a device name must not read as a field.
-        if (auto why = cloud::check_publish_topic(session.platform, *t); !why.empty())
+        if (auto why = cloud::check_publish_topic(session.platform, *t, fields); !why.empty())
             e.add(item_at(item), item.path + ".topic", "the platform topic " + quoted(*t) + ": " + why);
         return;
     }
@@ -150,7 +150,7 @@ void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const c
                                     " wildcard" + (captures.size() == 1 ? "" : "s") + ")");
         return;
     }
-    if (auto why = cloud::check_publish_topic(session.platform, *topic); !why.empty())
+    if (auto why = cloud::check_publish_topic(session.platform, *topic, fields); !why.empty())
         e.add(f->at(), f->path, "expands to " + quoted(*topic) + " (captures as x): " + why);
 }
 

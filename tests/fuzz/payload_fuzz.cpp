@@ -95,7 +95,7 @@ void check_downlink(Platform p, std::string_view topic, std::string_view payload
         if (r.error().empty()) fail("error without a reason", topic, payload);
         return;
     }
-    if (!valid_topic_name(r->topic) || !check_publish_topic(p, r->topic).empty()) {
+    if (!valid_topic_name(r->topic) || !check_publish_topic(p, r->topic, fields).empty()) {
         fail("bad reply topic", topic, r->topic);
     }
     if (r->payload != payload) {

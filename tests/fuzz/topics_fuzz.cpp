@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (!valid_topic_name(*out) || out->find("//") != std::string::npos || out->back() == '/') std::abort();
             check_match(*out, *out);
             for (Platform p : {Platform::aliyun, Platform::onenet, Platform::onenet_legacy, Platform::generic}) {
-                (void)check_publish_topic(p, *out);
+                (void)check_publish_topic(p, *out, fields);
             }
         } else if (error.empty()) {
             std::abort();

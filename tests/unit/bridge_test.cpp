@@ -282,6 +282,21 @@ TEST_F(BridgeTest, InvalidPayloadsAreCountedAndNeverQueued) {
     EXPECT_EQ(outbox_.pending.size(), 1u);
 }
 
+// Under the limit as published locally, over it once wrapped: {"k":1,...} becomes
+// {"k":{"value":1,"time":...},...}, several times larger. The platform would refuse (OneNET:
+// disconnect) that row on every connection, so it is refused here, before it is accepted.
+TEST_F(BridgeTest, ThePlatformsSizeLimitAppliesToTheWrappedMessage) {
+    config_.routes = {route("sensors/+", "ali", "property")};
+    build();
+    std::string big = "{";
+    for (int i = 0; big.size() < max_payload(Platform::aliyun) / 2; ++i) big += "\"k" + std::to_string(i) + "\":1,";
+    big.back() = '}';
+    ASSERT_LT(big.size(), max_payload(Platform::aliyun));
+    local_publish("sensors/a", big);
+    EXPECT_TRUE(outbox_.pending.empty());
+    EXPECT_EQ(bridge_->status(0).invalid, 1u);
+}
+
 TEST_F(BridgeTest, Qos0IsDroppedAndCountedWhileOfflineAndQueuedWhileConnected) {
     config_.routes = {route("fast/#", "lab", "raw", "gw/fast", 0), route("safe/#", "lab", "raw", "gw/safe", 1)};
     build();
@@ -576,6 +591,79 @@ TEST_F(BridgeTest, AReusedMessageIdSendsTheOlderRowAgain) {
     ASSERT_EQ(lab_.client->publications.size(), 5u);
     EXPECT_EQ(lab_.client->publications[3].payload, "p1");
     EXPECT_EQ(lab_.client->publications[4].payload, "p3");
+}
+
+// A broker that closes the connection for one row (AWS IoT, for a topic the policy denies): that
+// row would go first on every connection for ever. After poison_strikes such connections in a
+// row, the next one holds it back; that connection lives, so the row is dropped and counted, and
+// the rows behind it flow.
+TEST_F(BridgeTest, ARowTheBrokerKeepsClosingTheConnectionForIsDropped) {
+    outbox_.seed("lab", 3);
+    DeliveryTuning t;
+    t.window = 1;
+    build(t);
+    up(lab_);
+    for (unsigned i = 0; i < t.poison_strikes; ++i) {
+        ASSERT_EQ(lab_.client->publications.back().payload, "p1");
+        sched_.advance(100ms);
+        bounce(lab_);
+    }
+    EXPECT_EQ(lab_.client->publications.back().payload, "p2");  // p1 held back
+    EXPECT_EQ(bridge_->status(1).dropped, 0u);
+    sched_.advance(t.poison_window);
+    EXPECT_EQ(bridge_->status(1).dropped, 1u);
+    EXPECT_EQ(std::count(outbox_.acked.begin(), outbox_.acked.end(), 1u), 1);
+    bounce(lab_);  // p1 is gone for good: p2 (unacknowledged) goes first
+    EXPECT_EQ(lab_.client->publications.back().payload, "p2");
+}
+
+// A broker in a crash loop closes every connection, with or without the row: the row held back
+// was innocent, is not dropped, and goes first again.
+TEST_F(BridgeTest, ABrokerThatDiesAnywayDropsNothing) {
+    outbox_.seed("lab", 3);
+    DeliveryTuning t;
+    t.window = 1;
+    build(t);
+    up(lab_);
+    for (unsigned i = 0; i < t.poison_strikes; ++i) {
+        sched_.advance(100ms);
+        bounce(lab_);
+    }
+    ASSERT_EQ(lab_.client->publications.back().payload, "p2");  // the probe
+    sched_.advance(100ms);
+    bounce(lab_);  // died without p1 too
+    EXPECT_EQ(lab_.client->publications.back().payload, "p1");
+    sched_.advance(t.poison_window * 2);
+    EXPECT_EQ(bridge_->status(1).dropped, 0u);
+    EXPECT_TRUE(std::find(outbox_.acked.begin(), outbox_.acked.end(), 1u) == outbox_.acked.end());
+}
+
+// A link that keeps failing is not a poison row: connections that lasted longer than the
+// window, or that a row's PUBACK came through on, never drop anything.
+TEST_F(BridgeTest, ConnectionsThatLastedAWhileDropNothing) {
+    outbox_.seed("lab", 3);
+    DeliveryTuning t;
+    t.window = 1;
+    build(t);
+    up(lab_);
+    for (unsigned i = 0; i < 2 * t.poison_strikes; ++i) {
+        sched_.advance(t.poison_window);
+        bounce(lab_);
+    }
+    EXPECT_EQ(lab_.client->publications.back().payload, "p1");
+    EXPECT_EQ(bridge_->status(1).dropped, 0u);
+}
+
+// Rows accepted under another configuration (before a reload): what the platform would refuse
+// now is dropped at sending, not sent.
+TEST_F(BridgeTest, ARowThePlatformWouldRefuseNowIsDroppedAtSending) {
+    outbox_.seed("ali", 2, "property");
+    outbox_.rows.begin()->second.topic = "/" + std::string(200, 'x');
+    build();
+    up(ali_);
+    ASSERT_EQ(ali_.client->publications.size(), 1u);
+    EXPECT_EQ(ali_.client->publications[0].topic, outbox_.rows.rbegin()->second.topic);
+    EXPECT_EQ(bridge_->status(0).dropped, 1u);
 }
 
 // ---- downlink ----

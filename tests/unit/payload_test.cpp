@@ -438,7 +438,7 @@ TEST(PayloadDownlink, EveryRequestSuffixCanBeAnswered) {
         const auto r = downlink_reply(c.platform, fields(c.platform), *suffix + "/reply", R"({"id":"1"})");
         ASSERT_TRUE(r.has_value()) << c.topic << ": " << r.error();
         EXPECT_EQ(r->topic, c.suffix);
-        EXPECT_EQ(check_publish_topic(c.platform, r->topic), "");
+        EXPECT_EQ(check_publish_topic(c.platform, r->topic, fields(c.platform)), "");
     }
 }
 

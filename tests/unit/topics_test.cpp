@@ -90,7 +90,7 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
         const auto topic = expand_topic(t->pattern, with_ids(topic_fields(config(k.platform))), {}, error);
         ASSERT_TRUE(topic) << error;
         EXPECT_EQ(*topic, k.topic);
-        EXPECT_EQ(check_publish_topic(k.platform, *topic), "");
+        EXPECT_EQ(check_publish_topic(k.platform, *topic, topic_fields(config(k.platform))), "");
     }
 }
 
@@ -104,7 +104,7 @@ TEST(Topics, EveryTemplateExpandsAndNamesAreUnique) {
             std::string error;
             const auto topic = expand_topic(t.pattern, with_ids(topic_fields(config(p))), {}, error);
             ASSERT_TRUE(topic) << error;
-            EXPECT_EQ(check_publish_topic(p, *topic), "") << *topic;
+            EXPECT_EQ(check_publish_topic(p, *topic, topic_fields(config(p))), "") << *topic;
         }
     }
     EXPECT_TRUE(topic_templates(Platform::generic).empty());
@@ -309,6 +309,10 @@ TEST(Topics, PlatformPublishChecks) {
         {Platform::onenet, "$sys/238322/gw-001/a/b/c/d/e/f", "at most 8 levels"},
         {Platform::onenet, "$sys/238322/gw.001/thing/property/post", "letters, digits"},
         {Platform::onenet, "$sys/238322/gw-001/thing/$x", "letters, digits"},
+        // Only the device's own system topics: anything else disconnects it.
+        {Platform::onenet, "foo/bar", "only publish under $sys/238322/gw-001/"},
+        {Platform::onenet, "$sys/238322/gw-002/thing/property/post", "only publish under $sys/238322/gw-001/"},
+        {Platform::onenet, "$sys/238322/gw-001", "only publish under $sys/238322/gw-001/"},
         {Platform::onenet_legacy, "$dp", ""},
         {Platform::onenet_legacy, "$crsp/3f2a-11", ""},
         {Platform::onenet_legacy, "$crsp/3f2a 11", "letters, digits"},
@@ -317,7 +321,8 @@ TEST(Topics, PlatformPublishChecks) {
         {Platform::aliyun, "", "not a valid MQTT topic name"},
     };
     for (const auto& k : cases) {
-        const std::string err = check_publish_topic(k.platform, k.topic);
+        const TopicFields device{{"product_key", "a1B2c3D4e5F"}, {"product_id", "238322"}, {"device_name", "gw-001"}};
+        const std::string err = check_publish_topic(k.platform, k.topic, device);
         if (*k.error == '\0') {
             EXPECT_EQ(err, "") << k.topic;
         } else {
