@@ -6,6 +6,7 @@
 #include <map>
 #include <exception>
 #include <optional>
+#include <set>
 
 #include "cloud/payload.hpp"
 #include "cloud/platform.hpp"
@@ -132,6 +133,7 @@ struct Bridge::Impl {
     Downlink* downlink_of(size_t index);
     void notify_soon();
     void notify();
+    void report_orphans(const std::string& name);
 
     Scheduler& sched;
     Outbox& outbox;
@@ -144,6 +146,7 @@ struct Bridge::Impl {
     std::vector<Route> routes;
     std::vector<Downlink> downlinks;
     std::vector<LogThrottle> lost_logs;  // per lane: failed commits
+    std::set<std::string, std::less<>> orphans_reported;  // sessions renamed or removed, once each
 
     Bridge* self = nullptr;
     std::vector<DeliveryStatus> emitted;
@@ -165,7 +168,7 @@ Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, s
     outbox.on_available = [this](const std::string& name) {
         guarded("outbox available", [&] {
             if (auto i = lane_of(name)) lanes[*i]->on_available();
-            else log::debug("bridge: queued messages for ", name, ", which is no longer configured");
+            else report_orphans(name);
             notify_soon();
         });
     };
@@ -176,7 +179,16 @@ Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, s
             notify_soon();
         });
     };
+    // A reload that renamed or removed a session leaves its rows behind: say so once.
+    for (const auto& name : outbox.sessions())
+        if (!lane_of(name)) report_orphans(name);
     notify_soon();
+}
+
+void Bridge::Impl::report_orphans(const std::string& name) {
+    if (!orphans_reported.insert(name).second) return;
+    log::warning("outbox: ", outbox.counters(name).queued, " messages are queued for cloud session ", name,
+                 ", which is not configured; they stay until it is again (or an outbox limit drops them)");
 }
 
 Bridge::Impl::~Impl() {

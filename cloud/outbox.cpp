@@ -165,6 +165,7 @@ public:
     std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) override;
     void acknowledge(uint64_t id) override;
     OutboxCounters counters(const std::string& session) const override;
+    std::vector<std::string> sessions() const override;
 
     uint64_t commits() const { return writer_->commits(); }
 
@@ -525,6 +526,13 @@ void SqliteOutbox::acknowledge(uint64_t id) {
         return;
     }
     // Unknown: dropped by a limit while in flight, or acknowledged twice.
+}
+
+std::vector<std::string> SqliteOutbox::sessions() const {
+    std::vector<std::string> out;
+    for (const auto& [name, s] : sessions_)
+        if (!s.rows.empty()) out.push_back(name);
+    return out;
 }
 
 OutboxCounters SqliteOutbox::counters(const std::string& session) const {

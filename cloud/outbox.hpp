@@ -62,6 +62,8 @@ public:
     // message is sent again, at least once).
     virtual void acknowledge(uint64_t id) = 0;
     virtual OutboxCounters counters(const std::string& session) const = 0;
+    // Every session with committed rows waiting.
+    virtual std::vector<std::string> sessions() const = 0;
 
     // New committed messages for `session` (after enqueue completions, and once at open for every
     // session with a backlog).

@@ -42,6 +42,13 @@ public:
         else rows.erase(id);
     }
 
+    std::vector<std::string> sessions() const override {
+        std::set<std::string> names;
+        for (const auto& [id, m] : rows)
+            if (!hidden.contains(id)) names.insert(m.session);
+        return {names.begin(), names.end()};
+    }
+
     OutboxCounters counters(const std::string& session) const override {
         OutboxCounters c;
         for (const auto& [id, m] : rows)
@@ -664,6 +671,23 @@ TEST_F(BridgeTest, ARowThePlatformWouldRefuseNowIsDroppedAtSending) {
     ASSERT_EQ(ali_.client->publications.size(), 1u);
     EXPECT_EQ(ali_.client->publications[0].topic, outbox_.rows.rbegin()->second.topic);
     EXPECT_EQ(bridge_->status(0).dropped, 1u);
+}
+
+// A session renamed or removed by a reload leaves its rows in the outbox: they are not sent to
+// another session, and the journal says how many wait.
+TEST_F(BridgeTest, RowsOfASessionNoLongerConfiguredWaitAndAreReported) {
+    outbox_.seed("old-name", 3);
+    outbox_.seed("lab", 1);
+    ::testing::internal::CaptureStderr();
+    build();
+    up(lab_);
+    outbox_.on_available("old-name");
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(log.find("3 messages are queued for cloud session old-name, which is not configured"), std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("is not configured"), log.rfind("is not configured")) << "reported once: " << log;
+    ASSERT_EQ(lab_.client->publications.size(), 1u);
+    EXPECT_EQ(outbox_.counters("old-name").queued, 3u);
 }
 
 // ---- downlink ----
