@@ -207,7 +207,9 @@ void DeliveryLane::drain() {
     } done{draining_};
     while (connected_ && inflight_.size() < tuning_.window) {
         if (buffer_.empty()) {
-            auto rows = outbox_.next(name_, cursor_, tuning_.batch);
+            // No more than the window can take: a row recovered from the file is read back on
+            // the loop, and a backlog of 256 KB payloads must not stall it for long.
+            auto rows = outbox_.next(name_, cursor_, std::min(tuning_.batch, tuning_.window - inflight_.size()));
             if (rows.empty()) break;
             buffer_.assign(std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
         }

@@ -32,7 +32,7 @@ struct DeliveryTuning {
     // Publishes awaiting PUBACK. Below libmosquitto's own max_inflight_messages (20), so nothing
     // waits unseen inside the library, and small next to any platform's rate limit.
     size_t window = 16;
-    // Rows read from the outbox per next() call.
+    // Rows read from the outbox per next() call, at most (and never more than the window has free).
     size_t batch = 64;
     // After a publish the client refused while connected (its socket just died, usually).
     milliseconds retry{1000};

@@ -614,6 +614,7 @@ def _yaml_scalar(v) -> str:
 
 
 def _yaml_lines(value, indent: int) -> list:
+    """A block mapping; nested dicts nest, lists are flow sequences (a JSON array is valid YAML)."""
     pad = " " * indent
     out = []
     for k, v in value.items():
@@ -622,9 +623,21 @@ def _yaml_lines(value, indent: int) -> list:
         if isinstance(v, dict):
             out.append(f"{pad}{k}:")
             out += _yaml_lines(v, indent + 2)
+        elif isinstance(v, (list, tuple)):
+            out.append(f"{pad}{k}: [" + ", ".join(_yaml_scalar(x) for x in v) + "]")
         else:
             out.append(f"{pad}{k}: {_yaml_scalar(v)}")
     return out
+
+
+def _yaml_list(key: str, items) -> list:
+    """A block sequence of mappings under `key`."""
+    lines = [f"{key}:"]
+    for item in items:
+        entry = _yaml_lines(item, 4)
+        entry[0] = "  - " + entry[0].lstrip()
+        lines += entry
+    return lines
 
 
 def cloud_config(sessions, backoff: dict | None = None, modem: str | None = None,
@@ -633,11 +646,7 @@ def cloud_config(sessions, backoff: dict | None = None, modem: str | None = None
     left out), an optional `backoff:` map, and optionally a modem section as produced by
     modem_config() (which already carries log_level). Durations are strings such as "60s"."""
     text = modem if modem is not None else f"log_level: {log_level}\n"
-    lines = ["cloud:"]
-    for s in sessions:
-        entry = _yaml_lines(s, 4)
-        entry[0] = "  - " + entry[0].lstrip()
-        lines += entry
+    lines = _yaml_list("cloud", sessions)
     if backoff:
         lines.append("backoff:")
         lines += _yaml_lines(backoff, 2)
@@ -1060,32 +1069,6 @@ class DBusClient:
     def publish(self, session: str, topic: str, payload: bytes, qos: int = 1, timeout: float = 10.0) -> int:
         """CloudSession.Publish; returns the message id (the reply means: durable in the outbox)."""
         return self.result(self.publish_async(session, topic, payload, qos), timeout)[0]
-
-
-def _bridge_yaml_lines(value: dict, indent: int) -> list:
-    """_yaml_lines plus list values, written as flow sequences (a JSON array is valid YAML)."""
-    pad = " " * indent
-    out = []
-    for k, v in value.items():
-        if v is None:
-            continue
-        if isinstance(v, dict):
-            out.append(f"{pad}{k}:")
-            out += _bridge_yaml_lines(v, indent + 2)
-        elif isinstance(v, (list, tuple)):
-            out.append(f"{pad}{k}: [" + ", ".join(_yaml_scalar(x) for x in v) + "]")
-        else:
-            out.append(f"{pad}{k}: {_yaml_scalar(v)}")
-    return out
-
-
-def _yaml_list(key: str, items) -> list:
-    lines = [f"{key}:"]
-    for item in items:
-        entry = _bridge_yaml_lines(item, 4)
-        entry[0] = "  - " + entry[0].lstrip()
-        lines += entry
-    return lines
 
 
 def bridge_config(sessions, local: dict | None = None, routes=(), downlink=(), outbox: dict | None = None,
