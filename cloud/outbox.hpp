@@ -24,8 +24,10 @@ struct OutboxConfig {
     uint64_t max_messages = 100'000;                 // over it, the oldest rows are dropped
     uint64_t max_bytes = 64ull * 1024 * 1024;        // payload bytes; over it, the oldest are dropped
     std::chrono::milliseconds max_age{std::chrono::hours(24 * 7)};  // older rows are dropped
-    // How long the writer may wait to group inserts into one commit (latency vs fsyncs).
-    std::chrono::milliseconds commit_window{std::chrono::milliseconds(10)};
+    // Commits of inserts start at most once per window (one fsync per window however fast
+    // messages come: an SD card's wear and time), and at once when the previous one began at
+    // least a window ago (a sparse message waits for nothing but its own fsync).
+    std::chrono::milliseconds commit_window{std::chrono::milliseconds(5)};
     bool operator==(const OutboxConfig&) const = default;
 };
 

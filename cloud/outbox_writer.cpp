@@ -61,7 +61,7 @@ bool OutboxWriter::full_locked() const {
 
 Clock::time_point OutboxWriter::deadline_locked() const {
     auto d = queue_.front().at + erase_window_;
-    if (queued_inserts_ > 0) d = std::min(d, first_insert_at_ + insert_window_);
+    if (queued_inserts_ > 0) d = std::min(d, std::max(first_insert_at_, last_commit_at_ + insert_window_));
     return d;
 }
 
@@ -70,10 +70,11 @@ void OutboxWriter::run() noexcept {
     for (;;) {
         cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, nothing left
-        // The window counts from when the oldest op was queued: ops that queued up during the
-        // previous fsync have waited long enough already.
+        // The window counts from the previous commit's start: ops that queued up during its
+        // fsync have waited long enough already, and a lone insert after a quiet spell goes now.
         while (!stop_ && !full_locked() && Clock::now() < deadline_locked())
             cv_.wait_until(lk, deadline_locked());
+        last_commit_at_ = Clock::now();
 
         std::vector<OutboxOp> batch;
         uint64_t bytes = 0;

@@ -33,8 +33,9 @@ struct OutboxResult {
 
 class OutboxWriter {
 public:
-    // Inserts wait at most `insert_window` for company; deletes only cost duplicates if lost, so
-    // they wait `erase_window` (or ride along with the next insert's commit). `notify_fd` (an
+    // Inserts are committed at once, but no sooner than `insert_window` after the previous commit
+    // began, so whatever arrives meanwhile shares it; deletes only cost duplicates if lost, so they
+    // wait `erase_window` (or ride along with the next insert's commit). `notify_fd` (an
     // eventfd) is written after every batch whose results are ready for take_results().
     OutboxWriter(std::unique_ptr<sqlite::Db> db, std::chrono::milliseconds insert_window,
                  std::chrono::milliseconds erase_window, int notify_fd);
@@ -70,6 +71,7 @@ private:
     uint64_t queued_bytes_ = 0;
     std::size_t queued_inserts_ = 0;
     Clock::time_point first_insert_at_{};
+    Clock::time_point last_commit_at_{};  // when the last batch was taken
     bool stop_ = false;
     std::vector<OutboxResult> results_;
     std::atomic<uint64_t> commits_{0};

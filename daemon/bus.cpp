@@ -149,6 +149,7 @@ struct Bus::Impl {
         PublishHandler publish;
         cloud::SessionStatus current, emitted;
         cloud::DeliveryStatus delivery, delivery_emitted;
+        uint64_t counters_emitted_usec = 0;  // CLOCK_MONOTONIC
         SdBusSlotPtr slot;
     };
 
@@ -340,19 +341,54 @@ struct Bus::Impl {
                                                         const_cast<char**>(names.data()));
             if (r < 0) log::debug("bus: emitting Modem PropertiesChanged failed: ", -r);
         }
+        uint64_t now = 0;
+        (void)sd_event_now(sd_bus_get_event(bus.get()), CLOCK_MONOTONIC, &now);
+        uint64_t next_flush = UINT64_MAX;
         for (auto& obj : clouds) {
             if (!obj) continue;  // removed by a reload
             auto changed = changed_cloud_properties(obj->emitted, obj->current);
-            obj->emitted = obj->current;
             for (const char* n : changed_delivery_properties(obj->delivery_emitted, obj->delivery)) changed.push_back(n);
+            if (changed.empty()) continue;
+            // Counters alone wait out their interval (one signal then carries their latest values);
+            // any other change goes now and takes the counters along.
+            const bool only_counters = std::all_of(changed.begin(), changed.end(), is_counter_property);
+            if (only_counters && now < obj->counters_emitted_usec + kCounterIntervalUsec) {
+                next_flush = std::min(next_flush, obj->counters_emitted_usec + kCounterIntervalUsec);
+                continue;
+            }
+            obj->emitted = obj->current;
             obj->delivery_emitted = obj->delivery;
-            if (!ready || changed.empty()) continue;
+            if (std::any_of(changed.begin(), changed.end(), is_counter_property)) obj->counters_emitted_usec = now;
+            if (!ready) continue;
             changed.push_back(nullptr);
             int r = sd_bus_emit_properties_changed_strv(bus.get(), obj->path.c_str(), kCloudSessionInterface,
                                                         const_cast<char**>(changed.data()));
             if (r < 0) log::debug("bus: emitting CloudSession PropertiesChanged failed: ", -r);
         }
+        if (next_flush != UINT64_MAX) arm_flush(next_flush);
     }
+
+    // Wakes emit_changes() again for counters held back.
+    void arm_flush(uint64_t at_usec) {
+        if (!flush_source) {
+            sd_event_source* s = nullptr;
+            if (sd_event_add_time(sd_bus_get_event(bus.get()), &s, CLOCK_MONOTONIC, at_usec, 10'000,
+                                  &Impl::on_flush, this) < 0)
+                return;
+            flush_source.reset(s);
+            (void)sd_event_source_set_description(s, "bus-counter-flush");
+            return;
+        }
+        (void)sd_event_source_set_time(flush_source.get(), at_usec);
+        (void)sd_event_source_set_enabled(flush_source.get(), SD_EVENT_ONESHOT);
+    }
+
+    static int on_flush(sd_event_source*, uint64_t, void* userdata) {
+        auto* self = static_cast<Impl*>(userdata);
+        return guarded("PropertiesChanged", [&] { self->emit_changes(); });
+    }
+
+    static constexpr uint64_t kCounterIntervalUsec = 250'000;
 
     static constexpr sd_bus_vtable kGatewayVtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -371,6 +407,7 @@ struct Bus::Impl {
     SdBusSlotPtr gateway_slot, modem_slot, disconnect_slot, name_slot;
     std::vector<std::unique_ptr<CloudObject>> clouds;
     SdEventSourcePtr emit_source;
+    SdEventSourcePtr flush_source;
 };
 
 Bus::Bus(SdEventLoop& loop, Handlers handlers) : impl_(std::make_unique<Impl>(loop, std::move(handlers))) {}

@@ -1,5 +1,7 @@
 #include "daemon/bus_cloud.hpp"
 
+#include <algorithm>
+
 #include <array>
 
 #include "daemon/bus.hpp"
@@ -73,6 +75,12 @@ std::vector<const char*> changed_cloud_properties(const SessionStatus& before, c
     for (const auto& p : kCloudProperties)
         if (p.get(before) != p.get(after)) names.push_back(p.name);
     return names;
+}
+
+bool is_counter_property(std::string_view name) {
+    static constexpr std::string_view kCounters[] = {"Published", "Received", "Pings",    "Queued",
+                                                     "Dropped",   "Invalid",  "Accepted", "Rejected"};
+    return std::find(std::begin(kCounters), std::end(kCounters), name) != std::end(kCounters);
 }
 
 std::string escape_path_element(std::string_view name) {

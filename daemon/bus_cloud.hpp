@@ -32,6 +32,10 @@ const CloudProperty* find_cloud_property(std::string_view name);
 std::vector<const char*> changed_cloud_properties(const cloud::SessionStatus& before,
                                                   const cloud::SessionStatus& after);
 
+// Message counters (Published, Queued, ...): they move with every message, so their changes are
+// announced at most a few times a second; everything else at once.
+bool is_counter_property(std::string_view name);
+
 // The same interface's delivery properties (Queued, Dropped, ...), from the bridge's
 // DeliveryStatus; exported after the session's.
 struct DeliveryProperty {

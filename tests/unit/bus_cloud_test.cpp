@@ -376,6 +376,44 @@ TEST_F(CloudBusTest, ABurstOfUpdatesIsOnePropertiesChangedPerSession) {
     EXPECT_TRUE(signals_.empty());
 }
 
+// A busy session changes its counters with every message: they are announced at most every
+// 250 ms, the last values in one signal; a state change goes at once and takes them along.
+TEST_F(CloudBusTest, CountersAreAnnouncedAFewTimesASecond) {
+    start_bus({"lab"});
+    settle();
+    SessionStatus s;
+    s.name = "lab";
+    s.state = SessionState::connected;
+    bus_->set_session_status(0, s);
+    settle(50ms);
+    signals_.clear();
+
+    const auto t0 = Clock::now();
+    for (int i = 1; i <= 20; ++i) {
+        s.published = static_cast<uint64_t>(i);
+        bus_->set_session_status(0, s);
+        settle(20ms);
+    }
+    const auto elapsed = Clock::now() - t0;
+    settle(300ms);
+    // Twenty changes: one signal per 250 ms they spanned (and the last one after them), not twenty.
+    const auto intervals = static_cast<size_t>(elapsed / 250ms);
+    ASSERT_GE(signals_.size(), 2u);
+    EXPECT_LE(signals_.size(), intervals + 2) << "over " << elapsed.count() << " ns";
+    EXPECT_LT(signals_.size(), 20u);
+    for (const auto& sig : signals_) EXPECT_EQ(sig.changed, std::set<std::string>{"Published"});
+    EXPECT_EQ(get_u64(cloud_object_path("lab"), "Published"), 20u) << "a reader sees the current value";
+
+    signals_.clear();
+    s.published = 21;
+    bus_->set_session_status(0, s);
+    s.state = SessionState::backoff;
+    bus_->set_session_status(0, s);
+    settle(50ms);
+    ASSERT_EQ(signals_.size(), 1u);
+    EXPECT_EQ(signals_[0].changed, (std::set<std::string>{"State", "Published"}));
+}
+
 TEST_F(CloudBusTest, ReconnectIsForwardedToItsSessionForRoot) {
     start_bus({"ali", "lab"});
     Reply r;
