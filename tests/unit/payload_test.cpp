@@ -6,23 +6,14 @@
 #include <vector>
 
 #include "cloud/payload.hpp"
+#include "test_device.hpp"
 
 namespace cellgate::cloud {
 namespace {
 
 using Strings = std::vector<std::string>;
 
-TopicFields fields(Platform p) {
-    CloudConfig c;
-    c.name = "gw";
-    c.platform = p;
-    c.product_key = "a1B2c3D4e5F";
-    c.product_id = "238322";
-    c.device_name = "gw-001";
-    c.device_id = "503902911";
-    c.client_id = "lab-1";
-    return topic_fields(c);
-}
+TopicFields fields(Platform p) { return topic_fields(testing::test_device(p)); }
 
 UplinkFormat fmt(std::string_view text) {
     auto f = parse_uplink_format(text);

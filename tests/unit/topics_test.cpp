@@ -7,23 +7,14 @@
 #include <vector>
 
 #include "cloud/topics.hpp"
+#include "test_device.hpp"
 
 namespace cellgate::cloud {
 namespace {
 
 using Caps = std::vector<std::string>;
 
-CloudConfig config(Platform p) {
-    CloudConfig c;
-    c.name = "gw";
-    c.platform = p;
-    c.product_key = "a1B2c3D4e5F";
-    c.product_id = "238322";
-    c.device_name = "gw-001";
-    c.device_id = "503902911";
-    c.client_id = "lab-1";
-    return c;
-}
+CloudConfig config(Platform p) { return testing::test_device(p); }
 
 // Fields for the per-message placeholders of the templates.
 TopicFields with_ids(TopicFields f) {
