@@ -1,8 +1,7 @@
 // How fast the durable outbox accepts messages on this machine's disk (not in CI).
 //
-//   g++ -std=c++23 -O2 -I. -Ibuild/generated bench/outbox_bench.cpp cloud/outbox.cpp
-//       cloud/outbox_writer.cpp cloud/sqlite.cpp daemon/sd_loop.cpp daemon/log.cpp
-//       -lsqlite3 -lsystemd -o /tmp/outbox_bench && /tmp/outbox_bench [dir]
+//   cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCELLGATE_TESTS=OFF
+//   cmake --build build/release --target outbox_bench && build/release/outbox_bench [dir]
 //
 // Three shapes of load, each on a fresh file in `dir` (default /var/tmp, which must be on the disk
 // under test): a burst of 10 000 enqueued at once (a backlog handed over by the local broker),
@@ -15,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "cloud/outbox.hpp"
-#include "cloud/outbox_stats.hpp"
+#include "bridge/outbox.hpp"
+#include "bridge/outbox_stats.hpp"
 #include "daemon/sd_loop.hpp"
 
 using namespace cellgate;
-using namespace cellgate::cloud;
+using namespace cellgate::bridge;
 using std::chrono::duration;
 
 namespace {

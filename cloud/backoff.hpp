@@ -9,7 +9,7 @@
 #include <random>
 
 #include "cloud/cloud_config.hpp"
-#include "daemon/loop.hpp"
+#include "base/loop.hpp"
 
 namespace cellgate::cloud {
 

@@ -9,25 +9,11 @@
 #include <vector>
 
 #include "cloud/cloud_config.hpp"
+#include "mqtt/mqtt_client.hpp"
 
 namespace cellgate::cloud {
 
-// Everything libmosquitto needs for one connect attempt. Credentials that carry a timestamp or a
-// token are computed afresh for every attempt.
-struct ConnectParams {
-    std::string host;
-    uint16_t port = 1883;
-    std::string client_id;
-    std::string username;
-    std::string password;      // secret
-    bool tls = false;
-    std::string ca_file;
-    std::string cert_file;
-    std::string key_file;
-    bool verify_server = true;
-    std::chrono::seconds keepalive{120};
-    bool clean_session = true;
-};
+using mqtt::ConnectParams;
 
 // `now` is wall-clock time (Aliyun timestamps, OneNET token expiry).
 ConnectParams make_connect_params(const CloudConfig& c, std::chrono::system_clock::time_point now);

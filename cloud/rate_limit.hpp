@@ -8,7 +8,7 @@
 #include <string>
 
 #include "cloud/cloud_config.hpp"
-#include "daemon/loop.hpp"
+#include "base/loop.hpp"
 
 namespace cellgate::cloud {
 

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "cloud/backoff.hpp"
-#include "daemon/log.hpp"
+#include "cloud/platform.hpp"
+#include "base/log.hpp"
 
 namespace cellgate::cloud {
 

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "cloud/cloud_config.hpp"
-#include "cloud/mqtt_client.hpp"
+#include "mqtt/mqtt_client.hpp"
 #include "cloud/session_status.hpp"
-#include "daemon/loop.hpp"
+#include "base/loop.hpp"
 
 namespace cellgate::cloud {
+
+using mqtt::MqttClient;
 
 class Session {
 public:

@@ -9,7 +9,7 @@
 
 #include "daemon/bus_cloud.hpp"
 #include "daemon/bus_modem.hpp"
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "daemon/sd_loop.hpp"
 #include "version.hpp"
 
@@ -148,7 +148,7 @@ struct Bus::Impl {
         std::function<void()> reconnect;
         PublishHandler publish;
         cloud::SessionStatus current, emitted;
-        cloud::DeliveryStatus delivery, delivery_emitted;
+        bridge::DeliveryStatus delivery, delivery_emitted;
         uint64_t counters_emitted_usec = 0;  // CLOCK_MONOTONIC
         SdBusSlotPtr slot;
     };
@@ -432,7 +432,7 @@ void Bus::remove_session(size_t index) {
 
 void Bus::set_modem_reset(std::function<void()> reset) { impl_->handlers.reset_modem = std::move(reset); }
 
-void Bus::set_delivery_status(size_t index, const cloud::DeliveryStatus& status) {
+void Bus::set_delivery_status(size_t index, const bridge::DeliveryStatus& status) {
     auto& obj = impl_->clouds.at(index);
     if (!obj || obj->delivery == status) return;
     obj->delivery = status;

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "cloud/delivery_status.hpp"
+#include "bridge/delivery_status.hpp"
 #include "cloud/session_status.hpp"
 #include "modem/modem_status.hpp"
 
@@ -92,7 +92,7 @@ public:
     void set_gateway_state(std::string_view state);
     void set_modem_status(const modem::ModemStatus& status);
     void set_session_status(size_t index, const cloud::SessionStatus& status);
-    void set_delivery_status(size_t index, const cloud::DeliveryStatus& status);
+    void set_delivery_status(size_t index, const bridge::DeliveryStatus& status);
 
 private:
     struct Impl;

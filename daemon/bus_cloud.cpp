@@ -31,7 +31,7 @@ constexpr std::array kCloudProperties{
     CloudProperty{"Pings", "t", [](const SessionStatus& s) { return CloudPropertyValue{s.pings}; }},
 };
 
-using cloud::DeliveryStatus;
+using bridge::DeliveryStatus;
 
 constexpr std::array kDeliveryProperties{
     DeliveryProperty{"Queued", "t", [](const DeliveryStatus& s) { return CloudPropertyValue{s.queued}; }},

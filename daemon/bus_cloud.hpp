@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "cloud/delivery_status.hpp"
+#include "bridge/delivery_status.hpp"
 #include "cloud/session_status.hpp"
 
 namespace cellgate {
@@ -41,12 +41,12 @@ bool is_counter_property(std::string_view name);
 struct DeliveryProperty {
     const char* name;
     const char* signature;
-    CloudPropertyValue (*get)(const cloud::DeliveryStatus&);
+    CloudPropertyValue (*get)(const bridge::DeliveryStatus&);
 };
 std::span<const DeliveryProperty> delivery_properties();
 const DeliveryProperty* find_delivery_property(std::string_view name);
-std::vector<const char*> changed_delivery_properties(const cloud::DeliveryStatus& before,
-                                                     const cloud::DeliveryStatus& after);
+std::vector<const char*> changed_delivery_properties(const bridge::DeliveryStatus& before,
+                                                     const bridge::DeliveryStatus& after);
 
 // One object path element for a session name, escaped exactly like sd_bus_path_encode(): every
 // byte but A-Z a-z and non-leading 0-9 becomes _xx (lower-case hex), "" becomes "_". Injective,

@@ -125,7 +125,7 @@ Where item_at(const Field& item) {
 }
 
 // The route's topic as the bridge will build it, tried with placeholder captures.
-void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const cloud::RouteConfig& r,
+void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const bridge::RouteConfig& r,
                        const cloud::CloudConfig& session) {
     const auto fields = cloud::topic_fields(session);
     std::string tmpl = r.topic;
@@ -154,8 +154,8 @@ void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const c
         e.add(f->at(), f->path, "expands to " + quoted(*topic) + " (captures as x): " + why);
 }
 
-std::optional<cloud::RouteConfig> read_route(Errors& e, const Field& item, const std::vector<cloud::CloudConfig>& sessions) {
-    cloud::RouteConfig r;
+std::optional<bridge::RouteConfig> read_route(Errors& e, const Field& item, const std::vector<cloud::CloudConfig>& sessions) {
+    bridge::RouteConfig r;
     r.config_line = item_at(item).line;
     MapWalker m(e, item.value, item.path, item_at(item), {"from", "to", "as", "topic", "qos"});
     if (m.wrong_type()) return std::nullopt;
@@ -218,9 +218,9 @@ std::optional<cloud::RouteConfig> read_route(Errors& e, const Field& item, const
     return r;
 }
 
-std::optional<cloud::DownlinkConfig> read_downlink_entry(Errors& e, const Field& item,
+std::optional<bridge::DownlinkConfig> read_downlink_entry(Errors& e, const Field& item,
                                                          const std::vector<cloud::CloudConfig>& sessions) {
-    cloud::DownlinkConfig d;
+    bridge::DownlinkConfig d;
     d.config_line = item_at(item).line;
     MapWalker m(e, item.value, item.path, item_at(item), {"from", "to", "filters"});
     if (m.wrong_type()) return std::nullopt;
@@ -294,8 +294,8 @@ void read_rate_limit(Errors& e, const Field& f, cloud::Platform p, std::optional
     out = r;
 }
 
-cloud::LocalBrokerConfig read_local(Errors& e, const Field& section) {
-    cloud::LocalBrokerConfig l;
+bridge::LocalBrokerConfig read_local(Errors& e, const Field& section) {
+    bridge::LocalBrokerConfig l;
     MapWalker m(e, section.value, section.path, where_of(section.key),
                 {"endpoint", "client_id", "username", "password", "password_file"});
     if (auto f = m.get("endpoint")) {
@@ -317,18 +317,18 @@ cloud::LocalBrokerConfig read_local(Errors& e, const Field& section) {
     return l;
 }
 
-std::vector<cloud::RouteConfig> read_routes(Errors& e, const Field& section,
+std::vector<bridge::RouteConfig> read_routes(Errors& e, const Field& section,
                                             const std::vector<cloud::CloudConfig>& sessions) {
-    std::vector<cloud::RouteConfig> out;
+    std::vector<bridge::RouteConfig> out;
     std::vector<Field> storage;
     for (const Field* item : sequence_items(e, section, "routes, each starting with '- from:'", storage))
         if (auto r = read_route(e, *item, sessions)) out.push_back(std::move(*r));
     return out;
 }
 
-std::vector<cloud::DownlinkConfig> read_downlink(Errors& e, const Field& section,
+std::vector<bridge::DownlinkConfig> read_downlink(Errors& e, const Field& section,
                                                  const std::vector<cloud::CloudConfig>& sessions) {
-    std::vector<cloud::DownlinkConfig> out;
+    std::vector<bridge::DownlinkConfig> out;
     std::vector<Field> storage;
     for (const Field* item : sequence_items(e, section, "entries, each starting with '- from:'", storage)) {
         auto d = read_downlink_entry(e, *item, sessions);
@@ -355,8 +355,8 @@ std::vector<cloud::DownlinkConfig> read_downlink(Errors& e, const Field& section
     return out;
 }
 
-cloud::OutboxConfig read_outbox(Errors& e, const Field& section) {
-    cloud::OutboxConfig o;
+bridge::OutboxConfig read_outbox(Errors& e, const Field& section) {
+    bridge::OutboxConfig o;
     MapWalker m(e, section.value, section.path, where_of(section.key), {"path", "max_messages", "max_bytes", "max_age"});
     if (auto f = m.get("path")) {
         if (auto p = read_path(e, *f)) {

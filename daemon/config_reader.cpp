@@ -9,7 +9,7 @@
 #include <cstring>
 #include <expected>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace cellgate::config_detail {
 

@@ -1,11 +1,13 @@
 // Internal to the config loader: positions, the error list, the map walker and the value readers
-// shared by the section readers (config.cpp, config_bridge.cpp). Not for use outside daemon/config*.
+// shared by the section readers (config_modem.cpp, config_cloud.cpp, config_bridge.cpp). Not for use
+// outside daemon/config*.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -192,16 +194,25 @@ std::optional<T> read_choice(Errors& e, const Field& f, const Choice<T> (&choice
 
 inline constexpr Choice<bool> kBools[] = {{"true", true}, {"false", false}};
 
-// ---- the bridge's sections (config_bridge.cpp) ----
+// ---- the sections, one file each ----
+
+// config_modem.cpp
+std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section);
+// config_cloud.cpp; each entry's valid `rate_limit:` goes into `rate_limits` under its name.
+std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
+                                           std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits);
+cloud::BackoffConfig read_backoff(Errors& e, const Field& section);
+
+// config_bridge.cpp
 
 // A session's `rate_limit:`; `out` is set only when it is valid for the platform.
 void read_rate_limit(Errors& e, const Field& f, cloud::Platform p, std::optional<cloud::RateLimit>& out);
-cloud::LocalBrokerConfig read_local(Errors& e, const Field& section);
+bridge::LocalBrokerConfig read_local(Errors& e, const Field& section);
 // `sessions` are the cloud entries read so far: routes and downlink entries must name one.
-std::vector<cloud::RouteConfig> read_routes(Errors& e, const Field& section,
+std::vector<bridge::RouteConfig> read_routes(Errors& e, const Field& section,
                                             const std::vector<cloud::CloudConfig>& sessions);
-std::vector<cloud::DownlinkConfig> read_downlink(Errors& e, const Field& section,
+std::vector<bridge::DownlinkConfig> read_downlink(Errors& e, const Field& section,
                                                  const std::vector<cloud::CloudConfig>& sessions);
-cloud::OutboxConfig read_outbox(Errors& e, const Field& section);
+bridge::OutboxConfig read_outbox(Errors& e, const Field& section);
 
 }  // namespace cellgate::config_detail

@@ -10,12 +10,12 @@
 #include <ctime>
 #include <random>
 
-#include "cloud/bridge.hpp"
-#include "cloud/mosquitto_client.hpp"
-#include "cloud/outbox.hpp"
+#include "bridge/bridge.hpp"
+#include "mqtt/mosquitto_client.hpp"
+#include "bridge/outbox.hpp"
 #include "cloud/session.hpp"
 #include "daemon/bus.hpp"
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
 #include "modem/modem.hpp"
@@ -37,14 +37,14 @@ const char* to_string(GatewayState s) {
 
 namespace {
 
-const char* publish_error_name(cloud::PublishError e) {
+const char* publish_error_name(bridge::PublishError e) {
     switch (e) {
-        case cloud::PublishError::invalid_topic: return kErrorInvalidTopic;
-        case cloud::PublishError::too_large: return kErrorPayloadTooLarge;
-        case cloud::PublishError::qos_not_supported: return kErrorQosNotSupported;
-        case cloud::PublishError::not_connected: return kErrorNotConnected;
-        case cloud::PublishError::outbox_full: return kErrorOutboxFull;
-        case cloud::PublishError::outbox_failed: return kErrorOutboxFailed;
+        case bridge::PublishError::invalid_topic: return kErrorInvalidTopic;
+        case bridge::PublishError::too_large: return kErrorPayloadTooLarge;
+        case bridge::PublishError::qos_not_supported: return kErrorQosNotSupported;
+        case bridge::PublishError::not_connected: return kErrorNotConnected;
+        case bridge::PublishError::outbox_full: return kErrorOutboxFull;
+        case bridge::PublishError::outbox_failed: return kErrorOutboxFailed;
     }
     return kErrorOutboxFailed;
 }
@@ -207,14 +207,14 @@ void Gateway::open_outbox(const Config& config) {
                                                  "; refusing to start without durable storage");
     }
     std::string error;
-    outbox_ = cloud::open_outbox(*loop_, config.bridge.outbox, error);
+    outbox_ = bridge::open_outbox(*loop_, config.bridge.outbox, error);
     if (!outbox_)
         throw StartupError(EX_CANTCREAT, "outbox: " + (error.find(path) == std::string::npos ? path + ": " : "") +
                                              error + "; refusing to start without durable storage");
     log::info("outbox: ", path, " open");
 }
 
-void Gateway::make_modem(const ModemConfig& config) {
+void Gateway::make_modem(const modem::ModemConfig& config) {
     modem_ = std::make_unique<modem::Modem>(*loop_, config);
     modem_->on_change = [this](const modem::ModemStatus& s) { on_modem_change(s); };
     inputs_.modem_configured = true;
@@ -227,7 +227,7 @@ Gateway::LiveSession Gateway::make_session(const cloud::CloudConfig& c, const Co
     LiveSession live;
     live.name = c.name;
     live.session = std::make_unique<cloud::Session>(*loop_, c, config.backoff,
-                                                    cloud::make_mosquitto_client(*loop_, c.name),
+                                                    mqtt::make_mosquitto_client(*loop_, c.name),
                                                     config.modem.has_value(), entropy());
     // By name, not by position: a reload reorders, adds and removes sessions.
     live.session->on_change = [this, name = c.name](const cloud::SessionStatus& s) { on_session_change(name, s); };
@@ -273,7 +273,7 @@ void Gateway::make_local(const Config& config) {
     // Loopback: no NAT to keep open, and a dead broker is seen at once on the socket.
     c.keepalive = std::chrono::seconds(60);
     std::random_device entropy;
-    local_ = std::make_unique<cloud::Session>(*loop_, c, config.backoff, cloud::make_mosquitto_client(*loop_, c.name),
+    local_ = std::make_unique<cloud::Session>(*loop_, c, config.backoff, mqtt::make_mosquitto_client(*loop_, c.name),
                                               false, entropy());
     local_->keep_session(true);
 }
@@ -281,9 +281,9 @@ void Gateway::make_local(const Config& config) {
 void Gateway::start_bridge(const Config& config) {
     std::vector<cloud::Session*> sessions;
     for (auto& s : sessions_) sessions.push_back(s.session.get());
-    bridge_ = std::make_unique<cloud::Bridge>(*loop_, config.bridge, *outbox_, local_.get(), std::move(sessions),
+    bridge_ = std::make_unique<bridge::Bridge>(*loop_, config.bridge, *outbox_, local_.get(), std::move(sessions),
                                               rate_buckets_);
-    bridge_->on_change = [this](size_t index, const cloud::DeliveryStatus& s) {
+    bridge_->on_change = [this](size_t index, const bridge::DeliveryStatus& s) {
         if (index < sessions_.size()) bus_->set_delivery_status(sessions_[index].bus_index, s);
     };
     // A rebuilt bridge counts from zero; show that rather than the old bridge's last numbers.

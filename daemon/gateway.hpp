@@ -20,11 +20,11 @@ class Bus;
 class SdEventLoop;
 struct ReloadPlan;
 namespace modem { class Modem; }
-namespace cloud {
+namespace cloud { class Session; }
+namespace bridge {
 class Bridge;
 class Outbox;
-class Session;
-}  // namespace cloud
+}  // namespace bridge
 
 enum class GatewayState { starting, offline, degraded, online };
 const char* to_string(GatewayState s);
@@ -119,7 +119,7 @@ private:
     void open_outbox(const Config& config);
     LiveSession make_session(const cloud::CloudConfig& c, const Config& config);
     void start_session(cloud::Session& s);
-    void make_modem(const ModemConfig& config);
+    void make_modem(const modem::ModemConfig& config);
     void make_local(const Config& config);
     void start_bridge(const Config& config);
     void apply(const ReloadPlan& plan, const Config& next);
@@ -138,12 +138,12 @@ private:
 
     // Destroyed bottom-up: sessions, modem and bus drop their sources before the loop goes.
     std::unique_ptr<SdEventLoop> loop_;
-    std::unique_ptr<cloud::Outbox> outbox_;
+    std::unique_ptr<bridge::Outbox> outbox_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
     std::vector<LiveSession> sessions_;
     std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed
-    std::unique_ptr<cloud::Bridge> bridge_;
+    std::unique_ptr<bridge::Bridge> bridge_;
 };
 
 }  // namespace cellgate

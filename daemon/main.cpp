@@ -9,7 +9,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/gateway.hpp"
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "version.hpp"
 
 namespace {

@@ -1,5 +1,7 @@
 // The production Scheduler: one sd-event loop that carries every fd, timer and the D-Bus
-// connection of the daemon. No threads; every callback runs from sd_event_loop().
+// connection of the daemon. Every callback runs from sd_event_loop(); the two kinds of worker
+// thread (a connect attempt's name resolution, the outbox writer) report back through eventfds
+// watched here and never touch loop state themselves.
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -12,8 +14,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "daemon/log.hpp"
-#include "daemon/loop.hpp"
+#include "base/guarded.hpp"
+#include "base/log.hpp"
+#include "base/loop.hpp"
 
 namespace cellgate {
 
@@ -27,26 +30,6 @@ struct SdEventDeleter {
     void operator()(sd_event* e) const noexcept { sd_event_unref(e); }
 };
 using SdEventPtr = std::unique_ptr<sd_event, SdEventDeleter>;
-
-// The one exception boundary for C callbacks (sd-event, sd-bus): runs `body`, returns its int
-// result (or 0 for void bodies); any exception is logged at err as "<where>: <what>" and turned
-// into -EIO so the C library sees an ordinary error instead of unwinding through C frames.
-template <class F>
-int guarded(const char* where, F&& body) noexcept {
-    try {
-        if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
-            std::forward<F>(body)();
-            return 0;
-        } else {
-            return static_cast<int>(std::forward<F>(body)());
-        }
-    } catch (const std::exception& e) {
-        log::error(where, ": ", e.what());
-    } catch (...) {
-        log::error(where, ": unknown exception");
-    }
-    return -EIO;
-}
 
 class SdEventLoop final : public Scheduler {
 public:

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "modem/at_parser.hpp"
 
 namespace cellgate::modem {

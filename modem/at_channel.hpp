@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/loop.hpp"
+#include "base/loop.hpp"
 #include "modem/at_types.hpp"
 #include "modem/serial_port.hpp"
 

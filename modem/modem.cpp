@@ -1,6 +1,6 @@
 #include "modem/modem.hpp"
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "modem/at_channel.hpp"
 #include "modem/modem_controller.hpp"
 #include "modem/port_locator.hpp"

@@ -4,8 +4,8 @@
 #include <functional>
 #include <memory>
 
-#include "daemon/config.hpp"
-#include "daemon/loop.hpp"
+#include "modem/modem_config.hpp"
+#include "base/loop.hpp"
 #include "modem/modem_status.hpp"
 
 namespace cellgate::modem {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "modem/at_replies.hpp"
 
 namespace cellgate::modem {

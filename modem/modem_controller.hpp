@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.hpp"
-#include "daemon/loop.hpp"
+#include "modem/modem_config.hpp"
+#include "base/loop.hpp"
 #include "modem/at_types.hpp"
 #include "modem/modem_status.hpp"
 #include "modem/recovery_ladder.hpp"

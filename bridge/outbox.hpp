@@ -1,0 +1,81 @@
+// The durable outbox: every message cellgate accepts for the cloud, in SQLite (WAL) until the
+// cloud's PUBACK. "Accepted" means "its insert is committed and fsynced": callers learn it through
+// the completion of enqueue(), never earlier.
+//
+// Commits are grouped (an fsync on an SD card costs milliseconds) and run on a writer thread that
+// owns the write connection, so the event loop never waits for the disk; completions come back to
+// the loop through an eventfd. Delivery order is the row id order per session.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/loop.hpp"
+
+namespace cellgate::bridge {
+
+struct OutboxConfig {
+    std::string path = "/var/lib/cellgate/outbox.db";
+    uint64_t max_messages = 100'000;                 // over it, the oldest rows are dropped
+    uint64_t max_bytes = 64ull * 1024 * 1024;        // payload bytes; over it, the oldest are dropped
+    std::chrono::milliseconds max_age{std::chrono::hours(24 * 7)};  // older rows are dropped
+    // Commits of inserts start at most once per window (one fsync per window however fast
+    // messages come: an SD card's wear and time), and at once when the previous one began at
+    // least a window ago (a sparse message waits for nothing but its own fsync).
+    std::chrono::milliseconds commit_window{std::chrono::milliseconds(5)};
+    bool operator==(const OutboxConfig&) const = default;
+};
+
+struct OutboxMessage {
+    uint64_t id = 0;            // row id: unique, increasing; also the platform message id
+    std::string session;        // cloud session name
+    std::string topic;          // cloud topic
+    std::string format;         // how the payload is wrapped at send time: "raw", "property", "event:<id>"
+    std::string payload;        // the local payload as accepted
+    int qos = 1;
+    int64_t created_ms = 0;     // wall clock at acceptance (ms since the epoch)
+};
+
+struct OutboxCounters {
+    uint64_t queued = 0;        // rows waiting (committed, not yet acknowledged)
+    uint64_t queued_bytes = 0;
+    uint64_t dropped = 0;       // removed by a limit (oldest first) since start
+    uint64_t delivered = 0;     // removed on PUBACK since start
+};
+
+class Outbox {
+public:
+    using Done = std::function<void(std::expected<uint64_t, std::string> id_or_error)>;
+
+    virtual ~Outbox() = default;
+
+    // Queues `m` (its id is ignored). `done` runs on the loop once the group commit holding the
+    // insert is durable (with the new id), or failed (with why: disk full, I/O error). Never runs
+    // inside enqueue().
+    virtual void enqueue(OutboxMessage m, Done done) = 0;
+    // Up to `max` committed messages of `session` with id > `after_id`, oldest first.
+    virtual std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) = 0;
+    // The cloud acknowledged `id`: delete it (grouped; a crash before the delete only means the
+    // message is sent again, at least once).
+    virtual void acknowledge(uint64_t id) = 0;
+    virtual OutboxCounters counters(const std::string& session) const = 0;
+    // Every session with committed rows waiting.
+    virtual std::vector<std::string> sessions() const = 0;
+
+    // New committed messages for `session` (after enqueue completions, and once at open for every
+    // session with a backlog).
+    std::function<void(const std::string& session)> on_available;
+    // Rows dropped by a limit, for the log and the counters.
+    std::function<void(const std::string& session, uint64_t count, const std::string& why)> on_dropped;
+};
+
+// Opens (creating the file and schema if needed) and recovers what a previous run left.
+// nullptr with `error` set when the database cannot be opened or is not ours.
+std::unique_ptr<Outbox> open_outbox(Scheduler& sched, const OutboxConfig& config, std::string& error);
+
+}  // namespace cellgate::bridge

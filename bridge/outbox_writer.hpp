@@ -1,0 +1,82 @@
+// Private to the outbox: the writer thread that owns the write connection and turns everything
+// queued within the commit window into one transaction, so the event loop never waits for fsync.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridge/outbox.hpp"
+#include "bridge/sqlite.hpp"
+
+namespace cellgate::bridge::detail {
+
+struct OutboxOp {
+    uint64_t ticket = 0;                        // insert: the loop's handle for the completion
+    std::shared_ptr<const OutboxMessage> msg;   // insert: immutable, shared with the loop's cache
+    uint64_t erase_id = 0;                      // delete (acknowledged or dropped row) when no msg
+    Clock::time_point at{};
+};
+
+struct OutboxResult {
+    uint64_t ticket = 0;
+    uint64_t id = 0;    // the new row id, or 0 with `error`
+    std::string error;
+};
+
+class OutboxWriter {
+public:
+    // Inserts are committed at once, but no sooner than `insert_window` after the previous commit
+    // began, so whatever arrives meanwhile shares it; deletes only cost duplicates if lost, so they
+    // wait `erase_window` (or ride along with the next insert's commit). `notify_fd` (an
+    // eventfd) is written after every batch whose results are ready for take_results().
+    OutboxWriter(std::unique_ptr<sqlite::Db> db, std::chrono::milliseconds insert_window,
+                 std::chrono::milliseconds erase_window, int notify_fd);
+    // Commits everything still queued, then joins.
+    ~OutboxWriter();
+    OutboxWriter(const OutboxWriter&) = delete;
+    OutboxWriter& operator=(const OutboxWriter&) = delete;
+
+    void post(OutboxOp op);
+    std::vector<OutboxResult> take_results();
+    uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+
+    static constexpr std::size_t kMaxBatchOps = 500;
+    static constexpr uint64_t kMaxBatchBytes = 4u << 20;
+
+private:
+    void run() noexcept;
+    Clock::time_point deadline_locked() const;
+    bool full_locked() const;
+    void commit(std::vector<OutboxOp>& batch, std::vector<OutboxResult>& out);
+    void erase_only(const std::vector<OutboxOp>& batch);
+    void insert_one(const OutboxOp& op, std::vector<OutboxResult>& out);
+    void erase_one(const OutboxOp& op);
+
+    std::unique_ptr<sqlite::Db> db_;
+    std::unique_ptr<sqlite::Stmt> insert_, erase_;
+    const std::chrono::milliseconds insert_window_, erase_window_;
+    const int notify_fd_;
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<OutboxOp> queue_;
+    uint64_t queued_bytes_ = 0;
+    std::size_t queued_inserts_ = 0;
+    Clock::time_point first_insert_at_{};
+    Clock::time_point last_commit_at_{};  // when the last batch was taken
+    bool stop_ = false;
+    std::vector<OutboxResult> results_;
+    std::atomic<uint64_t> commits_{0};
+
+    std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace cellgate::bridge::detail
