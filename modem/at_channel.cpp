@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/lifetime.hpp"
 #include "base/log.hpp"
 #include "modem/at_parser.hpp"
 
@@ -40,6 +41,21 @@ std::string errno_text(ssize_t negative_errno) {
     return std::strerror(static_cast<int>(-negative_errno));
 }
 
+// closed: no port (not there yet, or lost). idle: open, nothing in flight. busy: one command
+// written, its reply being collected. draining: a command was abandoned (timeout, cancel_all) and
+// its late reply is let through before the next command goes out.
+enum class ChannelState { closed, idle, busy, draining };
+
+const char* to_string(ChannelState s) {
+    switch (s) {
+        case ChannelState::closed: return "closed";
+        case ChannelState::idle: return "idle";
+        case ChannelState::busy: return "busy";
+        case ChannelState::draining: return "draining";
+    }
+    return "unknown";
+}
+
 }  // namespace
 
 struct AtChannel::Impl {
@@ -54,7 +70,8 @@ struct AtChannel::Impl {
     Opener opener;
     milliseconds reopen_interval;
 
-    std::unique_ptr<SerialPort> port;
+    ChannelState state = ChannelState::closed;
+    std::unique_ptr<SerialPort> port;  // set exactly when not closed
     std::unique_ptr<IoWatch> watch;
     std::unique_ptr<Timer> command_timer;
     std::unique_ptr<Timer> drain_timer;
@@ -65,12 +82,12 @@ struct AtChannel::Impl {
     bool want_out = false;
 
     std::deque<Command> queue;
-    std::optional<Command> current;
+    Command current;  // when busy
     AtResult result;  // being built for `current`
     bool echo_seen = false;
 
-    bool draining = false;
-    std::string drain_command;  // the timed-out command, so its late info lines are recognised
+    // When draining: the abandoned command, so its late info lines are recognised.
+    std::string drain_command;
     milliseconds drain_period{};
     Clock::time_point drain_deadline{};
 
@@ -79,15 +96,21 @@ struct AtChannel::Impl {
     bool flush_scheduled = false;
 
     // Expires with the channel, so deferred work and loops over user callbacks can tell.
-    std::shared_ptr<int> life = std::make_shared<int>(0);
-    // Bumped whenever the port closes, so a loop over lines of a dead port stops.
-    uint64_t generation = 0;
+    Lifetime life;
+    // Renewed whenever the port closes, so a loop over lines of a dead port stops.
+    Lifetime port_life;
 
     Impl(AtChannel& s, Scheduler& sc, Opener o, milliseconds interval)
         : self(s), sched(sc), opener(std::move(o)), reopen_interval(interval) {
         command_timer = sched.make_timer([this] { on_command_timeout(); });
-        drain_timer = sched.make_timer([this] { end_drain(); });
+        drain_timer = sched.make_timer([this] { end_drain("quiet"); });
         reopen_timer = sched.make_timer([this] { try_open(false); });
+    }
+
+    void set_state(ChannelState next, std::string_view reason) {
+        if (next == state) return;
+        log::debug("at: ", to_string(state), " -> ", to_string(next), " (", reason, ")");
+        state = next;
     }
 
     // Callbacks owed from inside an API call (send, cancel_all, drop, start) run from the loop,
@@ -96,14 +119,14 @@ struct AtChannel::Impl {
         posted.push_back(std::move(fn));
         if (flush_scheduled) return;
         flush_scheduled = true;
-        sched.defer([this, alive = std::weak_ptr<int>(life)] {
-            if (alive.expired()) return;
+        sched.defer([this, alive = life.token()] {
+            if (!alive) return;
             flush_scheduled = false;
             auto batch = std::move(posted);
             posted.clear();
             for (auto& work : batch) {
                 work();
-                if (alive.expired()) return;
+                if (!alive) return;
             }
         });
     }
@@ -122,7 +145,7 @@ struct AtChannel::Impl {
         out.clear();
         want_out = false;
         watch = sched.watch_fd(port->fd(), EPOLLIN, [this](uint32_t revents) { on_io(revents); });
-        log::debug("AT port open: ", port->path());
+        set_state(ChannelState::idle, "port open: " + port->path());
         if (from_api) {
             post([this] { notify_opened(); });
         } else {
@@ -138,16 +161,17 @@ struct AtChannel::Impl {
     // The port vanished (or is dropped on purpose): everything in flight fails, the owner hears
     // about it, and we start looking for the port again.
     void lose(const std::string& why) {
-        if (!port) return;
-        log::debug("AT port lost: ", why);
-        ++generation;
+        if (state == ChannelState::closed) return;
+        auto failed = take_all();
+        set_state(ChannelState::closed, why);
+        port_life.renew();
         watch.reset();
         port.reset();
         splitter.reset();
         out.clear();
         want_out = false;
-        stop_drain();
-        auto failed = take_all();
+        drain_timer->cancel();
+        drain_command.clear();
         post([this, failed = std::move(failed), why]() mutable {
             fail_all(std::move(failed));
             if (self.on_lost) self.on_lost(why);
@@ -155,29 +179,33 @@ struct AtChannel::Impl {
         reopen_timer->arm(reopen_interval);
     }
 
+    // The command in flight and everything queued, in order; the state is the caller's to set.
     std::vector<Command> take_all() {
         std::vector<Command> all;
-        command_timer->cancel();
-        if (current) all.push_back(std::move(*current));
-        current.reset();
+        if (state == ChannelState::busy) all.push_back(take_current());
         for (auto& c : queue) all.push_back(std::move(c));
         queue.clear();
         return all;
     }
 
+    Command take_current() {
+        command_timer->cancel();
+        return std::exchange(current, Command{});
+    }
+
     void fail_all(std::vector<Command> cmds) {
-        const std::weak_ptr<int> alive = life;
+        const auto alive = life.token();
         for (auto& c : cmds) {
             AtResult r;
             r.status = AtStatus::port_closed;
             r.error_text = "port closed";
             c.cb(r);
-            if (alive.expired()) return;
+            if (!alive) return;
         }
     }
 
     void send(std::string text, milliseconds timeout, AtCallback cb) {
-        if (!port) {
+        if (state == ChannelState::closed) {
             post([cb = std::move(cb)] {
                 AtResult r;
                 r.status = AtStatus::port_closed;
@@ -191,20 +219,22 @@ struct AtChannel::Impl {
     }
 
     void cancel_all() {
-        if (current && port) start_drain(current->text, current->timeout);
+        const bool abandon = state == ChannelState::busy;
         auto failed = take_all();
+        if (abandon) start_drain(failed.front().text, failed.front().timeout, "cancelled");
         if (!failed.empty()) post([this, failed = std::move(failed)]() mutable { fail_all(std::move(failed)); });
     }
 
     // Starts the next command when the line is free.
     void pump() {
-        if (current || draining || queue.empty() || !port) return;
+        if (state != ChannelState::idle || queue.empty()) return;
         current = std::move(queue.front());
         queue.pop_front();
         result = AtResult{};
         echo_seen = false;
-        command_timer->arm(current->timeout);
-        write(current->text + "\r");
+        set_state(ChannelState::busy, command_name_for_log(current.text));
+        command_timer->arm(current.timeout);
+        write(current.text + "\r");
     }
 
     void write(std::string_view bytes) {
@@ -231,10 +261,10 @@ struct AtChannel::Impl {
     }
 
     void on_io(uint32_t revents) {
-        const std::weak_ptr<int> alive = life;
-        const auto gen = generation;
+        const auto alive = life.token();
+        const auto same_port = port_life.token();
         if (revents & EPOLLOUT) flush_out();
-        if (!port || gen != generation) return;
+        if (!same_port) return;
 
         // Read before acting on HUP/ERR: the last reply may sit in the buffer of a dying port.
         std::string bytes;
@@ -257,38 +287,39 @@ struct AtChannel::Impl {
         splitter.feed(bytes, lines);
         for (const auto& line : lines) {
             on_line(line);
-            if (alive.expired() || gen != generation) return;
+            if (!alive || !same_port) return;
         }
         if (splitter.at_prompt()) {
             splitter.reset();
             on_prompt();
-            if (alive.expired() || gen != generation) return;
+            if (!alive || !same_port) return;
         }
         if (lost_why) lose(*lost_why);
     }
 
     void on_line(const std::string& line) {
-        if (current && !echo_seen && is_echo(line, current->text)) {
+        const bool busy = state == ChannelState::busy;
+        if (busy && !echo_seen && is_echo(line, current.text)) {
             echo_seen = true;
             return;
         }
-        const std::string_view pending = current ? std::string_view(current->text)
-                                         : draining ? std::string_view(drain_command)
-                                                    : std::string_view{};
+        const std::string_view pending = busy                                ? std::string_view(current.text)
+                                         : state == ChannelState::draining ? std::string_view(drain_command)
+                                                                             : std::string_view{};
         const auto kind = classify_line(line, pending);
         if (kind == LineKind::urc) {
             if (self.on_urc) self.on_urc(line);
             return;
         }
-        if (draining) {
+        if (state == ChannelState::draining) {
             if (kind == LineKind::final_result) {
-                end_drain();
+                end_drain("late final result");
             } else {
                 rearm_drain();
             }
             return;
         }
-        if (!current) return;  // a stray final result (e.g. an OK we already gave up on)
+        if (!busy) return;  // a stray final result (e.g. an OK we already gave up on)
         if (kind == LineKind::info) {
             result.lines.push_back(line);
             return;
@@ -297,45 +328,42 @@ struct AtChannel::Impl {
         result.status = fin->status;
         result.error_code = fin->error_code;
         result.error_text = std::move(fin->error_text);
-        complete();
+        complete(ChannelState::idle, to_string(result.status));
     }
 
     void on_prompt() {
-        if (current) {
+        if (state == ChannelState::busy) {
             result.status = AtStatus::prompt;
-            complete();
-        } else if (draining) {
+            complete(ChannelState::idle, "prompt");
+        } else if (state == ChannelState::draining) {
             // The module waits for the data of a command we abandoned: ESC cancels the input.
             write("\x1b");
-            end_drain();
+            end_drain("prompt of the abandoned command");
         }
     }
 
-    // Hands `result` to the current command's callback and moves on.
-    void complete() {
-        command_timer->cancel();
-        auto cmd = std::move(*current);
-        current.reset();
-        auto r = std::move(result);
-        result = AtResult{};
-        const std::weak_ptr<int> alive = life;
+    // Hands `result` to the current command's callback, leaving the line `next`, and moves on.
+    void complete(ChannelState next, std::string_view reason) {
+        auto cmd = take_current();
+        auto r = std::exchange(result, AtResult{});
+        set_state(next, reason);
+        const auto alive = life.token();
         cmd.cb(r);
-        if (alive.expired()) return;
+        if (!alive) return;
         pump();
     }
 
     void on_command_timeout() {
-        if (!current) return;
-        log::debug("AT command timed out: ", command_name_for_log(current->text));
-        start_drain(current->text, current->timeout);
+        if (state != ChannelState::busy) return;
+        start_drain(current.text, current.timeout, "timeout: " + command_name_for_log(current.text));
         result.status = AtStatus::timeout;
         result.error_code = -1;
         result.error_text = "timeout";
-        complete();
+        complete(ChannelState::draining, "timeout");
     }
 
-    void start_drain(const std::string& command, milliseconds timeout) {
-        draining = true;
+    void start_drain(const std::string& command, milliseconds timeout, std::string_view reason) {
+        set_state(ChannelState::draining, reason);
         drain_command = command;
         drain_period = drain_quiet_period(timeout);
         drain_deadline = sched.now() + kDrainMaxPeriods * drain_period;
@@ -347,14 +375,11 @@ struct AtChannel::Impl {
         drain_timer->arm(std::clamp(left, milliseconds(0), drain_period));
     }
 
-    void stop_drain() {
-        draining = false;
+    void end_drain(std::string_view reason) {
+        if (state != ChannelState::draining) return;
         drain_command.clear();
         drain_timer->cancel();
-    }
-
-    void end_drain() {
-        stop_drain();
+        set_state(ChannelState::idle, reason);
         pump();
     }
 };
@@ -368,7 +393,7 @@ AtChannel::~AtChannel() = default;
 void AtChannel::start() { impl_->try_open(true); }
 
 void AtChannel::drop(const std::string& why) {
-    if (impl_->port) {
+    if (impl_->state != ChannelState::closed) {
         impl_->lose(why);
     } else {
         impl_->reopen_timer->arm(impl_->reopen_interval);
@@ -381,6 +406,6 @@ void AtChannel::send(std::string command, std::chrono::milliseconds timeout, AtC
 
 void AtChannel::cancel_all() { impl_->cancel_all(); }
 
-bool AtChannel::is_open() const { return impl_->port != nullptr; }
+bool AtChannel::is_open() const { return impl_->state != ChannelState::closed; }
 
 }  // namespace cellgate::modem

@@ -38,21 +38,34 @@ int parse_code(std::string_view s) {
     return v;
 }
 
-// Prefixes that end with ':' match as prefixes; bare words match the whole line or a word
-// followed by ':' or ' ' ("*ATREADY: 1").
-constexpr std::array kUrcPrefixes = {
-    // 3GPP registration, packet-domain, SIM, time zone, SMS/USSD/call indications.
-    "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CGEV:", "+CPIN:", "+CTZV:", "+CTZE:", "+CTZEU:",
-    "+CMTI:", "+CMT:", "+CDS:", "+CBM:", "+CUSD:", "+CLIP:", "+CRING:", "+CIEV:", "RING",
-    // Quectel.
-    "RDY", "+QIND:", "+QUSIM:", "+QNETDEVSTATUS:", "+QIURC:", "+QSIMSTAT:", "POWERED DOWN",
-    // SIMCom, ASR-based modules, Luat.
-    "SMS DONE", "PB DONE", "SMS READY", "CALL READY", "*ATREADY", "+SIMCARD:", "NORMAL POWER DOWN",
-    "+PACSP0", "+PACSP1",
-    // Huawei / Luat caret indications.
-    "^MODE:", "^NDISSTAT:", "^SYSSTART", "^RSSI:", "^HCSQ:", "^SIMST:", "^SRVST:", "^BOOT:",
-    "^DSFLOWRPT:", "^CEND:",
+struct UrcPrefix {
+    std::string_view text;
+    UrcKind kind = UrcKind::other;
 };
+
+// Lines that are unsolicited even while a command is pending (unless it asked for them), with
+// what they announce. Prefixes that end with ':' match as prefixes; bare words match the whole
+// line or a word followed by ':' or ' ' ("*ATREADY: 1").
+constexpr UrcPrefix kUrcPrefixes[] = {
+    // 3GPP registration, packet-domain and SIM indications.
+    {"+CREG:", UrcKind::registration}, {"+CGREG:", UrcKind::registration}, {"+CEREG:", UrcKind::registration},
+    {"+C5GREG:", UrcKind::registration}, {"+CGEV:", UrcKind::packet_event}, {"+CPIN:", UrcKind::sim},
+    // 3GPP time zone, SMS/USSD/call indications.
+    {"+CTZV:"}, {"+CTZE:"}, {"+CTZEU:"}, {"+CMTI:"}, {"+CMT:"}, {"+CDS:"}, {"+CBM:"}, {"+CUSD:"}, {"+CLIP:"},
+    {"+CRING:"}, {"+CIEV:"}, {"RING"},
+    // Quectel.
+    {"RDY"}, {"+QIND:"}, {"+QUSIM:"}, {"+QNETDEVSTATUS:"}, {"+QIURC:"}, {"+QSIMSTAT:"}, {"POWERED DOWN"},
+    // SIMCom, ASR-based modules, Luat.
+    {"SMS DONE"}, {"PB DONE"}, {"SMS READY"}, {"CALL READY"}, {"*ATREADY"}, {"+SIMCARD:"}, {"NORMAL POWER DOWN"},
+    {"+PACSP0"}, {"+PACSP1"},
+    // Huawei / Luat caret indications.
+    {"^MODE:"}, {"^NDISSTAT:"}, {"^SYSSTART"}, {"^RSSI:"}, {"^HCSQ:"}, {"^SIMST:"}, {"^SRVST:"}, {"^BOOT:"},
+    {"^DSFLOWRPT:"}, {"^CEND:"},
+};
+
+// Whole lines a module prints once it has (re)started: Quectel, Huawei, ASR-based modules, and
+// the 3GPP activity status some firmware volunteers at boot.
+constexpr std::string_view kBootBanners[] = {"RDY", "^SYSSTART", "*ATREADY: 1", "+CPAS: 0 READY"};
 
 // Registration URCs whose solicited (read) form always carries "<n>," first.
 constexpr std::array kRegistrationNames = {"+CREG", "+CGREG", "+CEREG", "+C5GREG"};
@@ -63,6 +76,12 @@ bool prefix_matches(std::string_view line, std::string_view prefix) {
     if (line.size() == prefix.size()) return true;
     const char next = line[prefix.size()];
     return next == ':' || next == ' ';
+}
+
+const UrcPrefix* find_urc_prefix(std::string_view line) {
+    for (const auto& p : kUrcPrefixes)
+        if (prefix_matches(line, p.text)) return &p;
+    return nullptr;
 }
 
 // "+CREG: ..." -> "+CREG"; "" when the line has no "+NAME:" / "^NAME:" / "*NAME:" shape.
@@ -171,10 +190,13 @@ std::optional<FinalResult> parse_final_result(std::string_view raw) {
     return std::nullopt;
 }
 
-bool is_urc_prefix(std::string_view line) {
-    for (const std::string_view p : kUrcPrefixes)
-        if (prefix_matches(line, p)) return true;
-    return false;
+bool is_urc_prefix(std::string_view line) { return find_urc_prefix(line) != nullptr; }
+
+UrcKind classify_urc(std::string_view line) {
+    for (const std::string_view banner : kBootBanners)
+        if (line == banner) return UrcKind::boot;
+    const auto* p = find_urc_prefix(line);
+    return p ? p->kind : UrcKind::other;
 }
 
 bool solicits(std::string_view command, std::string_view line) {

@@ -51,6 +51,17 @@ std::optional<FinalResult> parse_final_result(std::string_view line);
 // command asked for it (+CREG:, +CPIN:, ...).
 bool is_urc_prefix(std::string_view line);
 
+// What an unsolicited line announces, so its owner can switch on it instead of matching text.
+enum class UrcKind {
+    other,         // vendor indications, and lines no pending command asked for
+    registration,  // +CREG, +CGREG, +CEREG, +C5GREG
+    packet_event,  // +CGEV: PDP context and attach events
+    sim,           // +CPIN
+    boot,          // the module (re)started: RDY, ^SYSSTART, *ATREADY: 1, +CPAS: 0 READY (whole lines)
+};
+// For a line the channel delivered as unsolicited.
+UrcKind classify_urc(std::string_view line);
+
 // Whether `command` (e.g. "AT+CREG?", "AT+CGPADDR=1", "AT+CPIN?;+CSQ") asks for lines with the
 // prefix `line` starts with. Set forms of indications ("AT+CREG=2", "AT+CPIN=...") do not: a
 // "+CREG:" line after them is a URC. A read "+CREG:" line always has "<n>," first.

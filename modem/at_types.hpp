@@ -40,6 +40,12 @@ struct AtResult {
 
 using AtCallback = std::function<void(const AtResult&)>;
 
+// One AT command with its timeout.
+struct AtStep {
+    std::string command;
+    std::chrono::milliseconds timeout;
+};
+
 class AtTransport {
 public:
     virtual ~AtTransport() = default;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include "base/duration_text.hpp"
+#include "base/guarded.hpp"
 #include "base/log.hpp"
+#include "modem/at_parser.hpp"
 #include "modem/at_replies.hpp"
 
 namespace cellgate::modem {
@@ -12,7 +15,8 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// Timeouts from the reference table (atcommands.md A4): queries seconds, network operations minutes.
+// Queries answer within seconds (ModemManager waits 3 s, the SIM 5 s); CFUN takes up to 18 s
+// (MuditaOS's long class) and CGATT up to 140 s (Quectel's EC2x AT manual).
 constexpr milliseconds kQuery = 3s;
 constexpr milliseconds kCpin = 5s;
 constexpr milliseconds kCfun = 18s;
@@ -28,10 +32,6 @@ constexpr int kDataCallPolls = 90;  // 180 s, ModemManager's connection timeout
 constexpr int kIpPolls = 5;
 // Three queries in a row without any answer means the module is wedged, not slow.
 constexpr int kMaxConsecutiveTimeouts = 3;
-
-std::string seconds_text(milliseconds d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
-}
 
 std::string strip_prefix(std::string line) {
     // "+CGMI: Quectel" and bare "Quectel" are both in the wild.
@@ -60,33 +60,7 @@ std::string describe(const AtResult& r) {
     return to_string(r.status);
 }
 
-bool registered(int stat) { return stat == 1 || stat == 5 || stat == 6 || stat == 7 || stat == 9 || stat == 10; }
-
-// What goes in a log line: the PIN and APN credentials never do.
-std::string loggable(const std::string& command) {
-    if (command.rfind("AT+CPIN=", 0) == 0) return "AT+CPIN=***";
-    return redacted(command);
-}
-
 }  // namespace
-
-const char* to_string(Phase p) {
-    switch (p) {
-        case Phase::waiting_port: return "waiting-port";
-        case Phase::probing: return "probing";
-        case Phase::sim: return "sim";
-        case Phase::registering: return "registering";
-        case Phase::attaching: return "attaching";
-        case Phase::pdp: return "pdp";
-        case Phase::dialing: return "dialing";
-        case Phase::connected: return "connected";
-        case Phase::backoff: return "backoff";
-        case Phase::recovering: return "recovering";
-        case Phase::resetting: return "resetting";
-        case Phase::halted: return "halted";
-    }
-    return "unknown";
-}
 
 ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig config,
                                  std::function<void(const std::string&)> drop_port)
@@ -94,27 +68,25 @@ ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig 
       at_(at),
       config_(std::move(config)),
       drop_port_(std::move(drop_port)),
+      seq_(sched, at),
       ladder_(config_.recovery_backoff, config_.recovery_backoff_max) {
-    step_timer_ = sched_.make_timer([this] {
-        auto fn = std::move(step_fn_);
-        step_fn_ = nullptr;
-        if (fn) fn();
+    // A step that threw stopped half way; starting over is the one way back to a known state.
+    seq_.on_broken = [this](const std::string& step) { recover(FailedReason::none, step + " failed"); };
+    signal_timer_ = make_timer("signal poll", [this] { poll_signal(); });
+    poll_timer_ = make_timer("status poll", [this] { poll_status(); });
+    reg_timeout_timer_ = make_timer("registration timeout", [this] {
+        recover(FailedReason::none, "not registered after " + duration_text(config_.registration_timeout));
     });
-    signal_timer_ = sched_.make_timer([this] { poll_signal(); });
-    poll_timer_ = sched_.make_timer([this] { poll_status(); });
-    reg_timeout_timer_ = sched_.make_timer([this] {
-        recover(FailedReason::none, "not registered after " + seconds_text(config_.registration_timeout));
+    grace_timer_ = make_timer("registration grace", [this] {
+        recover(FailedReason::none, "registration lost for " + duration_text(config_.registration_grace));
     });
-    grace_timer_ = sched_.make_timer([this] {
-        recover(FailedReason::none, "registration lost for " + seconds_text(config_.registration_grace));
-    });
-    stable_timer_ = sched_.make_timer([this] {
+    stable_timer_ = make_timer("stable link", [this] {
         if (ladder_.attempts() > 0) log::info("modem: stable again, recovery ladder reset");
         ladder_.reset();
     });
-    port_timer_ = sched_.make_timer([this] {
+    port_timer_ = make_timer("port return", [this] {
         status_.failed_reason = FailedReason::port_missing;
-        status_.last_error = "port " + config_.port + " did not return within " + seconds_text(config_.port_return_timeout);
+        status_.last_error = "port " + config_.port + " did not return within " + duration_text(config_.port_return_timeout);
         log::error("modem: ", status_.last_error, "; still waiting for it");
         publish();
     });
@@ -124,9 +96,9 @@ ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig 
     status_.apn = config_.apn.name;
     if (config_.vendor) status_.vendor = to_string(*config_.vendor);
 
-    at_.on_opened = [this] { handle_opened(); };
-    at_.on_lost = [this](const std::string& why) { handle_lost(why); };
-    at_.on_urc = [this](const std::string& line) { handle_urc(line); };
+    at_.on_opened = [this] { seq_.guard("port opened", [this] { handle_opened(); }); };
+    at_.on_lost = [this](const std::string& why) { seq_.guard("port lost", [&] { handle_lost(why); }); };
+    at_.on_urc = [this](const std::string& line) { seq_.guard("URC handler", [&] { handle_urc(line); }); };
 }
 
 ModemController::~ModemController() {
@@ -156,93 +128,15 @@ void ModemController::reset() {
 // ---------------------------------------------------------------------------------------------
 // Plumbing
 
-void ModemController::send(std::string command, milliseconds timeout, AtCallback then) {
-    log::debug("modem: > ", loggable(command));
-    std::weak_ptr<int> alive = alive_;
-    const uint64_t epoch = epoch_;
-    at_.send(std::move(command), timeout, [this, alive, epoch, then = std::move(then)](const AtResult& r) {
-        if (alive.expired() || epoch != epoch_) return;  // a restart made this answer meaningless
-        if (r.status == AtStatus::port_closed) return;   // handle_lost() takes over
-        consecutive_timeouts_ = r.status == AtStatus::timeout ? consecutive_timeouts_ + 1 : 0;
-        then(r);
-    });
+std::unique_ptr<Timer> ModemController::make_timer(const char* step, std::function<void()> fn) {
+    return sched_.make_timer([this, step, fn = std::move(fn)] { seq_.guard(step, fn); });
 }
 
-void ModemController::run_all(std::vector<Query> queries, std::function<void()> done) {
-    if (queries.empty()) {
-        done();
-        return;
-    }
-    auto q = std::move(queries.front());
-    queries.erase(queries.begin());
-    send(q.command, q.timeout,
-         [this, take = std::move(q.take), rest = std::move(queries), done = std::move(done)](const AtResult& r) mutable {
-             if (take) take(r);
-             run_all(std::move(rest), std::move(done));
-         });
-}
-
-void ModemController::run_required(std::vector<AtStep> steps, std::function<void()> done,
-                                   std::function<void(const AtStep&, const AtResult&)> failed) {
-    if (steps.empty()) {
-        done();
-        return;
-    }
-    auto step = std::move(steps.front());
-    steps.erase(steps.begin());
-    send(step, [this, step, rest = std::move(steps), done = std::move(done), failed = std::move(failed)](
-                   const AtResult& r) mutable {
-        if (!r.ok()) {
-            failed(step, r);
-            return;
-        }
-        run_required(std::move(rest), std::move(done), std::move(failed));
-    });
-}
-
-void ModemController::after(milliseconds delay, std::function<void()> fn) {
-    const uint64_t epoch = epoch_;
-    step_fn_ = [this, epoch, fn = std::move(fn)] {
-        if (epoch == epoch_) fn();
-    };
-    step_timer_->arm(delay);
-}
-
-void ModemController::restart_epoch() {
-    ++epoch_;
-    step_fn_ = nullptr;
-    for (auto* t : {step_timer_.get(), signal_timer_.get(), poll_timer_.get(), reg_timeout_timer_.get(),
-                    grace_timer_.get(), stable_timer_.get()})
+void ModemController::cancel_pending() {
+    seq_.restart();
+    for (auto* t : {signal_timer_.get(), poll_timer_.get(), reg_timeout_timer_.get(), grace_timer_.get(),
+                    stable_timer_.get()})
         t->cancel();
-    consecutive_timeouts_ = 0;
-    at_.cancel_all();
-}
-
-ModemState ModemController::public_state() const {
-    // A reset in progress is what a user needs to see, even when a failure led to it.
-    if (phase_ == Phase::resetting && status_.failed_reason != FailedReason::port_missing) return ModemState::resetting;
-    switch (status_.failed_reason) {
-        case FailedReason::none: break;
-        case FailedReason::sim_pin_required:
-        case FailedReason::sim_puk_required: return ModemState::locked;
-        default: return ModemState::failed;
-    }
-    switch (phase_) {
-        case Phase::waiting_port: return ModemState::absent;
-        case Phase::probing:
-        case Phase::sim: return ModemState::initializing;
-        case Phase::registering: return ModemState::searching;
-        case Phase::attaching: return ModemState::registered;
-        case Phase::pdp:
-        case Phase::dialing: return ModemState::connecting;
-        case Phase::connected: return ModemState::connected;
-        case Phase::backoff:
-        case Phase::recovering:
-            return registered(std::max({cereg_, cgreg_})) ? ModemState::registered : ModemState::searching;
-        case Phase::resetting: return ModemState::resetting;
-        case Phase::halted: return ModemState::failed;
-    }
-    return ModemState::failed;
 }
 
 void ModemController::set_phase(Phase next, const std::string& reason) {
@@ -250,7 +144,7 @@ void ModemController::set_phase(Phase next, const std::string& reason) {
     const Phase old = phase_;
     const ModemState old_state = status_.state;
     phase_ = next;
-    status_.state = public_state();
+    status_.state = derived_state();
     if (status_.state != old_state)
         log::notice("modem: ", to_string(old), " -> ", to_string(next), " (", reason, "); State ",
                     to_string(old_state), " -> ", to_string(status_.state));
@@ -259,37 +153,27 @@ void ModemController::set_phase(Phase next, const std::string& reason) {
     publish();
 }
 
-void ModemController::publish() {
-    status_.state = public_state();
-    status_.registration = effective_registration();
-    if (status_ == published_) return;
-    published_ = status_;
-    if (on_change) on_change(status_);
+ModemState ModemController::derived_state() const {
+    const int packet_stat = std::max(registration_.stat(RegDomain::eps), registration_.stat(RegDomain::gprs));
+    return public_state(phase_, status_.failed_reason, is_registered_stat(packet_stat));
 }
 
-Registration ModemController::effective_registration() const {
-    // Data needs the packet domain: CEREG (LTE) or CGREG (2G/3G). CREG is circuit-switched only and
-    // an LTE data-only SIM may show it as searching while CEREG is home.
-    for (int stat : {cereg_, cgreg_})
-        if (registered(stat)) return registration_from_stat(stat);
-    for (int stat : {cereg_, cgreg_, creg_})
-        if (stat == 3) return Registration::denied;
-    for (int stat : {cereg_, cgreg_, creg_})
-        if (stat == 2) return Registration::searching;
-    if (registered(creg_)) return registration_from_stat(creg_);
-    for (int stat : {cereg_, cgreg_, creg_})
-        if (stat == 0) return Registration::idle;
-    return Registration::unknown;
+void ModemController::publish() {
+    status_.state = derived_state();
+    status_.registration = registration_.effective();
+    if (status_ == published_) return;
+    published_ = status_;
+    // The listener belongs to another component: its failure must not cut a bring-up step short.
+    if (on_change) guarded("modem: status listener", [this] { on_change(status_); });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Bring-up
 
 void ModemController::begin_bringup(const std::string& reason) {
-    restart_epoch();
+    cancel_pending();
     port_timer_->cancel();
-    creg_ = cgreg_ = cereg_ = -1;
-    creg_act_ = cgreg_act_ = cereg_act_ = std::nullopt;
+    registration_.reset();
     probe_tries_ = sim_busy_tries_ = pin_wait_tries_ = 0;
     pin_sent_ = false;
     status_.ip_address.clear();
@@ -374,10 +258,10 @@ void ModemController::check_sim() {
             case SimState::not_inserted: halt(FailedReason::sim_missing, "no SIM card inserted"); return;
             case SimState::busy:
                 if (++sim_busy_tries_ < kSimBusyTries) {
-                    log::debug("modem: SIM busy, asking again in ", seconds_text(kSimBusyRetry));
+                    log::debug("modem: SIM busy, asking again in ", duration_text(kSimBusyRetry));
                     after(kSimBusyRetry, [this] { check_sim(); });
                 } else {
-                    recover(FailedReason::none, "SIM stayed busy for " + seconds_text(kSimBusyRetry * kSimBusyTries));
+                    recover(FailedReason::none, "SIM stayed busy for " + duration_text(kSimBusyRetry * kSimBusyTries));
                 }
                 return;
             case SimState::other: recover(FailedReason::none, "SIM failure: " + describe(r)); return;
@@ -438,19 +322,11 @@ void ModemController::start_registration() {
 }
 
 void ModemController::query_registration(std::function<void()> done) {
-    auto take = [this](int& stat, std::optional<int>& act, const char* prefix) {
-        return [this, &stat, &act, prefix](const AtResult& r) {
-            if (!r.ok()) return;
-            if (auto info = parse_creg(r.value(prefix), true)) {
-                stat = info->stat;
-                if (info->act) act = info->act;
-            }
-        };
-    };
+    auto take = [this](RegDomain d) { return [this, d](const AtResult& r) { registration_.take_reply(d, r); }; };
     std::vector<Query> q;
-    q.push_back({"AT+CEREG?", kQuery, take(cereg_, cereg_act_, "+CEREG:")});
-    q.push_back({"AT+CGREG?", kQuery, take(cgreg_, cgreg_act_, "+CGREG:")});
-    q.push_back({"AT+CREG?", kQuery, take(creg_, creg_act_, "+CREG:")});
+    q.push_back({"AT+CEREG?", kQuery, take(RegDomain::eps)});
+    q.push_back({"AT+CGREG?", kQuery, take(RegDomain::gprs)});
+    q.push_back({"AT+CREG?", kQuery, take(RegDomain::cs)});
     run_all(std::move(q), [this, done = std::move(done)] {
         publish();
         done();
@@ -459,7 +335,7 @@ void ModemController::query_registration(std::function<void()> done) {
 
 void ModemController::evaluate_registration() {
     if (phase_ != Phase::registering) return;
-    switch (effective_registration()) {
+    switch (registration_.effective()) {
         case Registration::home:
         case Registration::roaming: on_registered(); return;
         case Registration::denied: halt(FailedReason::registration_denied, "network denied registration"); return;
@@ -474,13 +350,13 @@ void ModemController::evaluate_registration() {
 void ModemController::on_registered() {
     reg_timeout_timer_->cancel();
     if (status_.failed_reason == FailedReason::registration_denied) status_.failed_reason = FailedReason::none;
-    set_phase(Phase::attaching, std::string("registered ") + to_string(effective_registration()));
+    set_phase(Phase::attaching, std::string("registered ") + to_string(registration_.effective()));
     std::vector<Query> q;
     q.push_back({"AT+COPS=3,0", kQuery, nullptr});
     q.push_back({"AT+COPS?", kQuery, [this](const AtResult& r) {
                      if (auto op = parse_cops(r.value("+COPS:"))) {
                          status_.operator_name = op->name;
-                         if (op->act && !cereg_act_ && !cgreg_act_) status_.access_tech = access_tech_from_act(*op->act);
+                         if (op->act && !registration_.knows_packet_act()) status_.access_tech = access_tech_from_act(*op->act);
                      }
                  }});
     q.push_back({"AT+COPS=3,2", kQuery, nullptr});
@@ -488,8 +364,7 @@ void ModemController::on_registered() {
                      if (auto op = parse_cops(r.value("+COPS:"))) status_.operator_code = op->name;
                  }});
     run_all(std::move(q), [this] {
-        if (cereg_act_ && registered(cereg_)) status_.access_tech = access_tech_from_act(*cereg_act_);
-        else if (cgreg_act_ && registered(cgreg_)) status_.access_tech = access_tech_from_act(*cgreg_act_);
+        if (auto tech = registration_.packet_access_tech()) status_.access_tech = *tech;
         publish();
         poll_signal();
         attach();
@@ -556,7 +431,7 @@ void ModemController::wait_data_call(int polls_left) {
             after(kDataCallPoll, [this, polls_left] { wait_data_call(polls_left - 1); });
         } else {
             recover(FailedReason::pdp_rejected, "data call did not come up within " +
-                                                    seconds_text(kDataCallPoll * kDataCallPolls));
+                                                    duration_text(kDataCallPoll * kDataCallPolls));
         }
     });
 }
@@ -610,7 +485,7 @@ void ModemController::poll_signal() {
                      }});
     run_all(std::move(q), [this] {
         publish();
-        if (consecutive_timeouts_ >= kMaxConsecutiveTimeouts) {
+        if (seq_.consecutive_timeouts() >= kMaxConsecutiveTimeouts) {
             recover(FailedReason::no_response, "module stopped answering");
             return;
         }
@@ -621,7 +496,7 @@ void ModemController::poll_signal() {
 void ModemController::poll_status() {
     if (phase_ != Phase::connected) return;
     query_registration([this] {
-        if (consecutive_timeouts_ >= kMaxConsecutiveTimeouts) {
+        if (seq_.consecutive_timeouts() >= kMaxConsecutiveTimeouts) {
             recover(FailedReason::no_response, "module stopped answering");
             return;
         }
@@ -647,7 +522,7 @@ void ModemController::fail_command(const std::string& what, const AtResult& r, F
 }
 
 void ModemController::recover(FailedReason reason, const std::string& why) {
-    restart_epoch();
+    cancel_pending();
     if (reason != FailedReason::none) status_.failed_reason = reason;
     status_.ip_address.clear();
     status_.last_error = why;
@@ -655,7 +530,7 @@ void ModemController::recover(FailedReason reason, const std::string& why) {
     ++status_.recoveries;
     status_.recovery_step = to_string(action.step);
     log::warning("modem: ", why, "; recovery step ", to_string(action.step), " #", action.attempt, " in ",
-                 seconds_text(action.delay));
+                 duration_text(action.delay));
     set_phase(Phase::backoff, why);
     publish();
     after(action.delay, [this, step = action.step] { run_recovery(step); });
@@ -685,12 +560,12 @@ void ModemController::run_recovery(RecoveryStep step) {
 }
 
 void ModemController::halt(FailedReason reason, const std::string& why) {
-    restart_epoch();
+    cancel_pending();
     status_.failed_reason = reason;
     status_.last_error = why;
     status_.recovery_step.clear();
     status_.ip_address.clear();
-    log::error("modem: ", why, "; re-checking every ", seconds_text(config_.recovery_backoff_max));
+    log::error("modem: ", why, "; re-checking every ", duration_text(config_.recovery_backoff_max));
     set_phase(Phase::halted, why);
     publish();
     // Nothing here heals by retrying fast; a slow re-check notices a SIM swapped in or a network
@@ -704,7 +579,7 @@ void ModemController::data_lost(const std::string& why) {
 }
 
 void ModemController::do_reset(const std::string& why) {
-    restart_epoch();
+    cancel_pending();
     if (!vendor_) vendor_ = make_vendor_profile(config_.vendor.value_or(usb_vendor_.value_or(Vendor::generic)));
     ++status_.resets;
     status_.ip_address.clear();
@@ -730,9 +605,9 @@ void ModemController::handle_opened() {
 }
 
 void ModemController::handle_lost(const std::string& why) {
-    restart_epoch();
+    cancel_pending();
     status_.ip_address.clear();
-    creg_ = cgreg_ = cereg_ = -1;
+    registration_.reset();
     if (phase_ == Phase::resetting) {
         log::info("modem: port closed during reset (", why, "), waiting for it to return");
         publish();
@@ -745,19 +620,11 @@ void ModemController::handle_lost(const std::string& why) {
 }
 
 void ModemController::handle_registration_urc(const std::string& line) {
-    const auto colon = line.find(':');
-    const std::string prefix = line.substr(0, colon + 1);
-    auto info = parse_creg(std::string_view(line).substr(colon + 1), false);
-    if (!info) return;
-    int* stat = prefix == "+CEREG:" ? &cereg_ : prefix == "+CGREG:" ? &cgreg_ : &creg_;
-    auto* act = prefix == "+CEREG:" ? &cereg_act_ : prefix == "+CGREG:" ? &cgreg_act_ : &creg_act_;
-    *stat = info->stat;
-    if (info->act) {
-        *act = info->act;
-        if (registered(info->stat) && prefix != "+CREG:") status_.access_tech = access_tech_from_act(*info->act);
-    }
-    const Registration reg = effective_registration();
-    const bool is_registered = reg == Registration::home || reg == Registration::roaming;
+    const auto news = registration_.take_urc(line);
+    if (!news) return;
+    if (news->access_tech) status_.access_tech = *news->access_tech;
+    const Registration reg = registration_.effective();
+    const bool is_registered = registration_.is_registered();
     publish();
 
     switch (phase_) {
@@ -772,7 +639,7 @@ void ModemController::handle_registration_urc(const std::string& line) {
             } else if (!grace_timer_->armed()) {
                 // Cells hand over and coverage flickers; only a lasting loss is worth tearing down the link.
                 log::warning("modem: registration lost (", to_string(reg), "), waiting ",
-                             seconds_text(config_.registration_grace), " before recovery");
+                             duration_text(config_.registration_grace), " before recovery");
                 grace_timer_->arm(config_.registration_grace);
             }
             break;
@@ -784,51 +651,53 @@ void ModemController::handle_registration_urc(const std::string& line) {
     }
 }
 
+void ModemController::handle_packet_event(const std::string& line) {
+    const auto ev = parse_cgev(std::string_view(line).substr(line.find(':') + 1));
+    const bool ours = !ev.cid || *ev.cid == config_.cid;
+    switch (ev.kind) {
+        case PdpEventKind::nw_detach:
+        case PdpEventKind::me_detach: data_lost("network detached (" + line + ")"); break;
+        case PdpEventKind::pdn_deact:
+        case PdpEventKind::nw_deact:
+        case PdpEventKind::me_deact:
+            if (ours) data_lost("PDP context deactivated (" + line + ")");
+            break;
+        default: break;
+    }
+}
+
+void ModemController::handle_sim_urc(const std::string& line) {
+    std::string value = line.substr(line.find(':') + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    const SimState sim = parse_cpin_value(value);
+    if (sim == SimState::ready && phase_ == Phase::halted &&
+        (status_.failed_reason == FailedReason::sim_missing || status_.failed_reason == FailedReason::sim_pin_required))
+        begin_bringup("SIM ready");
+    else if (sim == SimState::not_inserted && phase_ != Phase::probing && phase_ != Phase::sim &&
+             phase_ != Phase::halted && phase_ != Phase::resetting && phase_ != Phase::waiting_port)
+        halt(FailedReason::sim_missing, "SIM card removed");
+}
+
+// A module that rebooted without dropping the port (watchdog, brown-out) announces itself;
+// everything we knew about its state is void.
+void ModemController::handle_boot_banner(const std::string& line) {
+    // The boot banner of a module whose port just (re)appeared belongs to the bring-up already
+    // running; only a banner long after the port opened means an unseen reboot.
+    const bool fresh_port = sched_.now() - opened_at_ < std::chrono::seconds(15);
+    if (phase_ != Phase::probing && phase_ != Phase::waiting_port && !fresh_port)
+        begin_bringup("module restarted (" + line + ")");
+}
+
 void ModemController::handle_urc(const std::string& line) {
     log::debug("modem: URC ", line);
-    if (line.rfind("+CREG:", 0) == 0 || line.rfind("+CGREG:", 0) == 0 || line.rfind("+CEREG:", 0) == 0) {
-        handle_registration_urc(line);
-        return;
-    }
-    if (line.rfind("+CGEV:", 0) == 0) {
-        const auto ev = parse_cgev(std::string_view(line).substr(6));
-        const bool ours = !ev.cid || *ev.cid == config_.cid;
-        switch (ev.kind) {
-            case PdpEventKind::nw_detach:
-            case PdpEventKind::me_detach: data_lost("network detached (" + line + ")"); break;
-            case PdpEventKind::pdn_deact:
-            case PdpEventKind::nw_deact:
-            case PdpEventKind::me_deact:
-                if (ours) data_lost("PDP context deactivated (" + line + ")");
-                break;
-            default: break;
-        }
-        return;
-    }
-    if (line.rfind("+CPIN:", 0) == 0) {
-        std::string value = line.substr(6);
-        value.erase(0, value.find_first_not_of(' '));
-        const SimState sim = parse_cpin_value(value);
-        if (sim == SimState::ready && phase_ == Phase::halted &&
-            (status_.failed_reason == FailedReason::sim_missing || status_.failed_reason == FailedReason::sim_pin_required))
-            begin_bringup("SIM ready");
-        else if (sim == SimState::not_inserted && phase_ != Phase::probing && phase_ != Phase::sim &&
-                 phase_ != Phase::halted && phase_ != Phase::resetting && phase_ != Phase::waiting_port)
-            halt(FailedReason::sim_missing, "SIM card removed");
-        return;
-    }
-    if (vendor_ && vendor_->urc_means_data_lost(line)) {
-        data_lost(line);
-        return;
-    }
-    // A module that rebooted without dropping the port (watchdog, brown-out) announces itself;
-    // everything we knew about its state is void.
-    if (line == "RDY" || line == "^SYSSTART" || line == "*ATREADY: 1" || line == "+CPAS: 0 READY") {
-        // The boot banner of a module whose port just (re)appeared belongs to the bring-up already
-        // running; only a banner long after the port opened means an unseen reboot.
-        const bool fresh_port = sched_.now() - opened_at_ < std::chrono::seconds(15);
-        if (phase_ != Phase::probing && phase_ != Phase::waiting_port && !fresh_port)
-            begin_bringup("module restarted (" + line + ")");
+    switch (classify_urc(line)) {
+        case UrcKind::registration: handle_registration_urc(line); return;
+        case UrcKind::packet_event: handle_packet_event(line); return;
+        case UrcKind::sim: handle_sim_urc(line); return;
+        case UrcKind::boot: handle_boot_banner(line); return;
+        case UrcKind::other:
+            if (vendor_ && vendor_->urc_means_data_lost(line)) data_lost(line);
+            return;
     }
 }
 

@@ -10,31 +10,17 @@
 #include <string>
 #include <vector>
 
-#include "modem/modem_config.hpp"
 #include "base/loop.hpp"
+#include "modem/at_sequence.hpp"
 #include "modem/at_types.hpp"
+#include "modem/modem_config.hpp"
+#include "modem/modem_phase.hpp"
 #include "modem/modem_status.hpp"
 #include "modem/recovery_ladder.hpp"
+#include "modem/registration.hpp"
 #include "modem/vendor.hpp"
 
 namespace cellgate::modem {
-
-// Internal phases; the public ModemState is derived from the phase and the sticky failure.
-enum class Phase {
-    waiting_port,  // port not open (never seen, or vanished)
-    probing,       // AT, echo off, error mode, identity
-    sim,           // CPIN, PIN entry, IMSI/ICCID
-    registering,   // waiting for CREG/CGREG/CEREG home or roaming
-    attaching,     // CGATT
-    pdp,           // APN / context
-    dialing,       // vendor data call, IP address
-    connected,
-    backoff,       // waiting before the next recovery step
-    recovering,    // running a recovery step (reattach, radio cycle)
-    resetting,     // module reset sent, waiting for the port to return
-    halted,        // a condition retrying cannot fix (no SIM, PIN, denied): re-checked slowly
-};
-const char* to_string(Phase p);
 
 class ModemController {
 public:
@@ -59,23 +45,25 @@ public:
     std::function<void(const ModemStatus&)> on_change;
 
 private:
-    struct Query {
-        std::string command;
-        std::chrono::milliseconds timeout;
-        std::function<void(const AtResult&)> take;
-    };
+    using Query = AtSequence::Query;
 
-    // Plumbing.
-    void send(std::string command, std::chrono::milliseconds timeout, AtCallback then);
-    void send(const AtStep& step, AtCallback then) { send(step.command, step.timeout, std::move(then)); }
-    void run_all(std::vector<Query> queries, std::function<void()> done);
-    void run_required(std::vector<AtStep> steps, std::function<void()> done,
-                      std::function<void(const AtStep&, const AtResult&)> failed);
-    void after(std::chrono::milliseconds delay, std::function<void()> fn);
+    // Plumbing (the sequencing itself is AtSequence).
+    void send(std::string command, std::chrono::milliseconds timeout, AtCallback then) {
+        seq_.send(std::move(command), timeout, std::move(then));
+    }
+    void send(const AtStep& step, AtCallback then) { seq_.send(step, std::move(then)); }
+    void run_all(std::vector<Query> q, std::function<void()> done) { seq_.run_all(std::move(q), std::move(done)); }
+    void run_required(std::vector<AtStep> steps, std::function<void()> done, AtSequence::StepFailed failed) {
+        seq_.run_required(std::move(steps), std::move(done), std::move(failed));
+    }
+    void after(std::chrono::milliseconds delay, std::function<void()> fn) { seq_.after(delay, std::move(fn)); }
+    // Drops every answer, wait and timer of the steps so far (a restart of the script).
+    void cancel_pending();
+    // The owner's timers, under the same guard as the AT continuations.
+    std::unique_ptr<Timer> make_timer(const char* step, std::function<void()> fn);
     void set_phase(Phase next, const std::string& reason);
+    ModemState derived_state() const;
     void publish();
-    ModemState public_state() const;
-    void restart_epoch();
 
     // Bring-up.
     void begin_bringup(const std::string& reason);
@@ -112,14 +100,15 @@ private:
     void handle_lost(const std::string& why);
     void handle_urc(const std::string& line);
     void handle_registration_urc(const std::string& line);
-
-    Registration effective_registration() const;
+    void handle_packet_event(const std::string& line);
+    void handle_sim_urc(const std::string& line);
+    void handle_boot_banner(const std::string& line);
 
     Scheduler& sched_;
     AtTransport& at_;
     ModemConfig config_;
     std::function<void(const std::string&)> drop_port_;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // callbacks hold a weak_ptr to it
+    AtSequence seq_;
 
     std::unique_ptr<VendorProfile> vendor_;
     std::optional<Vendor> usb_vendor_;
@@ -127,24 +116,18 @@ private:
     ModemStatus status_;
     ModemStatus published_;
     RecoveryLadder ladder_;
-    uint64_t epoch_ = 0;
+    RegistrationTracker registration_;
 
-    std::unique_ptr<Timer> step_timer_;      // the current phase's wait (retry, backoff, poll)
     std::unique_ptr<Timer> signal_timer_;
     std::unique_ptr<Timer> poll_timer_;
     std::unique_ptr<Timer> reg_timeout_timer_;
     std::unique_ptr<Timer> grace_timer_;
     std::unique_ptr<Timer> stable_timer_;
     std::unique_ptr<Timer> port_timer_;
-    std::function<void()> step_fn_;
 
-    // Last <stat> per domain (-1 unknown) and the access technology reported with it.
-    int creg_ = -1, cgreg_ = -1, cereg_ = -1;
-    std::optional<int> creg_act_, cgreg_act_, cereg_act_;
     int probe_tries_ = 0;
     int sim_busy_tries_ = 0;
     int pin_wait_tries_ = 0;
-    int consecutive_timeouts_ = 0;
     bool has_cesq_ = true;
     // Once the SIM has refused our PIN we never send it again in this daemon's life: each try
     // burns one of three attempts, and a PUK-locked SIM needs a site visit.

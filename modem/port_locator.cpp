@@ -62,14 +62,14 @@ const std::pair<Vendor, UsbId>* find_usb(uint16_t vid, uint16_t pid) {
 // The interface that carries AT for this module in its current USB configuration, or -1.
 int expected_at_interface(const std::pair<Vendor, UsbId>& entry, const UsbInterfaceInfo& info) {
     const int at = entry.second.at_interface;
-    // Qualcomm-based Quectel parts move AT from if2 to if4 in RNDIS mode (reference §A5).
+    // Qualcomm-based Quectel parts move AT from if2 to if4 in RNDIS mode (Quectel forum, usbnet).
     if (entry.first == Vendor::quectel && at == 2 && info.rndis_device) return 4;
     return at;
 }
 
 bool is_at_interface(const std::pair<Vendor, UsbId>& entry, const UsbInterfaceInfo& info) {
     if (entry.second.at_interface == detail::kAtInterfaceByClass) {
-        // Huawei marks its AT ("PCUI") port ff/01/02 or ff/02/02 (ModemManager huawei rules, §A5).
+        // Huawei marks its AT ("PCUI") port ff/01/02 or ff/02/02 (ModemManager's Huawei port rules).
         return info.if_class == 0xff && info.if_protocol == 0x02 &&
                (info.if_subclass == 0x01 || info.if_subclass == 0x02);
     }

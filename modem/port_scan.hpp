@@ -26,7 +26,7 @@ struct UsbInterfaceInfo {
     int if_subclass = -1;
     int if_protocol = -1;
     // Interface 0 of the same device is RNDIS (class e0, or ef/04): Quectel's Qualcomm modules
-    // then carry AT on interface 4 instead of 2 (reference §A5).
+    // then carry AT on interface 4 instead of 2.
     bool rndis_device = false;
     std::optional<uint16_t> vid;  // idVendor/idProduct of the USB device, when readable
     std::optional<uint16_t> pid;

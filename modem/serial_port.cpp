@@ -7,7 +7,8 @@
 namespace cellgate::modem {
 
 std::unique_ptr<SerialPort> open_serial_port(const std::string& path, int baud, std::string& error) {
-    // libserialport 0.1.1 is known to fail on every pty (reference §B3): skip the detour.
+    // libserialport 0.1.1 fails on every pty (no /sys/class/tty entry, and TIOCMGET gives ENOTTY):
+    // skip the detour.
     if (is_pty(path)) return open_termios_port(path, baud, error);
 
     SpOpenFailure failure;

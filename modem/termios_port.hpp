@@ -1,5 +1,5 @@
 // SerialPort over plain open()+termios: used for pseudo-terminals (simulators) and whenever
-// libserialport refuses a device (it cannot open ptys, reference §B3).
+// libserialport refuses a device (it cannot open ptys).
 #pragma once
 
 #include <memory>

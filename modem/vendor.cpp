@@ -115,7 +115,7 @@ std::optional<std::string> decode_swapped_iccid(std::string_view hex) {
 }
 
 const std::vector<std::pair<Vendor, UsbId>>& usb_table() {
-    // Sources: reference §A5 (ModemManager port-type rules, Linux option.c).
+    // Sources: ModemManager's port-type rules and Linux drivers/usb/serial/option.c.
     static const std::vector<std::pair<Vendor, UsbId>> table = {
         {Vendor::quectel, {0x2c7c, 0x0125, 2, "Quectel EC25/EG25"}},
         {Vendor::quectel, {0x2c7c, 0x0121, 2, "Quectel EC21"}},
@@ -125,7 +125,7 @@ const std::vector<std::pair<Vendor, UsbId>>& usb_table() {
         {Vendor::quectel, {0x2c7c, 0x0306, 2, "Quectel EG06/EP06"}},
         {Vendor::quectel, {0x2c7c, 0x0800, 2, "Quectel RM500Q"}},
         {Vendor::quectel, {0x2c7c, 0x0801, 2, "Quectel RM520N"}},
-        // EC200x: the reference only knows "ttyUSB1" from scripts, not the interface number.
+        // EC200x: public scripts only name "ttyUSB1", never the interface number.
         {Vendor::quectel, {0x2c7c, 0x6002, kAtInterfaceUnknown, "Quectel EC200S"}},
         {Vendor::quectel, {0x2c7c, 0x6005, kAtInterfaceUnknown, "Quectel EC200A"}},
         {Vendor::quectel, {0x2c7c, 0x6026, kAtInterfaceUnknown, "Quectel EC200T"}},

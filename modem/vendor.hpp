@@ -35,12 +35,6 @@ struct UsbId {
     const char* model;
 };
 
-// One AT command with its timeout.
-struct AtStep {
-    std::string command;
-    std::chrono::milliseconds timeout;
-};
-
 class VendorProfile {
 public:
     virtual ~VendorProfile() = default;

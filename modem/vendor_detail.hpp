@@ -1,5 +1,5 @@
 // Internals shared by the vendor_*.cpp profiles and the port locator. Not part of the public API.
-// The exact command set is documented in /work/notes/vendor-commands.md (the simulator follows it).
+// The simulator (tests/sim) answers the same commands per vendor: change both together.
 #pragma once
 
 #include <chrono>
@@ -17,9 +17,9 @@ namespace cellgate::modem::detail {
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
-// Defaults from reference §A4.
+// Timeouts: ModemManager's, or the vendor manual's where it documents a longer one.
 inline constexpr milliseconds kQuick = 3s;            // queries, CGDCONT, CGAUTH, QICSGP
-inline constexpr milliseconds kCgactUp = 150s;        // Quectel §10.7
+inline constexpr milliseconds kCgactUp = 150s;        // Quectel EC2x AT manual, CGACT
 inline constexpr milliseconds kDisconnect = 120s;     // ModemManager disconnection timeout
 inline constexpr milliseconds kDataCall = 180s;       // ModemManager connection timeout
 inline constexpr milliseconds kCfun = 15s;            // ModemManager Quectel CFUN

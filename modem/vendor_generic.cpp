@@ -1,4 +1,4 @@
-// The plain 3GPP TS 27.007 profile (reference §A3), also the base of the vendor profiles.
+// The plain 3GPP TS 27.007 profile, also the base of the vendor profiles.
 #include <string>
 
 #include "modem/at_replies.hpp"
@@ -62,7 +62,7 @@ std::optional<std::string> GenericProfile::parse_ip(const AtResult& reply, int c
 }
 
 // No common ICCID command exists; reading EF_ICCID (file 0x2FE2 = 12258) through CRSM is the
-// portable route (reference §A3 "Identity").
+// portable route (ModemManager reads it the same way).
 AtStep GenericProfile::iccid_query() const { return {"AT+CRSM=176,12258,0,0,10", kCrsm}; }
 
 std::optional<std::string> GenericProfile::parse_iccid(const AtResult& reply) const {
@@ -71,7 +71,7 @@ std::optional<std::string> GenericProfile::parse_iccid(const AtResult& reply) co
         const auto f = split_fields(*v);
         if (f.size() < 3) return std::nullopt;
         const auto sw1 = to_int(f[0]);
-        // 90 00 normal; 91/92/9F still carry the data (reference: ModemManager status-word check).
+        // 90 00 normal; 91/92/9F still carry the data (ModemManager accepts the same status words).
         if (!sw1 || (*sw1 != 0x90 && *sw1 != 0x91 && *sw1 != 0x92 && *sw1 != 0x9f)) return std::nullopt;
         return decode_swapped_iccid(f[2]);
     }

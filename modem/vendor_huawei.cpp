@@ -1,5 +1,5 @@
 // Huawei ME909s and other NDIS/NCM modules: ^NDISDUP dials on the NCM/ECM netdev
-// (reference §A5 "Huawei").
+// (ModemManager's Huawei bearer does the same).
 #include <cstdio>
 #include <string>
 
@@ -32,7 +32,7 @@ public:
     Vendor id() const override { return Vendor::huawei; }
 
     // CGDCONT only fixes the PDP type; APN and credentials travel in ^NDISDUP, as ModemManager
-    // does it (reference §A5), because ME909s documents no CGAUTH. data_call_start() has no APN
+    // does it, because ME909s documents no CGAUTH. data_call_start() has no APN
     // parameter, so the settings are remembered here.
     std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const override {
         apn_ = apn;

@@ -1,5 +1,5 @@
 // Luat/AirM2M Air780E (EC618): RNDIS rides on the default bearer, cid 1, which the module dials
-// by itself (reference §A5 "Luat").
+// by itself (Luat AT manual, RNDISCALL and CPNETAPN).
 #include <string>
 
 #include "modem/at_replies.hpp"
@@ -12,7 +12,7 @@ class LuatProfile final : public GenericProfile {
 public:
     Vendor id() const override { return Vendor::luat; }
 
-    // CPNETAPN, not CGDCONT: with AUTOAPN on, the module ignores CGDCONT (reference §A6 item 9).
+    // CPNETAPN, not CGDCONT: with AUTOAPN on, the module ignores CGDCONT (Luat AT manual, CPNETAPN).
     // It saves the APN and restarts the protocol stack, so registration drops for a moment. The APN
     // must not be empty; without one the module picks the APN itself, so nothing is sent.
     // The PDP type cannot be chosen here; cid is always the default bearer.

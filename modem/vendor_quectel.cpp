@@ -21,8 +21,8 @@ public:
     Vendor id() const override { return Vendor::quectel; }
 
     // QICSGP sets APN, user, password and auth in one command and is sent even without auth, so
-    // credentials left by an earlier configuration are overwritten (reference §A5 "APN with
-    // user/password/auth").
+    // credentials left by an earlier configuration are overwritten (Quectel EC2x TCP/IP AT manual,
+    // QICSGP).
     std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const override {
         const bool auth = apn.auth != ApnAuth::none;
         return {{"AT+QICSGP=" + std::to_string(cid) + "," + std::to_string(qicsgp_context_type(apn.ip_type)) +
@@ -32,8 +32,7 @@ public:
     }
 
     // QNETDEVCTL binds the PDN to the USB netdev; QIACT would only feed the module's internal
-    // TCP/IP stack, and plain CGACT can leave the netdev without traffic (reference §A3 CGACT note,
-    // §A6 item 10). Order <op>,<cid>,<urc_en> is the EC200x/EC2x one; RG200U/RM500U swap it and are
+    // TCP/IP stack, and plain CGACT can leave the netdev without traffic. Order <op>,<cid>,<urc_en> is the EC200x/EC2x one; RG200U/RM500U swap it and are
     // not covered. The OK comes before the link: callers poll data_call_query().
     std::vector<AtStep> data_call_start(int cid) const override {
         return {{"AT+QNETDEVCTL=1," + std::to_string(cid) + ",1", kDataCall}};

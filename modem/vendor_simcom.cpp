@@ -11,8 +11,8 @@ class SimcomProfile final : public GenericProfile {
 public:
     Vendor id() const override { return Vendor::simcom; }
 
-    // SIMCom's CGAUTH puts the password before the user (reference §A3 CGAUTH: A76xx manual and a
-    // SIM76xx header agree), so one order serves every SIMCom model.
+    // SIMCom's CGAUTH puts the password before the user (the A76xx AT manual and a SIM76xx header
+    // agree), so one order serves every SIMCom model.
     std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const override {
         std::vector<AtStep> steps{cgdcont(apn, cid)};
         if (apn.auth != ApnAuth::none) {
@@ -23,8 +23,8 @@ public:
         return steps;
     }
 
-    // $QCRMCALL binds the PDN to the RNDIS/ECM/QMI netdev on the Qualcomm parts (reference §A5).
-    // Short form for cid 1 as in the reference; otherwise name the profile explicitly
+    // $QCRMCALL binds the PDN to the RNDIS/ECM/QMI netdev on the Qualcomm parts (SIM7600 AT manual).
+    // Short form for cid 1, as in the vendor's examples; otherwise name the profile explicitly
     // (<action>,<instance>,<IP_type 1=v4>,<tech_pref 2=3GPP>,<profile_num>).
     // A76xx have no $QCRMCALL and auto-dial instead (DIALMODE=0): there this answers ERROR.
     std::vector<AtStep> data_call_start(int cid) const override {

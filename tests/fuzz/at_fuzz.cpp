@@ -1,5 +1,5 @@
-// Feeds arbitrary bytes through the AT line splitter, the classifier (with and without a pending
-// command) and every reply parser: none of them may crash, hang or trip a sanitizer.
+// Feeds arbitrary bytes through the AT line splitter, the classifiers (line kind with and without a
+// pending command, URC kind) and every reply parser: none of them may crash, hang or trip a sanitizer.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -65,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             (void)is_echo(line, pending);
         }
         (void)is_urc_prefix(line);
+        (void)classify_urc(line);
         if (auto f = parse_final_result(line)) {
             reply.status = f->status;
             reply.error_code = f->error_code;

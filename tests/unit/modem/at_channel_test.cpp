@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/log.hpp"
 #include "modem/at_channel.hpp"
 #include "unit/support/poll_scheduler.hpp"
 
@@ -62,6 +63,7 @@ public:
     std::function<void(const std::string& cmd)> on_command;
     std::vector<std::string> commands;
     std::string raw;
+    std::string path;  // of the last port handed out
 
     std::unique_ptr<SerialPort> plug(std::string& error) {
         if (!present) {
@@ -83,6 +85,7 @@ public:
         unplug();
         master_ = m;
         watch_ = sched_.watch_fd(m, EPOLLIN, [this](uint32_t ev) { on_readable(ev); });
+        path = name;
         return std::make_unique<FdPort>(s, name);
     }
 
@@ -319,6 +322,38 @@ TEST_F(AtChannelTest, TimeoutWithoutFinalResultWaitsForAQuietLine) {
     EXPECT_EQ((*next)->lines, (std::vector<std::string>{"+CSQ: 9,99"}));
     // 50 ms timeout, then the 70 ms line restarted the 100 ms quiet period.
     EXPECT_GE(Clock::now() - t0, 160ms);
+}
+
+// The channel's states (closed, idle, busy, draining) are one machine whose every move is logged.
+TEST_F(AtChannelTest, StateChangesAreLoggedAtDebug) {
+    modem.on_command = [&](const std::string& cmd) {
+        if (cmd == "AT") modem.send("\r\nOK\r\n");
+    };
+    log::set_max_level(log::Level::debug);
+    ::testing::internal::CaptureStderr();
+    open();
+    auto quick = send("AT");
+    ASSERT_TRUE(wait(quick));
+    auto slow = send("AT+COPS=?", 30ms);
+    ASSERT_TRUE(wait(slow));
+    sched.run_for(150ms);  // the quiet period ends the drain
+    ch->drop("reset requested");
+    sched.run_for(10ms);
+    const std::string logged = ::testing::internal::GetCapturedStderr();
+    log::set_max_level(log::Level::info);
+    std::vector<std::string> moves;
+    const std::string mark = "<7>at: ";
+    for (auto pos = logged.find(mark); pos != std::string::npos; pos = logged.find(mark, pos + 1))
+        moves.push_back(logged.substr(pos + 3, logged.find('\n', pos) - pos - 3));
+    EXPECT_EQ(moves, (std::vector<std::string>{
+                         "at: closed -> idle (port open: " + modem.path + ")",
+                         "at: idle -> busy (AT)",
+                         "at: busy -> idle (ok)",
+                         "at: idle -> busy (AT+COPS)",
+                         "at: busy -> draining (timeout: AT+COPS)",
+                         "at: draining -> idle (quiet)",
+                         "at: idle -> closed (reset requested)",
+                     }));
 }
 
 TEST_F(AtChannelTest, UnsolicitedLinesWhileIdle) {

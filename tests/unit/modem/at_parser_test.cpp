@@ -216,6 +216,49 @@ TEST(AtParserUrc, PrefixListNeedsWordBoundary) {
     EXPECT_FALSE(is_urc_prefix("+CSQ: 21,99"));
 }
 
+struct UrcKindCase {
+    const char* name;
+    const char* line;
+    UrcKind kind;
+};
+
+class AtParserUrcKind : public ::testing::TestWithParam<UrcKindCase> {};
+
+TEST_P(AtParserUrcKind, Classifies) {
+    const auto& c = GetParam();
+    EXPECT_EQ(classify_urc(c.line), c.kind) << c.line;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modules, AtParserUrcKind,
+    ::testing::Values(
+        UrcKindCase{"Creg", "+CREG: 1", UrcKind::registration},
+        UrcKindCase{"CgregWithCell", "+CGREG: 5,\"D504\",\"80428B5\",2", UrcKind::registration},
+        UrcKindCase{"QuectelCereg", "+CEREG: 1,\"1A2B\",\"01ABCDEF\",7", UrcKind::registration},
+        UrcKindCase{"FiveG", "+C5GREG: 1", UrcKind::registration},
+        UrcKindCase{"PdnDeact", "+CGEV: NW PDN DEACT 1", UrcKind::packet_event},
+        UrcKindCase{"Detach", "+CGEV: NW DETACH", UrcKind::packet_event},
+        UrcKindCase{"SimRemoved", "+CPIN: NOT INSERTED", UrcKind::sim},
+        UrcKindCase{"SimReady", "+CPIN: READY", UrcKind::sim},
+        UrcKindCase{"QuectelRdy", "RDY", UrcKind::boot},
+        UrcKindCase{"HuaweiSysstart", "^SYSSTART", UrcKind::boot},
+        UrcKindCase{"AsrAtReady", "*ATREADY: 1", UrcKind::boot},
+        UrcKindCase{"CpasReady", "+CPAS: 0 READY", UrcKind::boot},
+        // Banners are whole lines: look-alikes are no restart.
+        UrcKindCase{"AtReadyZero", "*ATREADY: 0", UrcKind::other},
+        UrcKindCase{"LowercaseRdy", "rdy", UrcKind::other},
+        UrcKindCase{"RdyWithText", "RDY 1", UrcKind::other},
+        UrcKindCase{"CpasBusy", "+CPAS: 4", UrcKind::other},
+        // Prefixes are case-sensitive and need their colon.
+        UrcKindCase{"LowercaseCreg", "+creg: 1", UrcKind::other},
+        UrcKindCase{"CregxIsNotCreg", "+CREGX: 1", UrcKind::other},
+        UrcKindCase{"CgerepIsNotCgev", "+CGEREP: 1,0", UrcKind::other},
+        UrcKindCase{"QuectelNetdevStatus", "+QNETDEVSTATUS: 0,0,4,1", UrcKind::other},
+        UrcKindCase{"HuaweiNdisstat", "^NDISSTAT: 0,,,\"IPV4\"", UrcKind::other},
+        UrcKindCase{"UnknownVendorLine", "some vendor banner", UrcKind::other},
+        UrcKindCase{"Empty", "", UrcKind::other}),
+    [](const auto& p) { return std::string(p.param.name); });
+
 TEST(AtParserSolicits, MatchesOnlyTheCommandsOwnName) {
     EXPECT_TRUE(solicits("AT+CGPADDR=1", "+CGPADDR: 1,\"10.76.51.180\""));
     EXPECT_TRUE(solicits("AT+CPIN?", "+CPIN: SIM PIN"));

@@ -1,4 +1,5 @@
-// Reply parsers against the reply shapes real modules send (atcommands.md §A3).
+// Reply parsers against the reply shapes real modules send (3GPP TS 27.007 and the vendors' AT
+// manuals).
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -22,22 +23,6 @@ AtResult cme(int code, std::string text) {
     r.error_code = code;
     r.error_text = std::move(text);
     return r;
-}
-
-// ---- AtResult / AtStatus -------------------------------------------------------------------
-
-TEST(AtRepliesResult, ValueStripsPrefixAndSpaces) {
-    const auto r = ok_with({"+CGSN: 1", "+CSQ:   21,99", "+CSQ: 5,5"});
-    EXPECT_EQ(r.value("+CSQ:"), "21,99");
-    EXPECT_EQ(r.value("+CESQ:"), "");
-    EXPECT_TRUE(r.ok());
-}
-
-TEST(AtRepliesResult, StatusNames) {
-    EXPECT_STREQ(to_string(AtStatus::ok), "ok");
-    EXPECT_STREQ(to_string(AtStatus::cme_error), "cme-error");
-    EXPECT_STREQ(to_string(AtStatus::timeout), "timeout");
-    EXPECT_STREQ(to_string(AtStatus::port_closed), "port-closed");
 }
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -70,7 +55,7 @@ TEST(AtRepliesCpin, Values) {
     EXPECT_EQ(parse_cpin_value("PH-SIM PIN"), SimState::ph_pin_required);
     EXPECT_EQ(parse_cpin_value("PH-NET PIN"), SimState::ph_pin_required);
     EXPECT_EQ(parse_cpin_value("NOT INSERTED"), SimState::not_inserted);
-    EXPECT_EQ(parse_cpin_value("SIM REMOVED"), SimState::not_inserted);  // Luat CPIN.md
+    EXPECT_EQ(parse_cpin_value("SIM REMOVED"), SimState::not_inserted);  // Luat AT manual, CPIN
     EXPECT_EQ(parse_cpin_value("NOT READY"), SimState::busy);
     EXPECT_EQ(parse_cpin_value("whatever"), SimState::other);
 }

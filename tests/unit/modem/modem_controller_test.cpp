@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <stdexcept>
+
 #include "unit/support/fake_at.hpp"
 #include "unit/support/fake_scheduler.hpp"
 
@@ -386,6 +389,53 @@ TEST_F(ModemControllerTest, RdyUrcRestartsBringUp) {
     sched.advance(1s);
     EXPECT_EQ(at.count("AT"), count + 1);
     EXPECT_EQ(status().state, ModemState::connected);
+}
+
+// An exception in a continuation must not reach the event loop (sd-event would disable the serial
+// port's watch): it is logged, the bring-up starts over, and the AT channel keeps serving.
+TEST_F(ModemControllerTest, AThrowingContinuationIsContainedAndBringUpStartsOver) {
+    int throws = 0;
+    at.table["AT+CGSN"] = [&]() -> std::optional<AtResult> {
+        if (throws++ == 0) throw std::runtime_error("parser bug");
+        return ok({"867962040123456"});
+    };
+    EXPECT_NO_THROW(bring_up());
+    EXPECT_EQ(controller->phase(), Phase::backoff);
+    EXPECT_EQ(status().last_error, "AT reply failed");
+    EXPECT_NO_THROW(sched.advance(6s));
+    EXPECT_EQ(status().state, ModemState::connected);
+    EXPECT_EQ(status().imei, "867962040123456");
+}
+
+TEST_F(ModemControllerTest, AThrowingUrcHandlerLeavesTheNextUrcWorking) {
+    bring_up();
+    sched.advance(20s);
+    // The restart the banner asks for throws on its first command.
+    int throws = 0;
+    at.table["AT"] = [&]() -> std::optional<AtResult> {
+        if (throws++ == 0) throw std::runtime_error("transport bug");
+        return ok();
+    };
+    EXPECT_NO_THROW(at.urc("RDY"));
+    EXPECT_EQ(status().last_error, "URC handler failed");
+    EXPECT_NO_THROW(sched.advance(6s));
+    ASSERT_EQ(status().state, ModemState::connected);
+
+    at.data_up = false;
+    at.urc("+CGEV: NW DETACH");
+    EXPECT_NE(status().last_error.find("network detached"), std::string::npos) << status().last_error;
+    sched.advance(11s);
+    EXPECT_EQ(status().state, ModemState::connected);
+}
+
+TEST_F(ModemControllerTest, AThrowingStatusListenerDoesNotStopTheBringUp) {
+    make();
+    controller->on_change = [](const ModemStatus&) { throw std::runtime_error("listener bug"); };
+    controller->start();
+    at.open();
+    EXPECT_NO_THROW(sched.advance(1s));
+    EXPECT_EQ(status().state, ModemState::connected);
+    EXPECT_EQ(status().recoveries, 0u);
 }
 
 TEST_F(ModemControllerTest, StableLinkResetsTheLadder) {

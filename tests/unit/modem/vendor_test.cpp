@@ -1,5 +1,5 @@
-// Vendor profiles: command generation and reply parsing, table-driven from the reply shapes in
-// /work/shared/reference/atcommands.md §A3/§A5 (cases named after the module).
+// Vendor profiles: command generation and reply parsing, table-driven from the reply shapes in the
+// vendors' AT manuals (cases named after the module).
 #include <gtest/gtest.h>
 
 #include <string>
