@@ -20,10 +20,9 @@ import threading
 import time
 
 from brokers import started_mosquitto
+from emulator import PlatformEmulator
 from harness import (CLOUD_IFACE, SANITIZER_REPORT, BusError, Daemon, DBusClient, MqttCollector, PrivateBus,
-                     PropertySampler, bridge_config, bridge_outbox_path, cloud_path, cloud_props, wait_for)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+                     PropertySampler, bridge_config, bridge_outbox_path, cloud_path, cloud_props, run, wait_for)
 
 DURATION = 20.0      # seconds of streaming
 DBUS_RATE = 100.0    # Publish calls per second (pipelined, up to WINDOW outstanding)
@@ -255,4 +254,4 @@ def test_kill9_during_stream_loses_nothing_committed(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_kill9_during_stream_loses_nothing_committed])
+    run([test_kill9_during_stream_loses_nothing_committed])

@@ -11,10 +11,9 @@ import subprocess
 import tempfile
 import time
 
+from emulator import PlatformEmulator
 from harness import (CLOUD_IFACE, BusError, Daemon, DBusClient, PrivateBus, bridge_case, bridge_config,
-                     bridge_outbox_path, cloud_path, cloud_props, platform_session, wait_for, _make_workdir)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+                     bridge_outbox_path, cloud_path, cloud_props, make_workdir, platform_session, run, wait_for)
 
 ALI = dict(product_key="a1B2c3D4e5F", device_name="gw-001", device_secret="dF8sKq2LmN5pR7tV9xZ1bC3eG5hJ7kM9")
 MAX_PAYLOAD = 256 * 1024  # cloud/platform.cpp max_payload(aliyun)
@@ -64,7 +63,7 @@ def test_publish_denied_by_policy_allowed_for_root(args):
 
 def test_publish_denied_by_the_daemon_itself(args):
     # A bus that lets anyone call anything: cellgated must still refuse a non-root caller.
-    workdir = _make_workdir("cellgate-dbus-")
+    workdir = make_workdir("cellgate-dbus-")
     try:
         _daemon_check(args, workdir)
     finally:
@@ -274,6 +273,6 @@ def test_publish_reply_waits_for_the_commit(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_publish_denied_by_policy_allowed_for_root, test_publish_denied_by_the_daemon_itself,
-                  test_publish_refusals, test_publish_refused_when_the_outbox_cannot_hold_it,
-                  test_qos0_while_offline, test_publish_reply_waits_for_the_commit])
+    run([test_publish_denied_by_policy_allowed_for_root, test_publish_denied_by_the_daemon_itself,
+         test_publish_refusals, test_publish_refused_when_the_outbox_cannot_hold_it,
+         test_qos0_while_offline, test_publish_reply_waits_for_the_commit])

@@ -13,11 +13,10 @@ import time
 
 import harness
 from brokers import started_mosquitto
+from emulator import PlatformEmulator
 from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, SANITIZER_REPORT, Daemon, MqttCollector, PrivateBus,
                      PropertySampler, Simulator, bridge_case, bridge_config, bridge_outbox_path, cloud_path,
-                     cloud_props, wait_for)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+                     cloud_props, run, wait_for)
 
 N = 1000
 
@@ -185,5 +184,5 @@ def test_modem_link_loss_queues_and_drains(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_cloud_broker_outage_1000_messages, test_local_broker_keeps_messages_while_cellgate_is_down,
-                  test_modem_link_loss_queues_and_drains])
+    run([test_cloud_broker_outage_1000_messages, test_local_broker_keeps_messages_while_cellgate_is_down,
+         test_modem_link_loss_queues_and_drains])

@@ -16,8 +16,8 @@ import tempfile
 
 import harness
 from brokers import MosquittoBroker
-from harness import (GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, SERVICE, BusError,
-                     Daemon, PrivateBus, Simulator, cloud_path, wait_for)
+from harness import (GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, SERVICE, BusError, Daemon, PrivateBus,
+                     Simulator, cloud_path, wait_for)
 
 USER = "cellgate"  # the name the policy and the unit use
 CLOUD_IFACE = "org.cellgate.Gateway1.CloudSession"
@@ -232,7 +232,7 @@ def main():
     if not HIDEPID:
         print("note: cannot mount a hidepid /proc here (no mount namespace); the daemon runs "
               "without the unit's ProtectProc=invisible", flush=True)
-    harness.main([test_policy_with_daemon_as_service_user])
+    harness.run([test_policy_with_daemon_as_service_user], workers=1)
 
 
 if __name__ == "__main__":

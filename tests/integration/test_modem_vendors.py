@@ -3,7 +3,7 @@
 and reset commands of /work/notes/vendor-commands.md, the vendor's own data-lost URC, and the APN
 password never reaching the log."""
 
-from modem_common import IDENTITY, IMSI, IP, modem_case, run_parallel
+from harness import IDENTITY, IMSI, IP, modem_case, run
 
 USER, PASSWORD = "iotuser", "Pw4sim-only"
 
@@ -56,4 +56,4 @@ def vendor_case(vendor):
 
 
 if __name__ == "__main__":
-    run_parallel([vendor_case(v) for v in DIALECT])
+    run([vendor_case(v) for v in DIALECT])

@@ -454,7 +454,7 @@ def main():
              test_systemd_analyze_verify_installed_unit, test_systemd_analyze_security_installed_unit,
              test_lintian_if_available]
     try:
-        harness.main(tests)
+        harness.run(tests, workers=1)
     finally:
         if _pkg is not None:
             _pkg.cleanup()
