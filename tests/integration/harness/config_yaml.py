@@ -59,12 +59,14 @@ def bridge_config(sessions, local: dict | None = None, routes=(), downlink=(), o
 
 
 def platform_session(name: str, emu, **extra) -> dict:
-    """A cloud: entry for a PlatformEmulator (mode aliyun, onenet or generic) on plain TCP with its
-    credentials; keyword arguments override or add keys (None removes one)."""
-    e = dict(name=name, platform=emu.mode, endpoint=emu.endpoint, tls=False, keepalive="60s")
-    if emu.mode == "aliyun":
+    """A cloud: entry for a PlatformEmulator (mode aliyun, onenet or generic) or a MosquittoBroker
+    (generic) on plain TCP with its credentials; keyword arguments override or add keys (None
+    removes one)."""
+    mode = getattr(emu, "mode", "generic")
+    e = dict(name=name, platform=mode, endpoint=emu.endpoint, tls=False, keepalive="60s")
+    if mode == "aliyun":
         e.update(product_key=emu.product_key, device_name=emu.device_name, device_secret=emu.device_secret)
-    elif emu.mode == "onenet":
+    elif mode == "onenet":
         e.update(product_id=emu.product_id, device_name=emu.device_name, device_key=emu.device_key,
                  token_lifetime="1h")
     else:
