@@ -83,7 +83,7 @@ def test_raw_route_to_cloud_mosquitto(args):
         sessions = [dict(name="lab", platform="generic", endpoint=cloud.endpoint, client_id="gw-lab", tls=False,
                          keepalive="60s"),
                     platform_session("ali", ali)]
-        # The issue's own example: {device_name} of a generic session is its client_id unless set.
+        # {device_name} of a generic session is its client_id unless set.
         routes = [{"from": "app/raw/#", "to": "lab", "as": "raw", "topic": "gw/{device_name}/{1}", "qos": 1},
                   {"from": "app/ali/+", "to": "ali", "as": "raw", "topic": "/{product_key}/{device_name}/user/{1}",
                    "qos": 1}]
@@ -151,7 +151,7 @@ def _post_flow(args, emu, expect_topic, time_required):
         for doc, p in zip(props, prop_posts):
             got = {k: unwrap(v) for k, v in p["json"]["params"].items()}
             assert got == doc, f"property values changed: sent {doc}, got {got}"
-        # A float TSL property needs its decimal point (aliyun.md §4.3): 20.0 must not become 20.
+        # A float property of Aliyun's thing model needs its decimal point: 20.0 must not become 20.
         assert b"20.0" in prop_posts[0]["payload"], prop_posts[0]["payload"]
         for lvl, p in zip((2, 3), ev_posts):
             params = p["json"]["params"]

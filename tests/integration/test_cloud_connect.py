@@ -25,7 +25,7 @@ def connected(p):
 
 
 def tmpdir():
-    d = tempfile.mkdtemp(prefix="cellgate-cloudtest-")
+    d = tempfile.mkdtemp(prefix="cellgate-cloud-")
     os.chmod(d, 0o755)
     return d
 

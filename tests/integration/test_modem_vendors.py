@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every vendor dialect end to end: detection from AT+CGMI, the exact APN/auth, dial, query, ICCID
-and reset commands of /work/notes/vendor-commands.md, the vendor's own data-lost URC, and the APN
+and reset commands of the vendor's AT command manual, the vendor's own data-lost URC, and the APN
 password never reaching the log."""
 
 from harness import IDENTITY, IMSI, IP, modem_case, run

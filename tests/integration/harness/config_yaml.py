@@ -1,6 +1,6 @@
 """cellgated configuration files for tests, written with PyYAML from plain dicts.
 
-None values are left out, so a test can drop a key a helper would otherwise write (key=None).
+None values are left out, so a test can drop a key the function would otherwise write (key=None).
 Durations are strings such as "60s".
 """
 
