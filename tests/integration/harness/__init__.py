@@ -31,8 +31,7 @@ from .bridge import BridgeCase, bridge_case, bridge_outbox_path
 from .bus import (CLOUD_IFACE, CLOUD_STATES, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, NOBODY,
                   SERVICE, BusError, PrivateBus, cloud_path)
 from .config_yaml import bridge_config, cloud_config, modem_config, platform_session, to_yaml, write_secret
-from .daemon import (SANITIZER_REPORT, Daemon, assert_clean_stop, assert_no_sanitizer_report, check_config,
-                     cloud_daemon)
+from .daemon import Daemon, assert_clean_stop, assert_no_sanitizer_report, check_config, cloud_daemon
 from .dbus_client import DBusClient
 from .modem import IDENTITY, IMSI, IP, ModemCase, modem_case
 from .mqtt import MqttCollector
@@ -46,7 +45,7 @@ __all__ = [
     "CLOUD_IFACE", "CLOUD_STATES", "GATEWAY_IFACE", "GATEWAY_PATH", "MODEM_IFACE", "MODEM_PATH", "NOBODY",
     "SERVICE", "BusError", "PrivateBus", "cloud_path",
     "bridge_config", "cloud_config", "modem_config", "platform_session", "to_yaml", "write_secret",
-    "SANITIZER_REPORT", "Daemon", "assert_clean_stop", "assert_no_sanitizer_report", "check_config",
+    "Daemon", "assert_clean_stop", "assert_no_sanitizer_report", "check_config",
     "cloud_daemon",
     "DBusClient",
     "IDENTITY", "IMSI", "IP", "ModemCase", "modem_case",
