@@ -28,7 +28,7 @@ Rooms:
 """
 
 from .bridge import BridgeCase, bridge_case, bridge_outbox_path
-from .bus import (CLOUD_IFACE, CLOUD_STATES, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, NOBODY,
+from .bus import (CLOUD_IFACE, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, NOBODY,
                   SERVICE, BusError, PrivateBus, cloud_path)
 from .config_yaml import bridge_config, cloud_config, modem_config, platform_session, to_yaml, write_secret
 from .daemon import Daemon, assert_clean_stop, assert_no_sanitizer_report, check_config, cloud_daemon
@@ -42,7 +42,7 @@ from .sim import Simulator
 
 __all__ = [
     "BridgeCase", "bridge_case", "bridge_outbox_path",
-    "CLOUD_IFACE", "CLOUD_STATES", "GATEWAY_IFACE", "GATEWAY_PATH", "MODEM_IFACE", "MODEM_PATH", "NOBODY",
+    "CLOUD_IFACE", "GATEWAY_IFACE", "GATEWAY_PATH", "MODEM_IFACE", "MODEM_PATH", "NOBODY",
     "SERVICE", "BusError", "PrivateBus", "cloud_path",
     "bridge_config", "cloud_config", "modem_config", "platform_session", "to_yaml", "write_secret",
     "Daemon", "assert_clean_stop", "assert_no_sanitizer_report", "check_config",

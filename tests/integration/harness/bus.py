@@ -23,7 +23,6 @@ GATEWAY_IFACE = "org.cellgate.Gateway1"
 MODEM_PATH = "/org/cellgate/Gateway1/Modem"
 MODEM_IFACE = "org.cellgate.Gateway1.Modem"
 CLOUD_IFACE = "org.cellgate.Gateway1.CloudSession"
-CLOUD_STATES = ("idle", "waiting-link", "connecting", "connected", "backoff", "auth-failed")
 
 # Drop to nobody with no supplementary groups: an unprivileged bus client.
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
