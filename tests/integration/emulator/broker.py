@@ -265,7 +265,7 @@ class PlatformEmulator:
         return self._inject_reply(record["topic"], record["payload"], record["json"], record["code"], record["id"])
 
     def set_puback(self, enabled: bool = True) -> None:
-        """Whether later QoS 1 publishes are acknowledged (see the module docstring)."""
+        """Whether later QoS 1 publishes are acknowledged (see the package docstring)."""
         with self.lock:
             self._puback = enabled
 
