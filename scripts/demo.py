@@ -10,8 +10,6 @@ daemon heal itself and the queue fill and drain, with no message lost.
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,7 +20,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from brokers import MosquittoBroker  # noqa: E402
 from harness import (CLOUD_IFACE, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, Daemon,  # noqa: E402
-                     MqttCollector, PrivateBus, cloud_path)
+                     MqttCollector, PrivateBus, Simulator, cloud_path)
 
 CONFIG = """\
 modem:
@@ -65,14 +63,6 @@ outbox:
 # Counters change with every message: shown as one summary line, not one line per change.
 QUIET = {"Published", "Received", "Pings", "Queued", "Accepted", "Rejected", "Dropped", "NextRetryIn",
          "ConnectedSince"}
-
-
-def control(path, command):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(path)
-        s.sendall((command + "\n").encode())
-        return s.recv(4096).decode().strip()
 
 
 class Watcher:
@@ -181,16 +171,8 @@ def main():
 
     problems = []
     work = tempfile.mkdtemp(prefix="cellgate-demo-")
-    link, ctl = os.path.join(work, "ttyMODEM"), os.path.join(work, "modem.ctl")
-    sim = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "sim", "modemsim.py"), "--link", link,
-                            "--scenario", args.scenario, "--vendor", args.vendor, "--control", ctl,
-                            "--log", os.path.join(work, "modem.log")])
-    try:
-        deadline = time.monotonic() + 10
-        while not (os.path.exists(link) and os.path.exists(ctl)):
-            if time.monotonic() > deadline:
-                sys.exit("demo: the simulator did not start")
-            time.sleep(0.05)
+    with Simulator(os.path.join(ROOT, "tests", "sim", "modemsim.py"), args.scenario, vendor=args.vendor,
+                   speed=1.0) as sim:
         policy = os.path.join(ROOT, "etc", "dbus-1", "system.d", "org.cellgate.Gateway1.conf")
         password_file = os.path.join(work, "lab.secret")
         with open(password_file, "w") as f:
@@ -204,10 +186,10 @@ def main():
                                  extra_conf=f"persistence true\npersistence_location {cloud_dir}/\n"
                                             "autosave_interval 1\nmax_queued_messages 0")
         local = MosquittoBroker(workdir=os.path.join(work, "local"))
-        config = CONFIG.format(link=link, endpoint=broker.endpoint, password_file=password_file,
+        config = CONFIG.format(link=sim.link, endpoint=broker.endpoint, password_file=password_file,
                                local_endpoint=local.endpoint, outbox=os.path.join(work, "outbox.db"))
         with broker, local, PrivateBus(policy) as bus, Daemon(args.daemon, config, bus) as daemon:
-            print(f"demo: private bus {bus.address}\ndemo: simulated {args.vendor} module on {link}")
+            print(f"demo: private bus {bus.address}\ndemo: simulated {args.vendor} module on {sim.link}")
             print(f"demo: cloud broker: mosquitto on {broker.endpoint} (password auth); "
                   f"local broker: mosquitto on {local.endpoint}")
             print(f"demo: try  DBUS_SYSTEM_BUS_ADDRESS={bus.address} busctl --system introspect "
@@ -226,11 +208,11 @@ def main():
 
                 # (what, fault, heal, seconds, queues): heal runs after the fault has been watched that
                 # long; `queues`: the outbox must visibly fill meanwhile.
-                story = (("the network drops the data call", lambda: control(ctl, "deact"), None, 3, False),
-                         ("the module reboots (its port vanishes)", lambda: control(ctl, "reboot"), None, 3, False),
+                story = (("the network drops the data call", lambda: sim.control("deact"), None, 3, False),
+                         ("the module reboots (its port vanishes)", lambda: sim.control("reboot"), None, 3, False),
                          ("the cloud broker dies for 3 s", broker.kill, broker.start, 3, False),
                          ("the coverage is gone for 15 s: telemetry queues in the outbox",
-                          lambda: control(ctl, "deregister"), lambda: control(ctl, "register"), 15, True))
+                          lambda: sim.control("deregister"), lambda: sim.control("register"), 15, True))
                 for what, fault, heal, seconds, queues in story:
                     w.run_until(time.monotonic() + 4)
                     print(f"\ndemo: >>> {what}\n", flush=True)
@@ -274,9 +256,6 @@ def main():
             print("\n--- cellgated journal (stderr) ---")
             print("\n".join(line for line in daemon.log().splitlines() if not line.startswith("<7>")))
             print("\ndemo: " + ("; ".join(problems) if problems else "every fault healed, no reading lost"), flush=True)
-    finally:
-        sim.terminate()
-        sim.wait(5)
     if args.check and problems:
         sys.exit(1)
 

@@ -1,4 +1,4 @@
-"""Real MQTT brokers for the cloud integration tests (Python 3 stdlib + the mosquitto and openssl CLIs).
+"""Real MQTT brokers for the integration tests: mosquitto, with certificates made by the openssl CLI.
 
     with MosquittoBroker(workdir, users={"gw": "pw"}, tls=True) as b:
         b.port, b.ca, b.client_cert, b.client_key   # generated per broker
@@ -14,6 +14,7 @@ to a port on loopback, also while nothing listens there (ECONNREFUSED leaves no 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -25,6 +26,8 @@ import subprocess
 import tempfile
 import threading
 import time
+
+from harness.procs import stop_process
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -195,15 +198,7 @@ class MosquittoBroker:
         """Ends the broker abruptly (SIGKILL: sockets reset by the kernel, no DISCONNECT)."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            if self.frozen and sig != signal.SIGKILL:
-                self.proc.send_signal(signal.SIGCONT)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, cont=self.frozen and sig != signal.SIGKILL)
         if self._reader:
             self._reader.join(2)
         self.frozen = False
@@ -337,27 +332,21 @@ class SynSniffer:
             return [t for t in self.times if after <= t < before]
 
 
-# --- added by helper "bridgetest" ----------------------------------------------------------------
-
+@contextlib.contextmanager
 def started_mosquitto(attempts: int = 5, **kwargs):
     """with started_mosquitto(users=..., extra_conf=...) as b: -- MosquittoBroker(**kwargs), entered,
     retried on a fresh port when the one free_port() picked was taken before mosquitto bound it
     (any outgoing connection of a parallel test can get that port as its ephemeral port)."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def run():
-        for attempt in range(attempts):
-            b = MosquittoBroker(**kwargs)
-            try:
-                b.__enter__()
-            except RuntimeError as e:
-                if "Address already in use" in str(e) and "port" not in kwargs and attempt + 1 < attempts:
-                    continue
-                raise
-            break
+    for attempt in range(attempts):
+        b = MosquittoBroker(**kwargs)
         try:
-            yield b
-        finally:
-            b.__exit__(None, None, None)
-    return run()
+            b.__enter__()
+        except RuntimeError as e:
+            if "Address already in use" in str(e) and "port" not in kwargs and attempt + 1 < attempts:
+                continue
+            raise
+        break
+    try:
+        yield b
+    finally:
+        b.__exit__(None, None, None)

@@ -20,10 +20,10 @@ import threading
 import time
 
 from brokers import started_mosquitto
-from harness import (CLOUD_IFACE, SANITIZER_REPORT, BusError, Daemon, DBusClient, MqttCollector, PrivateBus,
-                     PropertySampler, bridge_config, bridge_outbox_path, cloud_path, cloud_props, wait_for)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+from emulator import PlatformEmulator
+from harness import (CLOUD_IFACE, BusError, Daemon, DBusClient, MqttCollector, PrivateBus, PropertySampler,
+                     assert_no_sanitizer_report, bridge_config, bridge_outbox_path, cloud_path, cloud_props, run,
+                     stop_process, wait_for)
 
 DURATION = 20.0      # seconds of streaming
 DBUS_RATE = 100.0    # Publish calls per second (pipelined, up to WINDOW outstanding)
@@ -242,17 +242,14 @@ def test_kill9_during_stream_loses_nothing_committed(args):
             rc = d.stop(timeout=10)
             assert rc == 0, f"cellgated exited with {rc} on SIGTERM:\n{d.log()[-3000:]}"
             for n, dm in enumerate(daemons):
-                m = SANITIZER_REPORT.search(dm.log())
-                assert not m, f"sanitizer report in run {n}:\n" + dm.log()[max(0, m.start() - 200):][:4000]
+                assert_no_sanitizer_report(dm, f"run {n}")
     finally:
         for dm in daemons:
-            if dm.proc and dm.proc.poll() is None:
-                dm.proc.kill()
-                dm.proc.wait()
+            stop_process(dm.proc, signal.SIGKILL)
             dm.__exit__(None, None, None)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    run_parallel([test_kill9_during_stream_loses_nothing_committed])
+    run([test_kill9_during_stream_loses_nothing_committed])

@@ -11,10 +11,10 @@ import subprocess
 import tempfile
 import time
 
-from harness import (CLOUD_IFACE, BusError, Daemon, DBusClient, PrivateBus, bridge_case, bridge_config,
-                     bridge_outbox_path, cloud_path, cloud_props, platform_session, wait_for, _make_workdir)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+from brokers import started_mosquitto
+from emulator import PlatformEmulator
+from harness import (CLOUD_IFACE, BusError, Daemon, DBusClient, MqttCollector, PrivateBus, bridge_case, bridge_config,
+                     bridge_outbox_path, cloud_path, cloud_props, make_workdir, platform_session, run, wait_for)
 
 ALI = dict(product_key="a1B2c3D4e5F", device_name="gw-001", device_secret="dF8sKq2LmN5pR7tV9xZ1bC3eG5hJ7kM9")
 MAX_PAYLOAD = 256 * 1024  # cloud/platform.cpp max_payload(aliyun)
@@ -31,6 +31,11 @@ def send_publish(bus, session, topic, payload: bytes, qos, user=None):
                     "array:byte:" + ",".join(str(b) for b in payload), f"byte:{qos}", user=user)
 
 
+def cloud_watch(cloud, filters=("gw/#",)):
+    """The platform's side of the cloud mosquitto: every message the gateway delivers there."""
+    return MqttCollector(cloud.host, cloud.port, list(filters), client_id="cloud-watch")
+
+
 def expect_error(fn, what):
     try:
         r = fn()
@@ -40,8 +45,8 @@ def expect_error(fn, what):
 
 
 def test_publish_denied_by_policy_allowed_for_root(args):
-    with PlatformEmulator("generic") as emu:
-        with bridge_case(args, [platform_session("lab", emu)]) as case:
+    with started_mosquitto(keep=args.keep) as cloud, cloud_watch(cloud) as watch:
+        with bridge_case(args, [platform_session("lab", cloud)]) as case:
             case.wait("lab", connected, 15, "connected")
             e = expect_error(lambda: send_publish(case.bus, "lab", "gw/nobody", b"from-nobody", 1, user="nobody"),
                              "Publish by nobody")
@@ -52,19 +57,18 @@ def test_publish_denied_by_policy_allowed_for_root(args):
             with DBusClient(case.bus.address) as c:
                 ids = [first] + [c.publish("lab", "gw/root", f"from-root-{i}".encode(), 1) for i in range(2, 6)]
             assert ids == sorted(ids) and len(set(ids)) == 5 and ids[0] > 0, f"Publish ids {ids}"
-            got = wait_for(lambda: (lambda r: r if len(r) >= 5 else None)(emu.received("gw/#")), 10,
-                           "the five root messages")
+            watch.wait_count(5, 10)
             time.sleep(0.3)
-            got = emu.received("gw/#")
-            assert [(r["topic"], r["payload"]) for r in got] == \
-                [("gw/root", f"from-root-{i}".encode()) for i in range(1, 6)], [(r["topic"], r["payload"]) for r in got]
-            assert all(r["qos"] == 1 for r in got), [r["qos"] for r in got]
+            got = [(topic, payload) for _, topic, payload in watch.snapshot()]
+            assert got == [("gw/root", f"from-root-{i}".encode()) for i in range(1, 6)], got
+            qos = [m.group(1) for _, m in cloud.events(r"Received PUBLISH from gw-lab \(d\d, q(\d)")]
+            assert qos == ["1"] * 5, qos
             print(f"policy: nobody -> {e.name} ({e.message[:60]}...); root -> ids {ids}, delivered 5 in order")
 
 
 def test_publish_denied_by_the_daemon_itself(args):
     # A bus that lets anyone call anything: cellgated must still refuse a non-root caller.
-    workdir = _make_workdir("cellgate-dbus-")
+    workdir = make_workdir("cellgate-dbus-")
     try:
         _daemon_check(args, workdir)
     finally:
@@ -72,8 +76,9 @@ def test_publish_denied_by_the_daemon_itself(args):
 
 
 def _daemon_check(args, workdir):
-    with PlatformEmulator("generic") as emu, PrivateBus(args.policy, permissive=True, keep=args.keep) as bus:
-        cfg = bridge_config([platform_session("lab", emu)], outbox=dict(path=bridge_outbox_path(workdir)))
+    with started_mosquitto(keep=args.keep) as cloud, cloud_watch(cloud, ["#"]) as watch, \
+            PrivateBus(args.policy, permissive=True, keep=args.keep) as bus:
+        cfg = bridge_config([platform_session("lab", cloud)], outbox=dict(path=bridge_outbox_path(workdir)))
         with Daemon(args.daemon, cfg, bus, keep=args.keep) as d:
             d.wait_ready(20)
             wait_for(lambda: cloud_props(bus, "lab")["State"] == "connected", 15, "connected")
@@ -82,7 +87,7 @@ def _daemon_check(args, workdir):
             assert e.name == ACCESS_DENIED, e
             assert "Rejected send message" not in e.message, f"the bus refused, not the daemon: {e}"
             time.sleep(0.5)
-            assert not emu.received("#"), "nobody's message reached the cloud"
+            assert not watch.snapshot(), "nobody's message reached the cloud"
             assert cloud_props(bus, "lab")["Queued"] == 0
             out = send_publish(bus, "lab", "gw/root", b"ok", 1)
             assert "uint64" in out, out
@@ -133,15 +138,15 @@ def test_publish_refusals(args):
 
 
 def test_publish_refused_when_the_outbox_cannot_hold_it(args):
-    with PlatformEmulator("generic") as emu:
-        with bridge_case(args, [platform_session("lab", emu)], outbox={"max_bytes": 2048}) as case, \
+    with started_mosquitto(keep=args.keep) as cloud, cloud_watch(cloud) as watch:
+        with bridge_case(args, [platform_session("lab", cloud)], outbox={"max_bytes": 2048}) as case, \
                 DBusClient(case.bus.address) as c:
             case.wait("lab", connected, 15, "connected")
             e = expect_error(lambda: c.publish("lab", "gw/big", b"x" * 4000, 1), "4000 bytes into a 2048-byte outbox")
             small = c.publish("lab", "gw/small", b"y" * 500, 1)
-            wait_for(lambda: emu.received("gw/small"), 10, "the message that fits")
+            watch.wait_count(1, 10, lambda topic, _: topic == "gw/small")
             time.sleep(0.3)
-            assert not emu.received("gw/big"), "the oversized message was sent anyway"
+            assert not [m for m in watch.snapshot() if m[1] == "gw/big"], "the oversized message was sent anyway"
             p = case.props("lab")
             print(f"outbox full: 4000 B into max_bytes 2048 -> {e.name}: {e.message}; 500 B -> id {small}; "
                   f"Dropped {p['Dropped']}")
@@ -243,8 +248,8 @@ def test_publish_reply_waits_for_the_commit(args):
             except OSError:
                 return []
 
-        with PlatformEmulator("generic") as emu, \
-                bridge_case(args, [platform_session("lab", emu)], env=env, ready_timeout=40) as case, \
+        with started_mosquitto(keep=args.keep) as cloud, cloud_watch(cloud) as watch, \
+                bridge_case(args, [platform_session("lab", cloud)], env=env, ready_timeout=40) as case, \
                 DBusClient(case.bus.address) as c:
             case.wait("lab", connected, 30, "connected")
             assert syncs(), "the preload saw no fsync at all (the test would prove nothing)"
@@ -261,7 +266,7 @@ def test_publish_reply_waits_for_the_commit(args):
             t50 = time.monotonic() - t0
             ids = [r[0] for r in replies]
             groups = len([s for s in syncs() if s > t0])
-            wait_for(lambda: len(emu.received("gw/#")) >= 53, 20, "all 53 messages at the cloud")
+            watch.wait_count(53, 20)
             print(f"slow fsync {delay * 1000:.0f} ms: single Publish replies after "
                   + ", ".join(f"{x * 1000:.0f}" for x in single) + f" ms; 50 concurrent calls in {t50:.2f} s "
                   f"({groups} fsyncs meanwhile, ids {ids[0]}..{ids[-1]})")
@@ -274,6 +279,6 @@ def test_publish_reply_waits_for_the_commit(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_publish_denied_by_policy_allowed_for_root, test_publish_denied_by_the_daemon_itself,
-                  test_publish_refusals, test_publish_refused_when_the_outbox_cannot_hold_it,
-                  test_qos0_while_offline, test_publish_reply_waits_for_the_commit])
+    run([test_publish_denied_by_policy_allowed_for_root, test_publish_denied_by_the_daemon_itself,
+         test_publish_refusals, test_publish_refused_when_the_outbox_cannot_hold_it,
+         test_qos0_while_offline, test_publish_reply_waits_for_the_commit])

@@ -14,9 +14,8 @@ import tempfile
 import time
 
 from brokers import started_mosquitto
-from harness import MqttCollector, bridge_case, platform_session, wait_for
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator, topic_matches
+from emulator import PlatformEmulator, topic_matches
+from harness import MqttCollector, bridge_case, platform_session, run, wait_for
 
 ALI = dict(product_key="a1B2c3D4e5F", device_name="gw-001", device_secret="dF8sKq2LmN5pR7tV9xZ1bC3eG5hJ7kM9")
 ONE = dict(product_id="238322", device_name="gw-001", device_key=base64.b64encode(bytes(range(7, 39))).decode())
@@ -84,7 +83,7 @@ def test_raw_route_to_cloud_mosquitto(args):
         sessions = [dict(name="lab", platform="generic", endpoint=cloud.endpoint, client_id="gw-lab", tls=False,
                          keepalive="60s"),
                     platform_session("ali", ali)]
-        # The issue's own example: {device_name} of a generic session is its client_id unless set.
+        # {device_name} of a generic session is its client_id unless set.
         routes = [{"from": "app/raw/#", "to": "lab", "as": "raw", "topic": "gw/{device_name}/{1}", "qos": 1},
                   {"from": "app/ali/+", "to": "ali", "as": "raw", "topic": "/{product_key}/{device_name}/user/{1}",
                    "qos": 1}]
@@ -152,7 +151,7 @@ def _post_flow(args, emu, expect_topic, time_required):
         for doc, p in zip(props, prop_posts):
             got = {k: unwrap(v) for k, v in p["json"]["params"].items()}
             assert got == doc, f"property values changed: sent {doc}, got {got}"
-        # A float TSL property needs its decimal point (aliyun.md §4.3): 20.0 must not become 20.
+        # A float property of Aliyun's thing model needs its decimal point: 20.0 must not become 20.
         assert b"20.0" in prop_posts[0]["payload"], prop_posts[0]["payload"]
         for lvl, p in zip((2, 3), ev_posts):
             params = p["json"]["params"]
@@ -341,15 +340,15 @@ def test_ids_increase_across_restart(args):
     ids = []
     try:
         with PlatformEmulator("aliyun", **ALI) as emu:
-            for run in range(2):
+            for restart in range(2):
                 with bridge_case(args, [platform_session("ali", emu)], routes, outbox=box) as case, \
                         case.publisher() as pub:
                     case.wait("ali", connected, 15, "connected")
                     for i in range(3):
-                        pub.publish("sensors/a/telemetry", json.dumps({"run": run, "i": i}), qos=1)
-                    posts = emu.wait_posts(3 * (run + 1), 10)
+                        pub.publish("sensors/a/telemetry", json.dumps({"run": restart, "i": i}), qos=1)
+                    posts = emu.wait_posts(3 * (restart + 1), 10)
                     case.wait("ali", lambda q: q["Queued"] == 0 and q["Accepted"] == 3, 10, "delivered and accepted")
-                    ids.append([int(p["id"]) for p in posts[3 * run:]])
+                    ids.append([int(p["id"]) for p in posts[3 * restart:]])
             assert not emu.format_errors, emu.format_errors
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -568,8 +567,8 @@ def test_downlink_round_trip_generic(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_raw_route_to_cloud_mosquitto, test_aliyun_property_event_and_replies,
-                  test_onenet_property_event_and_replies, test_aliyun_reply_matching, test_onenet_reply_matching,
-                  test_aliyun_reply_to_resent_post_counts_once, test_onenet_reply_to_resent_post_counts_once,
-                  test_ids_increase_across_restart,
-                  test_downlink_round_trip_aliyun, test_downlink_round_trip_onenet, test_downlink_round_trip_generic])
+    run([test_raw_route_to_cloud_mosquitto, test_aliyun_property_event_and_replies,
+         test_onenet_property_event_and_replies, test_aliyun_reply_matching, test_onenet_reply_matching,
+         test_aliyun_reply_to_resent_post_counts_once, test_onenet_reply_to_resent_post_counts_once,
+         test_ids_increase_across_restart,
+         test_downlink_round_trip_aliyun, test_downlink_round_trip_onenet, test_downlink_round_trip_generic])

@@ -13,9 +13,8 @@ import sqlite3
 import tempfile
 import time
 
-from harness import bridge_case, platform_session, wait_for
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+from emulator import PlatformEmulator
+from harness import bridge_case, platform_session, run, wait_for
 
 ALI = dict(product_key="a1B2c3D4e5F", device_name="gw-001", device_secret="dF8sKq2LmN5pR7tV9xZ1bC3eG5hJ7kM9")
 ONE = dict(product_id="238322", device_name="gw-001", device_key=base64.b64encode(bytes(range(7, 39))).decode())
@@ -226,6 +225,6 @@ def test_rate_limit_generic_configured(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_outbox_max_messages_drops_oldest, test_outbox_max_bytes_drops_oldest,
-                  test_outbox_max_age_drops_expired, test_rate_limit_aliyun_backlog, test_rate_limit_onenet_backlog,
-                  test_rate_limit_generic_configured])
+    run([test_outbox_max_messages_drops_oldest, test_outbox_max_bytes_drops_oldest,
+         test_outbox_max_age_drops_expired, test_rate_limit_aliyun_backlog, test_rate_limit_onenet_backlog,
+         test_rate_limit_generic_configured])

@@ -13,11 +13,9 @@ import time
 
 import harness
 from brokers import started_mosquitto
-from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, SANITIZER_REPORT, Daemon, MqttCollector, PrivateBus,
-                     PropertySampler, Simulator, bridge_case, bridge_config, bridge_outbox_path, cloud_path,
-                     cloud_props, wait_for)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, Daemon, MqttCollector, PrivateBus, PropertySampler,
+                     Simulator, assert_clean_stop, bridge_case, bridge_config, bridge_outbox_path, cloud_path,
+                     cloud_props, run, wait_for)
 
 N = 1000
 
@@ -102,10 +100,11 @@ def test_local_broker_keeps_messages_while_cellgate_is_down(args):
     n = 200
     workdir = tempfile.mkdtemp(prefix="cellgate-localq-")
     try:
-        with PlatformEmulator("generic") as emu, started_mosquitto(keep=args.keep) as local, \
+        with started_mosquitto(keep=args.keep) as cloud, started_mosquitto(keep=args.keep) as local, \
+                MqttCollector(cloud.host, cloud.port, ["gw/#"], client_id="cloud-watch") as watch, \
                 PrivateBus(args.policy, keep=args.keep) as bus, \
                 MqttCollector(local.host, local.port, [], client_id="app", clean=True) as pub:
-            cfg = bridge_config([dict(name="lab", platform="generic", endpoint=emu.endpoint, client_id="gw-lq",
+            cfg = bridge_config([dict(name="lab", platform="generic", endpoint=cloud.endpoint, client_id="gw-lq",
                                       tls=False, keepalive="60s")],
                                 local=dict(endpoint=local.endpoint, client_id="cellgate-lq"),
                                 routes=[{"from": "app/q/+", "to": "lab", "as": "raw", "topic": "gw/{1}", "qos": 1}],
@@ -114,7 +113,7 @@ def test_local_broker_keeps_messages_while_cellgate_is_down(args):
                 d.wait_ready(20)
                 wait_for(lambda: cloud_props(bus, "lab")["State"] == "connected", 15, "connected")
                 pub.publish("app/q/x", b"before", qos=1)
-                wait_for(lambda: emu.received("gw/#"), 10, "the first message")
+                watch.wait_count(1, 10)
                 assert d.stop(timeout=10) == 0, d.log()[-3000:]
             line = local.wait_log(r"New client connected from \S+ as cellgate-lq \(p\d, c(\d)", 1)[1]
             assert line.group(1) == "0", f"cellgate's local session is not persistent: {line.string}"
@@ -126,21 +125,20 @@ def test_local_broker_keeps_messages_while_cellgate_is_down(args):
                 t_up = time.monotonic()
                 want = [f"while-down-{i:04d}".encode() for i in range(n)]
 
-                def arrived():
-                    got = [r["payload"] for r in emu.received("gw/#") if r["payload"].startswith(b"while")]
-                    return got if len(set(got)) >= n else None
+                def while_down():
+                    return [p for _, _, p in watch.snapshot() if p.startswith(b"while")]
+
                 try:
-                    got = wait_for(arrived, 20, f"{n} messages published while cellgated was down")
+                    got = wait_for(lambda: (lambda got: got if len(set(got)) >= n else None)(while_down()), 20,
+                                   f"{n} messages published while cellgated was down")
                 except TimeoutError:
-                    got = [r["payload"] for r in emu.received("gw/#") if r["payload"].startswith(b"while")]
+                    got = while_down()
                     raise AssertionError(f"{len(set(got))} of {n} arrived; the local broker did not keep them "
                                          f"for cellgate (or cellgate lost them)") from None
                 t_done = time.monotonic()
                 firsts = list(dict.fromkeys(got))
                 assert firsts == want, f"out of order: {firsts[:5]}..."
-                assert d.stop(timeout=10) == 0, d.log()[-3000:]
-                m = SANITIZER_REPORT.search(d.log())
-                assert not m, d.log()[max(0, m.start() - 200):][:3000]
+                assert_clean_stop(d)
             print(f"local queue: {n} published while cellgated was stopped ({t_up - t0:.2f} s), all delivered in "
                   f"order {t_done - t_up:.2f} s after READY, {len(got) - len(firsts)} duplicates; local session c0")
     finally:
@@ -151,8 +149,10 @@ def test_modem_link_loss_queues_and_drains(args):
     # The cellular link itself goes away (the network deregisters the module): the session waits
     # for the link, local messages queue, and drain in order once the modem is connected again.
     n = 100
-    with PlatformEmulator("generic") as emu, Simulator(args.sim, "normal", speed=4.0, keep=args.keep) as sim:
-        sessions = [dict(name="lab", platform="generic", endpoint=emu.endpoint, client_id="gw-link", tls=False,
+    with started_mosquitto(keep=args.keep) as cloud, \
+            MqttCollector(cloud.host, cloud.port, ["gw/#"], client_id="cloud-watch") as watch, \
+            Simulator(args.sim, "normal", speed=4.0, keep=args.keep) as sim:
+        sessions = [dict(name="lab", platform="generic", endpoint=cloud.endpoint, client_id="gw-link", tls=False,
                          keepalive="60s")]
         routes = [{"from": "app/link/+", "to": "lab", "as": "raw", "topic": "gw/{1}", "qos": 1}]
         with bridge_case(args, sessions, routes, backoff=dict(initial="1s", max="4s", stable_after="2s"),
@@ -163,21 +163,21 @@ def test_modem_link_loss_queues_and_drains(args):
             try:
                 s.wait(lambda v: v[1] == "connected", 40, "session connected over the modem")
                 pub.publish("app/link/x", b"warm-up", qos=1)
-                wait_for(lambda: emu.received("gw/#"), 10, "the warm-up message")
+                watch.wait_count(1, 10)
                 t0 = time.monotonic()
                 sim.control("deregister")
                 s.wait(lambda v: v[1] == "waiting-link", 30, "session waiting-link", after=t0)
                 for i in range(n):
                     pub.publish("app/link/x", f"link-{i:04d}".encode(), qos=1)
                 s.wait(lambda v: v[2] == n, 10, f"Queued == {n}", after=t0)
-                assert len(emu.received("gw/#")) == 1, "messages left while the link was down"
+                assert len(watch.snapshot()) == 1, "messages left while the link was down"
                 t_heal = time.monotonic()
                 sim.control("register")
                 t_mc = s.wait(lambda v: v[0] == "connected", 60, "modem connected again", after=t_heal)
                 t_empty = s.wait(lambda v: v[1] == "connected" and v[2] == 0, 30, "drained", after=t_mc)
             finally:
                 s.stop()
-            got = [r["payload"] for r in emu.received("gw/#") if r["payload"].startswith(b"link-")]
+            got = [p for _, _, p in watch.snapshot() if p.startswith(b"link-")]
             firsts = list(dict.fromkeys(got))
             assert firsts == [f"link-{i:04d}".encode() for i in range(n)], f"{len(firsts)} of {n}, first {firsts[:3]}"
             print(f"link loss: {n} queued while deregistered; modem connected {t_mc - t_heal:.1f} s after register, "
@@ -185,5 +185,5 @@ def test_modem_link_loss_queues_and_drains(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_cloud_broker_outage_1000_messages, test_local_broker_keeps_messages_while_cellgate_is_down,
-                  test_modem_link_loss_queues_and_drains])
+    run([test_cloud_broker_outage_1000_messages, test_local_broker_keeps_messages_while_cellgate_is_down,
+         test_modem_link_loss_queues_and_drains])

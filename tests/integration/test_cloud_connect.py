@@ -12,9 +12,8 @@ import time
 
 import harness
 from brokers import CertificateAuthority, MosquittoBroker
-from harness import cloud_config, cloud_daemon, wait_cloud, write_secret
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+from emulator import PlatformEmulator
+from harness import cloud_config, cloud_daemon, run, wait_cloud, write_secret
 
 ALI_PK, ALI_DN, ALI_SECRET = "a1B2c3D4e5F", "gw-001", "dF8sKq2LmN5pR7tV9xZ1bC3eG5hJ7kM9"
 ONENET_PID, ONENET_DN = "238322", "gw-001"
@@ -26,7 +25,7 @@ def connected(p):
 
 
 def tmpdir():
-    d = tempfile.mkdtemp(prefix="cellgate-cloudtest-")
+    d = tempfile.mkdtemp(prefix="cellgate-cloud-")
     os.chmod(d, 0o755)
     return d
 
@@ -226,7 +225,7 @@ def test_wrong_credentials_on_platforms_are_auth_failed(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_generic_password_connects_and_counts, test_tls_with_client_certificate,
-                  test_tls_server_not_trusted, test_wrong_password_is_auth_failed,
-                  test_aliyun_signatures_accepted, test_onenet_tokens_accepted,
-                  test_wrong_credentials_on_platforms_are_auth_failed])
+    run([test_generic_password_connects_and_counts, test_tls_with_client_certificate,
+         test_tls_server_not_trusted, test_wrong_password_is_auth_failed,
+         test_aliyun_signatures_accepted, test_onenet_tokens_accepted,
+         test_wrong_credentials_on_platforms_are_auth_failed])

@@ -9,10 +9,9 @@ import time
 
 import harness
 from brokers import MosquittoBroker, SynSniffer
+from emulator import Kicker, PlatformEmulator, onenet
 from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, PropertySampler, Simulator, cloud_config, cloud_daemon,
-                     cloud_path, wait_cloud)
-from modem_common import run_parallel
-from mqtt_emulator import Kicker, PlatformEmulator, onenet_token
+                     cloud_path, run, wait_cloud)
 
 KEEPALIVE = 60  # the daemon's floor for every platform (cellular NAT); the timing tests live with it
 TOL = 0.5       # scheduling slack of a sanitizer build on a busy 2-core machine
@@ -150,7 +149,7 @@ def test_duplicate_client_id_reported_and_login_limit_kept(args):
             t0 = time.monotonic()
 
             def creds():
-                return dn, pid, onenet_token(pid, dn, key, int(time.time()) + 3600)
+                return dn, pid, onenet.token(pid, dn, key, int(time.time()) + 3600)
 
             with Kicker("127.0.0.1", emu.port, creds, keepalive=KEEPALIVE, delay=2.0, source="127.0.0.2") as k:
                 p = wait_cloud(bus, "one", lambda q: "duplicate" in q["LastDisconnectReason"].lower()
@@ -173,5 +172,5 @@ def test_duplicate_client_id_reported_and_login_limit_kept(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_broker_restart_reconnects_within_backoff, test_frozen_broker_detected_within_keepalive_plus_20s,
-                  test_link_down_up_sessions_follow_at_once, test_duplicate_client_id_reported_and_login_limit_kept])
+    run([test_broker_restart_reconnects_within_backoff, test_frozen_broker_detected_within_keepalive_plus_20s,
+         test_link_down_up_sessions_follow_at_once, test_duplicate_client_id_reported_and_login_limit_kept])

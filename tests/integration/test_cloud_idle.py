@@ -14,10 +14,9 @@ import urllib.parse
 
 import harness
 from brokers import MosquittoBroker
+from emulator import PlatformEmulator
 from harness import (CLOUD_IFACE, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, SERVICE, cloud_config,
-                     cloud_daemon, wait_cloud, wait_for, write_secret)
-from modem_common import run_parallel
-from mqtt_emulator import PlatformEmulator
+                     cloud_daemon, run, wait_cloud, wait_for, write_secret)
 
 KEEPALIVE = 60  # the daemon's floor for every platform
 ALI = dict(product_key="a1B2c3D4e5F", device_name="gw-001", device_secret="Zq8Xw7Vu6Ts5Rr4Qp3On2Ml1Kk0Jj9Ii")
@@ -222,5 +221,5 @@ def test_secrets_never_in_log_or_on_dbus(args):
 
 
 if __name__ == "__main__":
-    run_parallel([test_one_ping_per_keepalive_idle, test_hanging_resolver_does_not_stall_dbus,
-                  test_secrets_never_in_log_or_on_dbus])
+    run([test_one_ping_per_keepalive_idle, test_hanging_resolver_does_not_stall_dbus,
+         test_secrets_never_in_log_or_on_dbus])

@@ -12,8 +12,8 @@ import tempfile
 import time
 
 import harness
-from harness import (GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, SERVICE, BusError,
-                     Daemon, PrivateBus, wait_for)
+from harness import (GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, SERVICE, BusError, Daemon, PrivateBus,
+                     wait_for)
 
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UNIT = os.path.join(SOURCE_DIR, "systemd", "cellgate.service")
@@ -315,7 +315,7 @@ def test_no_bus_at_all_fails_cleanly(args):
 
 
 if __name__ == "__main__":
-    harness.main([
+    harness.run([
         test_version,
         test_help_and_usage_errors,
         test_check_config_accepts_the_shipped_example,
@@ -335,4 +335,4 @@ if __name__ == "__main__":
         test_second_instance_exits_because_the_name_is_taken,
         test_losing_the_bus_is_fatal,
         test_no_bus_at_all_fails_cleanly,
-    ])
+    ], workers=1)

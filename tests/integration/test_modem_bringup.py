@@ -2,7 +2,7 @@
 """Bring-up of the real cellgated against the simulated module: the whole happy path over D-Bus,
 SIM PIN entry from the config (and the PIN never logged), and a slow network."""
 
-from modem_common import IDENTITY, IMSI, IP, modem_case, run_parallel
+from harness import IDENTITY, IMSI, IP, modem_case, run
 
 PIN = "86429753"  # distinctive, so finding it anywhere in the log is meaningful
 
@@ -65,14 +65,15 @@ def test_slow_registration_searches_then_connects(args):
         p = c.props()
         assert p["Registration"] == "searching", p["Registration"]
         c.wait_state("connected", 25)
-        seen = rec.stop()
+        rec.stop()
+        seen = rec.values()
         assert ("searching", "") in seen, seen
         p = c.props()
         assert p["Recoveries"] == 0, f"recovery started while the network was merely slow: {p}"
 
 
 if __name__ == "__main__":
-    run_parallel([
+    run([
         test_normal_generic_connects_and_publishes_everything,
         test_pin_from_config_unlocks_and_is_never_logged,
         test_slow_registration_searches_then_connects,

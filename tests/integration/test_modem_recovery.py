@@ -6,8 +6,7 @@ data call, coverage loss, and the USB device vanishing."""
 import os
 import time
 
-from harness import wait_for
-from modem_common import IP, modem_case, run_parallel
+from harness import IP, Daemon, PrivateBus, Simulator, modem_case, modem_config, run, wait_for
 
 IP_AFTER_ONE_REBOOT = "10.64.12.35"  # the simulator hands out a new address per boot
 
@@ -40,7 +39,8 @@ def test_spontaneous_reboot_is_noticed_and_healed(args):
         # The module reboots 3 s / SPEED after the call is up; its port is gone for 2 s / SPEED.
         c.wait(lambda p: p["State"] == "connected" and p["IpAddress"] == IP_AFTER_ONE_REBOOT, 30,
                "connected again with the new address")
-        seen = rec.stop()
+        rec.stop()
+        seen = rec.values()
         assert c.sim.state()["reboots"] == 1
         states = [s for s, _ in seen]
         assert any(s != "connected" for s in states), f"the reboot went unnoticed: {seen}"
@@ -57,7 +57,8 @@ def test_dbus_reset_reboots_module_and_reconnects(args):
         c.wait(lambda p: p["Resets"] == 1, 5, "Resets == 1")
         c.wait(lambda p: p["State"] == "connected" and p["IpAddress"] == IP_AFTER_ONE_REBOOT, 30,
                "connected after the reset")
-        states = [s for s, _ in rec.stop()]
+        rec.stop()
+        states = [s for s, _ in rec.values()]
         assert "resetting" in states, states
         assert "AT+CFUN=1,1" in c.sim.history()
         assert c.sim.state()["reboots"] == 1
@@ -72,7 +73,8 @@ def test_network_deactivation_is_recovered(args):
         c.sim.control("deact")
         c.wait(lambda p: p["Recoveries"] >= 1, 10, "a recovery step after the deactivation")
         c.wait(lambda p: p["State"] == "connected" and p["IpAddress"] == IP, 30, "connected again")
-        states = [s for s, _ in rec.stop()]
+        rec.stop()
+        states = [s for s, _ in rec.values()]
         assert states[0] == "connected" and any(s != "connected" for s in states), states
         after = c.sim.history()[before:]
         assert any(x.startswith("AT+CGACT=1") for x in after), f"data call never restarted: {after}"
@@ -119,15 +121,14 @@ def test_boot_banner_on_an_open_port_restarts_bringup(args):
 
 
 def test_daemon_restart_finds_the_call_up(args):
-    from harness import Daemon, PrivateBus, Simulator, modem_config
     with PrivateBus(args.policy) as bus, Simulator(args.sim, "normal") as sim:
         config = modem_config(sim.link)
-        for run in (1, 2):
+        for n in (1, 2):
             before = len(sim.history())
             with Daemon(args.daemon, config, bus) as d:
                 d.wait_ready(15)
                 wait_for(lambda: bus.get_property("/org/cellgate/Gateway1/Modem", "org.cellgate.Gateway1.Modem",
-                                                  "IpAddress") == IP, 20, f"run {run} connected")
+                                                  "IpAddress") == IP, 20, f"run {n} connected")
                 assert d.stop(timeout=10) == 0
         after = sim.history()[before:]
         assert "AT+CGACT?" in after and "AT+CGACT=1,1" not in after, f"second run re-dialled: {after}"
@@ -147,7 +148,7 @@ def test_unplugged_port_reported_and_replug_reconnects(args):
 
 
 if __name__ == "__main__":
-    run_parallel([
+    run([
         test_pdp_rejected_climbs_the_ladder_slowly,
         test_spontaneous_reboot_is_noticed_and_healed,
         test_dbus_reset_reboots_module_and_reconnects,

@@ -4,8 +4,7 @@ keep answering on D-Bus, report what it can, and never be fooled into wrong valu
 
 import time
 
-from modem_common import IDENTITY, IMSI, IP, modem_case, run_parallel
-
+from harness import IDENTITY, IMSI, IP, modem_case, run
 
 def test_silent_module_fails_no_response_and_daemon_keeps_serving(args):
     with modem_case(args, "silence") as c:
@@ -75,7 +74,7 @@ def test_malformed_urcs_do_not_crash(args):
 
 
 if __name__ == "__main__":
-    run_parallel([
+    run([
         test_silent_module_fails_no_response_and_daemon_keeps_serving,
         test_module_that_goes_silent_is_recovered_when_it_answers_again,
         test_line_noise_does_not_corrupt_values,

@@ -2,7 +2,7 @@
 """Conditions retrying cannot fix: no SIM, a PIN or PUK lock, a network that denies registration.
 The daemon must say exactly why, never burn PIN attempts, and re-check slowly instead of hammering."""
 
-from modem_common import modem_case, run_parallel
+from harness import modem_case, run
 
 # recovery_backoff_max is 4 s in the test config, so a halted modem re-runs bring-up (up to 18
 # commands) at most every 4 s: at most ~60 commands in 10 s. A tight loop would send thousands.
@@ -64,7 +64,7 @@ def test_registration_denied_fails(args):
 
 
 if __name__ == "__main__":
-    run_parallel([
+    run([
         test_no_sim_fails_sim_missing_without_hammering,
         test_pin_required_without_configured_pin_is_locked,
         test_wrong_pin_is_tried_once_only,

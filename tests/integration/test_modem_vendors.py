@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Every vendor dialect end to end: detection from AT+CGMI, the exact APN/auth, dial, query, ICCID
-and reset commands of /work/notes/vendor-commands.md, the vendor's own data-lost URC, and the APN
+and reset commands of the vendor's AT command manual, the vendor's own data-lost URC, and the APN
 password never reaching the log."""
 
-from modem_common import IDENTITY, IMSI, IP, modem_case, run_parallel
+from harness import IDENTITY, IMSI, IP, modem_case, run
 
 USER, PASSWORD = "iotuser", "Pw4sim-only"
 
@@ -56,4 +56,4 @@ def vendor_case(vendor):
 
 
 if __name__ == "__main__":
-    run_parallel([vendor_case(v) for v in DIALECT])
+    run([vendor_case(v) for v in DIALECT])

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
@@ -212,7 +213,7 @@ def _with_running_services(p, script, *argv, active=False):
         env["CELLGATE_ACTIVE"] = "0" if active else "1"
         mount, mkdir = shutil.which("mount"), shutil.which("mkdir")
         fake_run = (f"{mount} -t tmpfs none /run && {mkdir} -p /run/systemd/system /run/dbus /run/udev && "
-                    f"{shutil.which('python3')} -c 'import socket\nfor p in (\"/run/dbus/system_bus_socket\", "
+                    f"{sys.executable} -c 'import socket\nfor p in (\"/run/dbus/system_bus_socket\", "
                     f"\"/run/udev/control\"): socket.socket(socket.AF_UNIX).bind(p)' && "
                     f"exec /bin/sh {os.path.join(p.control, script)} " + " ".join(argv))
         run([shutil.which("unshare"), "--mount", "/bin/sh", "-c", fake_run], env=env)
@@ -274,7 +275,7 @@ def test_files_are_where_the_unit_says(args):
         assert m, doc
         assert os.path.isfile(p.path(f"/usr/share/man/man{m.group(2)}/{m.group(1)}.{m.group(2)}.gz")), doc
     # The outbox's default path is inside StateDirectory=.
-    outbox = re.search(r'std::string path = "([^"]+)"', src("cloud", "outbox.hpp")).group(1)
+    outbox = re.search(r'std::string path = "([^"]+)"', src("bridge", "outbox.hpp")).group(1)
     assert os.path.dirname(outbox) == "/var/lib/" + keys["StateDirectory"][0], (outbox, keys["StateDirectory"])
     assert keys["ConfigurationDirectory"] == ["cellgate"]
 
@@ -453,7 +454,7 @@ def main():
              test_systemd_analyze_verify_installed_unit, test_systemd_analyze_security_installed_unit,
              test_lintian_if_available]
     try:
-        harness.main(tests)
+        harness.run(tests, workers=1)
     finally:
         if _pkg is not None:
             _pkg.cleanup()

@@ -13,10 +13,8 @@ import time
 
 import harness
 from brokers import started_mosquitto
-from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, SERVICE, BusError, MqttCollector,
-                     Simulator, bridge_case, bridge_config, cloud_config, cloud_daemon, cloud_path, cloud_props,
-                     modem_config, wait_for)
-
+from harness import (CLOUD_IFACE, MODEM_IFACE, MODEM_PATH, SERVICE, BusError, MqttCollector, Simulator, bridge_case,
+                     bridge_config, cloud_config, cloud_daemon, cloud_path, cloud_props, modem_config, wait_for)
 
 def _sessions(cloud, names):
     return [dict(name=n, platform="generic", endpoint=cloud.endpoint, client_id=f"gw-{n}", tls=False,
@@ -102,7 +100,7 @@ def test_invalid_reload_keeps_the_running_config(args):
             good = case.config
 
             # Two mistakes at once: both are logged, with their place in the file.
-            bad = good.replace('keepalive: "60s"', 'keepalive: "1500ms"').replace('as: "raw"', 'as: "telemetry"')
+            bad = good.replace("keepalive: 60s", "keepalive: 1500ms").replace("as: raw", "as: telemetry")
             assert bad != good
             mark = _hup(case.d, bad)
             case.d.wait_log("reload: keeping the running configuration", 5)
@@ -119,7 +117,7 @@ def test_invalid_reload_keeps_the_running_config(args):
             assert len(cloud.connects("gw-keep")) == 1, cloud.log()[-2000:]
 
             # A broken file does not stick: the next good one is applied.
-            _hup(case.d, good.replace('keepalive: "60s"', 'keepalive: "90s"'))
+            _hup(case.d, good.replace("keepalive: 60s", "keepalive: 90s"))
             case.d.wait_log("reload: no modem; cloud: keep replaced", 5)
             case.wait("keep", lambda p: p["State"] == "connected" and p["KeepAlive"] == 90, 15,
                       "reconnected with the new keepalive")
@@ -176,5 +174,5 @@ def test_modem_restarts_only_when_its_section_changed(args):
 
 
 if __name__ == "__main__":
-    harness.main([test_valid_reload_keeps_what_did_not_change, test_invalid_reload_keeps_the_running_config,
-                  test_unreadable_config_keeps_running, test_modem_restarts_only_when_its_section_changed])
+    harness.run([test_valid_reload_keeps_what_did_not_change, test_invalid_reload_keeps_the_running_config,
+                  test_unreadable_config_keeps_running, test_modem_restarts_only_when_its_section_changed], workers=1)

@@ -1,4 +1,4 @@
-"""Vendor dialects, exactly as /work/notes/vendor-commands.md says each profile talks.
+"""Vendor dialects, each as the vendor's AT command manual has its modules talk.
 
 Each profile adds its commands to the 3GPP set in module.py. The netdev data call is modelled as
 m.vcall plus m.active[cid] (the PDN); the network dropping it clears both (Module.network_deact).
