@@ -1,9 +1,9 @@
 #include "daemon/bus_cloud.hpp"
 
 #include <algorithm>
-
 #include <array>
 
+#include "bridge/bridge.hpp"
 #include "daemon/bus.hpp"
 
 namespace cellgate {
@@ -81,6 +81,18 @@ bool is_counter_property(std::string_view name) {
     static constexpr std::string_view kCounters[] = {"Published", "Received", "Pings",    "Queued",
                                                      "Dropped",   "Invalid",  "Accepted", "Rejected"};
     return std::find(std::begin(kCounters), std::end(kCounters), name) != std::end(kCounters);
+}
+
+const char* publish_error_name(bridge::PublishError e) {
+    switch (e) {
+        case bridge::PublishError::invalid_topic: return kErrorInvalidTopic;
+        case bridge::PublishError::too_large: return kErrorPayloadTooLarge;
+        case bridge::PublishError::qos_not_supported: return kErrorQosNotSupported;
+        case bridge::PublishError::not_connected: return kErrorNotConnected;
+        case bridge::PublishError::outbox_full: return kErrorOutboxFull;
+        case bridge::PublishError::outbox_failed: return kErrorOutboxFailed;
+    }
+    return kErrorOutboxFailed;
 }
 
 std::string escape_path_element(std::string_view name) {

@@ -16,6 +16,10 @@
 
 namespace cellgate {
 
+namespace bridge {
+enum class PublishError;
+}
+
 using CloudPropertyValue = std::variant<std::string, uint32_t, uint64_t>;
 
 struct CloudProperty {
@@ -47,6 +51,9 @@ std::span<const DeliveryProperty> delivery_properties();
 const DeliveryProperty* find_delivery_property(std::string_view name);
 std::vector<const char*> changed_delivery_properties(const bridge::DeliveryStatus& before,
                                                      const bridge::DeliveryStatus& after);
+
+// The D-Bus error name (kError*, daemon/bus.hpp) a Publish() gets for the bridge's refusal.
+const char* publish_error_name(bridge::PublishError e);
 
 // One object path element for a session name, escaped exactly like sd_bus_path_encode(): every
 // byte but A-Z a-z and non-leading 0-9 becomes _xx (lower-case hex), "" becomes "_". Injective,

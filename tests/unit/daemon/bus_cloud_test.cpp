@@ -1,6 +1,6 @@
-// The CloudSession objects: the property table, the path escaping, and the objects on a real,
-// private dbus-daemon (one coalesced PropertiesChanged per burst, Reconnect() dispatch, nothing
-// secret in the interface).
+// The CloudSession objects: the property table, Publish()'s error names, the path escaping, and
+// the objects on a real, private dbus-daemon (one coalesced PropertiesChanged per burst,
+// Reconnect() dispatch, nothing secret in the interface).
 #include "daemon/bus_cloud.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/bridge.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/sd_loop.hpp"
 
@@ -105,6 +106,21 @@ TEST(CloudPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
     auto names = changed_cloud_properties(before, after);
     EXPECT_EQ(std::vector<std::string>(names.begin(), names.end()),
               (std::vector<std::string>{"State", "ConnectedSince", "Pings"}));
+}
+
+// ---- Publish() errors ----
+
+TEST(PublishErrorName, EveryRefusalHasItsOwnDocumentedName) {
+    using bridge::PublishError;
+    const std::pair<PublishError, const char*> cases[] = {
+        {PublishError::invalid_topic, "org.cellgate.Gateway1.Error.InvalidTopic"},
+        {PublishError::too_large, "org.cellgate.Gateway1.Error.PayloadTooLarge"},
+        {PublishError::qos_not_supported, "org.cellgate.Gateway1.Error.QosNotSupported"},
+        {PublishError::not_connected, "org.cellgate.Gateway1.Error.NotConnected"},
+        {PublishError::outbox_full, "org.cellgate.Gateway1.Error.OutboxFull"},
+        {PublishError::outbox_failed, "org.cellgate.Gateway1.Error.OutboxFailed"},
+    };
+    for (const auto& [error, name] : cases) EXPECT_STREQ(publish_error_name(error), name) << to_string(error);
 }
 
 // ---- paths ----
