@@ -18,6 +18,7 @@
 #include "bridge/bridge.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/sd_loop.hpp"
+#include "unit/support/property_table_checks.hpp"
 
 namespace cellgate {
 namespace {
@@ -29,32 +30,17 @@ using cloud::SessionStatus;
 // ---- the table ----
 
 TEST(CloudPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
-    const std::pair<std::string, std::string> expected[] = {
+    const testing::PropertySpec expected[] = {
         {"Name", "s"},       {"Platform", "s"},       {"Endpoint", "s"},   {"ClientId", "s"},
         {"State", "s"},      {"KeepAlive", "u"},      {"ConnectedSince", "t"}, {"Reconnects", "u"},
         {"LastDisconnectReason", "s"}, {"NextRetryIn", "u"}, {"Published", "t"}, {"Received", "t"},
         {"Pings", "t"},
     };
-    auto props = cloud_properties();
-    ASSERT_EQ(props.size(), std::size(expected));
-    SessionStatus s;
-    for (size_t i = 0; i < props.size(); ++i) {
-        EXPECT_EQ(props[i].name, expected[i].first);
-        EXPECT_EQ(props[i].signature, expected[i].second) << props[i].name;
-        const char sig = std::visit(
-            [](const auto& v) {
-                using T = std::decay_t<decltype(v)>;
-                return std::is_same_v<T, std::string> ? 's' : std::is_same_v<T, uint32_t> ? 'u' : 't';
-            },
-            props[i].get(s));
-        EXPECT_EQ(std::string(1, sig), expected[i].second) << props[i].name;
-        EXPECT_EQ(find_cloud_property(expected[i].first), &props[i]);
-    }
-    EXPECT_EQ(find_cloud_property("Password"), nullptr);
+    testing::expect_documented_properties(cloud_properties(), expected, "Password");
 }
 
 TEST(CloudPropertyTable, StateUsesTheDocumentedNames) {
-    const auto* state = find_cloud_property("State");
+    const auto* state = cloud_properties().find("State");
     ASSERT_NE(state, nullptr);
     const std::pair<SessionState, const char*> cases[] = {
         {SessionState::idle, "idle"},           {SessionState::waiting_link, "waiting-link"},
@@ -69,7 +55,7 @@ TEST(CloudPropertyTable, StateUsesTheDocumentedNames) {
 }
 
 TEST(CloudPropertyDiff, EveryFieldIsCoveredByAProperty) {
-    std::vector<void (*)(SessionStatus&)> mutations = {
+    void (*const mutations[])(SessionStatus&) = {
         [](SessionStatus& s) { s.name = "lab"; },
         [](SessionStatus& s) { s.platform = "generic"; },
         [](SessionStatus& s) { s.endpoint = "127.0.0.1:1883"; },
@@ -84,15 +70,7 @@ TEST(CloudPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](SessionStatus& s) { s.received = 1; },
         [](SessionStatus& s) { s.pings = 1; },
     };
-    std::set<std::string> seen;
-    for (auto mutate : mutations) {
-        SessionStatus a, b;
-        mutate(b);
-        auto names = changed_cloud_properties(a, b);
-        ASSERT_EQ(names.size(), 1u);
-        seen.insert(names[0]);
-    }
-    EXPECT_EQ(seen.size(), cloud_properties().size());
+    testing::expect_every_field_covered(cloud_properties(), mutations);
 }
 
 TEST(CloudPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
@@ -102,10 +80,28 @@ TEST(CloudPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
     after.pings = 3;
     after.state = SessionState::connected;
     after.connected_since_us = 5;
-    EXPECT_TRUE(changed_cloud_properties(after, after).empty());
-    auto names = changed_cloud_properties(before, after);
+    EXPECT_TRUE(cloud_properties().changed(after, after).empty());
+    auto names = cloud_properties().changed(before, after);
     EXPECT_EQ(std::vector<std::string>(names.begin(), names.end()),
               (std::vector<std::string>{"State", "ConnectedSince", "Pings"}));
+}
+
+TEST(DeliveryPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
+    const testing::PropertySpec expected[] = {
+        {"Queued", "t"}, {"Dropped", "t"}, {"Invalid", "t"}, {"Accepted", "t"}, {"Rejected", "t"},
+        {"LastRejection", "s"},
+    };
+    testing::expect_documented_properties(delivery_properties(), expected, "Name");
+}
+
+TEST(DeliveryPropertyDiff, EveryFieldIsCoveredByAProperty) {
+    using bridge::DeliveryStatus;
+    void (*const mutations[])(DeliveryStatus&) = {
+        [](DeliveryStatus& s) { s.queued = 1; },   [](DeliveryStatus& s) { s.dropped = 1; },
+        [](DeliveryStatus& s) { s.invalid = 1; },  [](DeliveryStatus& s) { s.accepted = 1; },
+        [](DeliveryStatus& s) { s.rejected = 1; }, [](DeliveryStatus& s) { s.last_rejection = "400 bad"; },
+    };
+    testing::expect_every_field_covered(delivery_properties(), mutations);
 }
 
 // ---- Publish() errors ----

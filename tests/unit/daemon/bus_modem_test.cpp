@@ -4,11 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <set>
 #include <string>
-#include <type_traits>
-#include <variant>
 #include <vector>
+
+#include "unit/support/property_table_checks.hpp"
 
 namespace cellgate {
 namespace {
@@ -19,7 +18,7 @@ using modem::ModemState;
 using modem::ModemStatus;
 
 TEST(ModemPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
-    const std::pair<std::string, std::string> expected[] = {
+    const testing::PropertySpec expected[] = {
         {"State", "s"}, {"FailedReason", "s"}, {"Port", "s"}, {"Vendor", "s"},
         {"Manufacturer", "s"}, {"Model", "s"}, {"Revision", "s"}, {"Imei", "s"},
         {"Imsi", "s"}, {"Iccid", "s"}, {"Registration", "s"}, {"AccessTechnology", "s"},
@@ -27,29 +26,13 @@ TEST(ModemPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
         {"Apn", "s"}, {"IpAddress", "s"}, {"Resets", "u"}, {"Recoveries", "u"},
         {"RecoveryStep", "s"}, {"LastError", "s"},
     };
-    auto props = modem_properties();
-    ASSERT_EQ(props.size(), std::size(expected));
-    ModemStatus s;
-    for (size_t i = 0; i < props.size(); ++i) {
-        EXPECT_EQ(props[i].name, expected[i].first);
-        EXPECT_EQ(props[i].signature, expected[i].second) << props[i].name;
-        // The value's C++ type must match the D-Bus signature the vtable announces.
-        const char sig = std::visit(
-            [](const auto& v) {
-                using T = std::decay_t<decltype(v)>;
-                return std::is_same_v<T, std::string> ? 's' : std::is_same_v<T, uint32_t> ? 'u' : 'i';
-            },
-            props[i].get(s));
-        EXPECT_EQ(std::string(1, sig), expected[i].second) << props[i].name;
-        EXPECT_EQ(find_modem_property(expected[i].first), &props[i]);
-    }
-    EXPECT_EQ(find_modem_property("Nope"), nullptr);
+    testing::expect_documented_properties(modem_properties(), expected, "Nope");
 }
 
 TEST(ModemPropertyDiff, EqualSnapshotsChangeNothing) {
     ModemStatus a;
     a.state = ModemState::connected;
-    EXPECT_TRUE(changed_modem_properties(a, a).empty());
+    EXPECT_TRUE(modem_properties().changed(a, a).empty());
 }
 
 TEST(ModemPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
@@ -61,15 +44,13 @@ TEST(ModemPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
     after.ip_address = "10.64.1.2";
     after.rssi_dbm = -83;
     after.signal_quality = 40;  // unchanged
-    auto names = changed_modem_properties(before, after);
+    auto names = modem_properties().changed(before, after);
     std::vector<std::string> got(names.begin(), names.end());
     EXPECT_EQ(got, (std::vector<std::string>{"State", "Rssi", "IpAddress"}));
 }
 
 TEST(ModemPropertyDiff, EveryFieldIsCoveredByAProperty) {
-    // Changing any one field must produce a non-empty diff; a field added to ModemStatus but
-    // missing from the table would be published never.
-    std::vector<void (*)(ModemStatus&)> mutations = {
+    void (*const mutations[])(ModemStatus&) = {
         [](ModemStatus& s) { s.state = ModemState::failed; },
         [](ModemStatus& s) { s.failed_reason = FailedReason::no_response; },
         [](ModemStatus& s) { s.port = "/dev/ttyUSB2"; },
@@ -93,15 +74,7 @@ TEST(ModemPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](ModemStatus& s) { s.recovery_step = "reattach"; },
         [](ModemStatus& s) { s.last_error = "timeout"; },
     };
-    std::set<std::string> seen;
-    for (auto mutate : mutations) {
-        ModemStatus a, b;
-        mutate(b);
-        auto names = changed_modem_properties(a, b);
-        ASSERT_EQ(names.size(), 1u);
-        seen.insert(names[0]);
-    }
-    EXPECT_EQ(seen.size(), modem_properties().size());
+    testing::expect_every_field_covered(modem_properties(), mutations);
 }
 
 }  // namespace
