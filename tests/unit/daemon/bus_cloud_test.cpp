@@ -4,20 +4,17 @@
 #include "daemon/bus_cloud.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <systemd/sd-bus.h>
 
-#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
-#include <functional>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "bridge/bridge.hpp"
 #include "daemon/bus.hpp"
-#include "daemon/sd_loop.hpp"
+#include "unit/support/private_bus.hpp"
 #include "unit/support/property_table_checks.hpp"
 
 namespace cellgate {
@@ -171,127 +168,16 @@ TEST(CloudPath, EveryShortValidNameGetsItsOwnValidPath) {
 
 // ---- on a private bus ----
 
-struct Signal {
-    std::string path, interface;
-    std::set<std::string> changed;
-};
-
-class CloudBusTest : public ::testing::Test {
+class CloudBusTest : public testing::PrivateBusTest {
 protected:
-    static void SetUpTestSuite() {
-        // A session-type bus allows everything: access control is the integration tests' job.
-        FILE* p = ::popen("dbus-daemon --session --fork --print-address=1 --print-pid=1", "r");
-        ASSERT_NE(p, nullptr);
-        char addr[512] = {}, pid[32] = {};
-        ASSERT_NE(std::fgets(addr, sizeof addr, p), nullptr);
-        ASSERT_NE(std::fgets(pid, sizeof pid, p), nullptr);
-        ::pclose(p);
-        address_ = addr;
-        address_.erase(address_.find_last_not_of('\n') + 1);
-        bus_pid_ = std::atoi(pid);
-        ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address_.c_str(), 1);
-    }
-
-    static void TearDownTestSuite() {
-        if (bus_pid_ > 0) ::kill(bus_pid_, SIGTERM);
-    }
-
-    void SetUp() override {
-        ASSERT_GT(bus_pid_, 0);
-        ASSERT_GE(sd_bus_new(&client_), 0);
-        ASSERT_GE(sd_bus_set_address(client_, address_.c_str()), 0);
-        ASSERT_GE(sd_bus_set_bus_client(client_, 1), 0);
-        ASSERT_GE(sd_bus_start(client_), 0);
-        ASSERT_GE(sd_bus_attach_event(client_, loop_.raw(), 0), 0);
-        ASSERT_GE(sd_bus_match_signal(client_, &match_, nullptr, nullptr, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", &CloudBusTest::on_signal, this),
-                  0);
-    }
-
-    void TearDown() override {
-        bus_.reset();
-        sd_bus_slot_unref(match_);
-        sd_bus_flush_close_unref(client_);
-    }
-
-    static int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
-        auto* self = static_cast<CloudBusTest*>(userdata);
-        Signal s;
-        s.path = sd_bus_message_get_path(m);
-        const char* iface = nullptr;
-        if (sd_bus_message_read(m, "s", &iface) < 0) return 0;
-        s.interface = iface;
-        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0) return 0;
-        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-            const char* name = nullptr;
-            (void)sd_bus_message_read(m, "s", &name);
-            s.changed.insert(name);
-            (void)sd_bus_message_skip(m, "v");
-            (void)sd_bus_message_exit_container(m);
-        }
-        self->signals_.push_back(s);
-        return 0;
-    }
-
-    // Sessions are added before the loop first runs, as the Gateway does.
     void start_bus(const std::vector<std::string>& names) {
-        Bus::Handlers h;
-        h.name_acquired = [this] { acquired_ = true; };
-        h.failed = [this](const std::string& why) { failure_ = why; };
-        bus_ = std::make_unique<Bus>(loop_, std::move(h));
-        for (const auto& n : names) bus_->add_session(n, [this, n] { reconnects_.push_back(n); });
-        ASSERT_TRUE(run_until([this] { return acquired_ || !failure_.empty(); })) << "no name reply";
-        ASSERT_TRUE(acquired_) << failure_;
-    }
-
-    bool run_until(const std::function<bool()>& done, milliseconds timeout = 5000ms) {
-        const auto deadline = Clock::now() + timeout;
-        while (!done()) {
-            if (Clock::now() > deadline) return false;
-            if (sd_event_run(loop_.raw(), 50'000) < 0) return false;
-        }
-        return true;
-    }
-
-    void settle(milliseconds d = 200ms) {
-        const auto end = Clock::now() + d;
-        run_until([end] { return Clock::now() >= end; }, d + 1000ms);
-    }
-
-    struct Reply {
-        bool done = false;
-        std::string error;
-        sd_bus_message* message = nullptr;  // owned
-        ~Reply() { sd_bus_message_unref(message); }
-    };
-
-    static int on_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
-        auto* r = static_cast<Reply*>(userdata);
-        r->done = true;
-        if (sd_bus_message_is_method_error(m, nullptr))
-            r->error = sd_bus_message_get_error(m)->name;
-        else
-            r->message = sd_bus_message_ref(m);
-        return 0;
-    }
-
-    // The service answers from this very loop, so the client must never block on it.
-    template <class... Args>
-    void call(Reply& r, const std::string& path, const char* iface, const char* method, const char* sig,
-              Args... args) {
-        ASSERT_GE(sd_bus_call_method_async(client_, nullptr, kBusName, path.c_str(), iface, method,
-                                           &CloudBusTest::on_reply, &r, sig, args...),
-                  0);
-        ASSERT_TRUE(run_until([&] { return r.done; }));
+        start_service({}, [&](Bus& bus) {
+            for (const auto& n : names) bus.add_session(n, [this, n] { reconnects_.push_back(n); });
+        });
     }
 
     std::string get_string(const std::string& path, const char* property) {
-        Reply r;
-        call(r, path, "org.freedesktop.DBus.Properties", "Get", "ss", kCloudSessionInterface, property);
-        EXPECT_EQ(r.error, "") << property;
-        const char* v = nullptr;
-        if (!r.message || sd_bus_message_read(r.message, "v", "s", &v) < 0 || !v) return "<unreadable>";
-        return v;
+        return PrivateBusTest::get_string(path, kCloudSessionInterface, property);
     }
 
     uint64_t get_u64(const std::string& path, const char* property) {
@@ -305,16 +191,6 @@ protected:
         return v;
     }
 
-    inline static std::string address_;
-    inline static pid_t bus_pid_ = 0;
-
-    SdEventLoop loop_;
-    sd_bus* client_ = nullptr;
-    sd_bus_slot* match_ = nullptr;
-    std::unique_ptr<Bus> bus_;
-    bool acquired_ = false;
-    std::string failure_;
-    std::vector<Signal> signals_;
     std::vector<std::string> reconnects_;
 };
 
