@@ -16,6 +16,7 @@
 #include "cloud/session.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/bus_cloud.hpp"
+#include "daemon/local_session.hpp"
 #include "base/log.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
@@ -132,21 +133,7 @@ void Gateway::start_session(cloud::Session& s) {
 
 void Gateway::make_local(const Config& config) {
     local_.reset();
-    if (!config.bridge.needs_local()) return;
-    const auto& l = config.bridge.local;
-    cloud::CloudConfig c;
-    c.name = "local-broker";
-    c.platform = cloud::Platform::generic;
-    c.endpoint = l.endpoint;
-    c.client_id = l.client_id;
-    c.username = l.username;
-    c.password = l.password;
-    // Loopback: no NAT to keep open, and a dead broker is seen at once on the socket.
-    c.keepalive = std::chrono::seconds(60);
-    std::random_device entropy;
-    local_ = std::make_unique<cloud::Session>(*loop_, c, config.backoff, mqtt::make_mosquitto_client(*loop_, c.name),
-                                              false, entropy());
-    local_->keep_session(true);
+    if (config.bridge.needs_local()) local_ = make_local_session(*loop_, config.bridge.local, config.backoff);
 }
 
 void Gateway::start_bridge(const Config& config) {

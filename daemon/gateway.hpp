@@ -94,7 +94,7 @@ private:
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
     std::vector<LiveSession> sessions_;
-    std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed
+    std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;
 };
 
