@@ -7,9 +7,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/log.hpp"
 #include "daemon/bus_cloud.hpp"
 #include "daemon/bus_modem.hpp"
-#include "base/log.hpp"
 #include "daemon/sd_loop.hpp"
 #include "version.hpp"
 

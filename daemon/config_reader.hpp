@@ -1,6 +1,6 @@
 // Internal to the config loader: positions, the error list, the map walker and the value readers
 // shared by the section readers (config_modem.cpp, config_cloud.cpp, config_bridge.cpp). Not for use
-// outside daemon/config*.
+// outside daemon/config* and their tests.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -10,17 +10,17 @@
 #include <ctime>
 #include <random>
 
+#include "base/log.hpp"
 #include "bridge/bridge.hpp"
-#include "mqtt/mosquitto_client.hpp"
 #include "bridge/outbox.hpp"
 #include "cloud/session.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/bus_cloud.hpp"
 #include "daemon/local_session.hpp"
-#include "base/log.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
 #include "modem/modem.hpp"
+#include "mqtt/mosquitto_client.hpp"
 
 namespace cellgate {
 
