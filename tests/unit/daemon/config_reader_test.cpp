@@ -8,13 +8,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate::config_detail {
 namespace {
@@ -110,13 +109,6 @@ TEST(ConfigOrderedDurations, AnInvalidLowIsNotComparedWith) {
 
 class ConfigReadablePath : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "cellgate-reader-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-
     // The error read_readable_path() reports for `path`, "" when it accepts it.
     std::string problem(const std::string& path) {
         Errors e("test.yaml");
@@ -127,21 +119,20 @@ protected:
         return errors.empty() ? "" : errors[0].message;
     }
 
-    std::filesystem::path dir_;
+    testing::TempDir dir_;
 };
 
 TEST_F(ConfigReadablePath, ARegularFileIsAccepted) {
-    const auto path = (dir_ / "ca.pem").string();
-    std::ofstream(path) << "pem\n";
-    EXPECT_EQ(problem(path), "");
+    EXPECT_EQ(problem(dir_.write("ca.pem", "pem\n")), "");
 }
 
 TEST_F(ConfigReadablePath, WhatCannotBeReadNamesTheFileAndTheReason) {
-    const auto missing = (dir_ / "nope.pem").string();
+    const auto missing = dir_ / "nope.pem";
     EXPECT_EQ(problem(missing), "cannot read " + missing + ": " + std::strerror(ENOENT));
-    EXPECT_EQ(problem(dir_.string()), "cannot read " + dir_.string() + ": " + std::strerror(EISDIR));
+    const auto dir = dir_.path().string();
+    EXPECT_EQ(problem(dir), "cannot read " + dir + ": " + std::strerror(EISDIR));
     // A FIFO is refused without waiting for a writer.
-    const auto fifo = (dir_ / "fifo").string();
+    const auto fifo = dir_ / "fifo";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     EXPECT_EQ(problem(fifo), fifo + " is not a regular file");
     EXPECT_EQ(problem("ca.pem"), "must be an absolute file path, got 'ca.pem'");

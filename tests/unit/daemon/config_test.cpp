@@ -5,15 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "unit/support/config_errors.hpp"
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate {
 namespace {
@@ -23,6 +22,7 @@ using namespace std::chrono_literals;
 using testing::all_errors;
 using testing::CaseName;
 using testing::ErrorCase;
+using testing::SecretCase;
 using testing::kMinimalModem;
 using testing::modem_with;
 
@@ -208,26 +208,9 @@ modem:
 
 // ---- secrets never echoed ----
 
-struct SecretCase {
-    const char* name;
-    std::string yaml;
-    const char* secret;
-    const char* key;
-    const char* message;
-};
-
-void PrintTo(const SecretCase& c, std::ostream* os) { *os << c.name; }
-
 class ConfigSecret : public ::testing::TestWithParam<SecretCase> {};
 
-TEST_P(ConfigSecret, NotEchoed) {
-    const auto& c = GetParam();
-    const auto r = load(c.yaml);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
-    EXPECT_EQ(r.errors[0].key, c.key);
-    EXPECT_NE(r.errors[0].message.find(c.message), std::string::npos) << r.errors[0].message;
-    EXPECT_EQ(r.errors[0].to_string().find(c.secret), std::string::npos) << r.errors[0].to_string();
-}
+TEST_P(ConfigSecret, NotEchoed) { testing::expect_secret_not_echoed(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, ConfigSecret,
@@ -271,20 +254,9 @@ TEST(ConfigErrorFormat, FromALoad) {
 
 class ConfigFile : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/cellgate-config-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::string write(const std::string& name, const std::string& text) { return dir_.write(name, text); }
 
-    std::string write(const std::string& name, const std::string& text) {
-        const auto path = dir_ / name;
-        std::ofstream(path) << text;
-        return path.string();
-    }
-
-    std::filesystem::path dir_;
+    testing::TempDir dir_;
 };
 
 TEST_F(ConfigFile, LoadsAndRecordsSource) {
@@ -303,7 +275,7 @@ TEST_F(ConfigFile, ErrorsCarryTheFileName) {
 }
 
 TEST_F(ConfigFile, MissingFile) {
-    const auto path = (dir_ / "nope.yaml").string();
+    const auto path = dir_ / "nope.yaml";
     const auto r = load_config_file(path);
     EXPECT_FALSE(r.config.has_value());
     ASSERT_EQ(r.errors.size(), 1u);
@@ -313,9 +285,9 @@ TEST_F(ConfigFile, MissingFile) {
 }
 
 TEST_F(ConfigFile, DirectoryIsAnError) {
-    const auto r = load_config_file(dir_.string());
+    const auto r = load_config_file(dir_.path().string());
     ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), dir_.string() + ": cannot read: " + std::strerror(EISDIR));
+    EXPECT_EQ(r.errors[0].to_string(), dir_.path().string() + ": cannot read: " + std::strerror(EISDIR));
 }
 
 TEST_F(ConfigFile, HugeFileRejected) {

@@ -1,5 +1,6 @@
 // Shared by the config reader tests: a load from a string, every error of a load in one string
-// (for failure messages), and the table row "this YAML gives exactly this one error".
+// (for failure messages), and the table rows "this YAML gives exactly this one error" and "this
+// rejected secret is not echoed".
 #pragma once
 
 #include <gtest/gtest.h>
@@ -59,6 +60,26 @@ inline void expect_one_error(const ErrorCase& c) {
     EXPECT_EQ(e.line, c.line) << e.to_string();
     EXPECT_EQ(e.column, c.column) << e.to_string();
     EXPECT_NE(e.message.find(c.message), std::string::npos) << e.to_string();
+}
+
+// A rejected secret: the load of `yaml` fails with one error on `key` whose message contains
+// `message`, and the error's text nowhere contains `secret`.
+struct SecretCase {
+    const char* name;
+    std::string yaml;
+    const char* secret;
+    const char* key;
+    const char* message;
+};
+
+inline void PrintTo(const SecretCase& c, std::ostream* os) { *os << c.name; }
+
+inline void expect_secret_not_echoed(const SecretCase& c) {
+    const auto r = load_test_config(c.yaml);
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    EXPECT_EQ(r.errors[0].key, c.key);
+    EXPECT_NE(r.errors[0].message.find(c.message), std::string::npos) << r.errors[0].message;
+    EXPECT_EQ(r.errors[0].to_string().find(c.secret), std::string::npos) << r.errors[0].to_string();
 }
 
 }  // namespace cellgate::testing
