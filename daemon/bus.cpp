@@ -7,9 +7,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/log.hpp"
 #include "daemon/bus_cloud.hpp"
 #include "daemon/bus_modem.hpp"
-#include "base/log.hpp"
 #include "daemon/sd_loop.hpp"
 #include "version.hpp"
 
@@ -44,22 +44,13 @@ int bus_guarded(const char* where, sd_bus_error* error, F&& body) noexcept {
     return r;
 }
 
-// For both property tables' variants.
-template <class Variant>
-int append_value(sd_bus_message* reply, const Variant& v) {
+int append_value(sd_bus_message* reply, const BusValue& v) {
     return std::visit(
-        [reply](const auto& x) -> int {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, std::string>)
+        [&](const auto& x) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>)
                 return sd_bus_message_append_basic(reply, 's', x.c_str());
-            else if constexpr (std::is_same_v<T, uint32_t>)
-                return sd_bus_message_append_basic(reply, 'u', &x);
-            else if constexpr (std::is_same_v<T, uint64_t>)
-                return sd_bus_message_append_basic(reply, 't', &x);
-            else if constexpr (std::is_same_v<T, int32_t>)
-                return sd_bus_message_append_basic(reply, 'i', &x);
             else
-                static_assert(sizeof(T) == 0, "no D-Bus type for this property value");
+                return sd_bus_message_append_basic(reply, bus_type_of(v), &x);
         },
         v);
 }
@@ -116,11 +107,17 @@ struct Bus::Impl {
         name_slot.reset(s);
     }
 
+    // Appends one vtable entry per row of `table`; `snapshot` finds the Status in the userdata.
+    template <auto table, auto snapshot>
+    static void add_properties(std::vector<sd_bus_vtable>& vtable) {
+        for (const auto& p : table().rows())
+            vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, (&get_property<table, snapshot>), 0,
+                                             SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+    }
+
     void build_modem_vtable() {
         modem_vtable.push_back(SD_BUS_VTABLE_START(0));
-        for (const auto& p : modem_properties())
-            modem_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_modem_property, 0,
-                                                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+        add_properties<&modem_properties, &Impl::modem_snapshot>(modem_vtable);
         // No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus then grants the call only to senders with our
         // uid (root) before the handler runs, a second check behind the bus policy.
         modem_vtable.push_back(SD_BUS_METHOD("Reset", "", "", &Impl::method_reset, 0));
@@ -129,12 +126,8 @@ struct Bus::Impl {
 
     void build_cloud_vtable() {
         cloud_vtable.push_back(SD_BUS_VTABLE_START(0));
-        for (const auto& p : cloud_properties())
-            cloud_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_cloud_property, 0,
-                                                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
-        for (const auto& p : delivery_properties())
-            cloud_vtable.push_back(SD_BUS_PROPERTY(p.name, p.signature, &Impl::get_delivery_property, 0,
-                                                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE));
+        add_properties<&cloud_properties, &CloudObject::session_snapshot>(cloud_vtable);
+        add_properties<&delivery_properties, &CloudObject::delivery_snapshot>(cloud_vtable);
         // Privileged like Reset(): see there.
         cloud_vtable.push_back(SD_BUS_METHOD("Reconnect", "", "", &Impl::method_reconnect, 0));
         cloud_vtable.push_back(SD_BUS_METHOD_WITH_ARGS("Publish", SD_BUS_ARGS("s", topic, "ay", payload, "y", qos),
@@ -151,7 +144,18 @@ struct Bus::Impl {
         bridge::DeliveryStatus delivery, delivery_emitted;
         uint64_t counters_emitted_usec = 0;  // CLOCK_MONOTONIC
         SdBusSlotPtr slot;
+
+        static const cloud::SessionStatus& session_snapshot(void* userdata) {
+            return static_cast<CloudObject*>(userdata)->current;
+        }
+        static const bridge::DeliveryStatus& delivery_snapshot(void* userdata) {
+            return static_cast<CloudObject*>(userdata)->delivery;
+        }
     };
+
+    static const modem::ModemStatus& modem_snapshot(void* userdata) {
+        return static_cast<Impl*>(userdata)->modem_current;
+    }
 
     size_t add_session(std::string_view name, std::function<void()> reconnect, PublishHandler publish) {
         auto obj = std::make_unique<CloudObject>();
@@ -185,33 +189,14 @@ struct Bus::Impl {
         });
     }
 
-    static int get_modem_property(sd_bus*, const char*, const char*, const char* property,
-                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
-        auto* self = static_cast<Impl*>(userdata);
-        return bus_guarded("Modem property getter", error, [&] {
-            const ModemProperty* p = find_modem_property(property);
+    // The getter of every table's properties (see add_properties()).
+    template <auto table, auto snapshot>
+    static int get_property(sd_bus*, const char*, const char* interface, const char* property,
+                            sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        return bus_guarded(interface, error, [&] {
+            const auto* p = table().find(property);
             if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
-            return append_value(reply, p->get(self->modem_current));
-        });
-    }
-
-    static int get_cloud_property(sd_bus*, const char*, const char*, const char* property,
-                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
-        auto* obj = static_cast<CloudObject*>(userdata);
-        return bus_guarded("CloudSession property getter", error, [&] {
-            const CloudProperty* p = find_cloud_property(property);
-            if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
-            return append_value(reply, p->get(obj->current));
-        });
-    }
-
-    static int get_delivery_property(sd_bus*, const char*, const char*, const char* property,
-                                     sd_bus_message* reply, void* userdata, sd_bus_error* error) {
-        auto* obj = static_cast<CloudObject*>(userdata);
-        return bus_guarded("CloudSession property getter", error, [&] {
-            const DeliveryProperty* p = find_delivery_property(property);
-            if (!p) return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "no property %s", property);
-            return append_value(reply, p->get(obj->delivery));
+            return append_value(reply, p->get(snapshot(userdata)));
         });
     }
 
@@ -333,7 +318,7 @@ struct Bus::Impl {
                 if (r < 0) log::debug("bus: emitting Gateway1.State failed: ", -r);
             }
         }
-        auto names = changed_modem_properties(modem_emitted, modem_current);
+        auto names = modem_properties().changed(modem_emitted, modem_current);
         modem_emitted = modem_current;
         if (ready && !names.empty()) {
             names.push_back(nullptr);
@@ -346,8 +331,9 @@ struct Bus::Impl {
         uint64_t next_flush = UINT64_MAX;
         for (auto& obj : clouds) {
             if (!obj) continue;  // removed by a reload
-            auto changed = changed_cloud_properties(obj->emitted, obj->current);
-            for (const char* n : changed_delivery_properties(obj->delivery_emitted, obj->delivery)) changed.push_back(n);
+            auto changed = cloud_properties().changed(obj->emitted, obj->current);
+            for (const char* n : delivery_properties().changed(obj->delivery_emitted, obj->delivery))
+                changed.push_back(n);
             if (changed.empty()) continue;
             // Counters alone wait out their interval (one signal then carries their latest values);
             // any other change goes now and takes the counters along.

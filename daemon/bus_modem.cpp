@@ -7,50 +7,40 @@ namespace {
 
 using modem::ModemStatus;
 
-PropertyValue str(const char* s) { return std::string(s); }
+BusValue str(const char* s) { return std::string(s); }
+
+using Row = Property<ModemStatus>;
 
 constexpr std::array kModemProperties{
-    ModemProperty{"State", "s", [](const ModemStatus& s) { return str(to_string(s.state)); }},
-    ModemProperty{"FailedReason", "s", [](const ModemStatus& s) { return str(to_string(s.failed_reason)); }},
-    ModemProperty{"Port", "s", [](const ModemStatus& s) { return PropertyValue{s.port}; }},
-    ModemProperty{"Vendor", "s", [](const ModemStatus& s) { return PropertyValue{s.vendor}; }},
-    ModemProperty{"Manufacturer", "s", [](const ModemStatus& s) { return PropertyValue{s.manufacturer}; }},
-    ModemProperty{"Model", "s", [](const ModemStatus& s) { return PropertyValue{s.model}; }},
-    ModemProperty{"Revision", "s", [](const ModemStatus& s) { return PropertyValue{s.revision}; }},
-    ModemProperty{"Imei", "s", [](const ModemStatus& s) { return PropertyValue{s.imei}; }},
-    ModemProperty{"Imsi", "s", [](const ModemStatus& s) { return PropertyValue{s.imsi}; }},
-    ModemProperty{"Iccid", "s", [](const ModemStatus& s) { return PropertyValue{s.iccid}; }},
-    ModemProperty{"Registration", "s", [](const ModemStatus& s) { return str(to_string(s.registration)); }},
-    ModemProperty{"AccessTechnology", "s", [](const ModemStatus& s) { return str(to_string(s.access_tech)); }},
-    ModemProperty{"Operator", "s", [](const ModemStatus& s) { return PropertyValue{s.operator_name}; }},
-    ModemProperty{"OperatorCode", "s", [](const ModemStatus& s) { return PropertyValue{s.operator_code}; }},
-    ModemProperty{"SignalQuality", "u", [](const ModemStatus& s) { return PropertyValue{s.signal_quality}; }},
-    ModemProperty{"Rssi", "i", [](const ModemStatus& s) { return PropertyValue{s.rssi_dbm}; }},
-    ModemProperty{"Apn", "s", [](const ModemStatus& s) { return PropertyValue{s.apn}; }},
-    ModemProperty{"IpAddress", "s", [](const ModemStatus& s) { return PropertyValue{s.ip_address}; }},
-    ModemProperty{"Resets", "u", [](const ModemStatus& s) { return PropertyValue{s.resets}; }},
-    ModemProperty{"Recoveries", "u", [](const ModemStatus& s) { return PropertyValue{s.recoveries}; }},
-    ModemProperty{"RecoveryStep", "s", [](const ModemStatus& s) { return PropertyValue{s.recovery_step}; }},
-    ModemProperty{"LastError", "s", [](const ModemStatus& s) { return PropertyValue{s.last_error}; }},
+    Row{"State", "s", [](const ModemStatus& s) { return str(to_string(s.state)); }},
+    Row{"FailedReason", "s", [](const ModemStatus& s) { return str(to_string(s.failed_reason)); }},
+    Row{"Port", "s", [](const ModemStatus& s) { return BusValue{s.port}; }},
+    Row{"Vendor", "s", [](const ModemStatus& s) { return BusValue{s.vendor}; }},
+    Row{"Manufacturer", "s", [](const ModemStatus& s) { return BusValue{s.manufacturer}; }},
+    Row{"Model", "s", [](const ModemStatus& s) { return BusValue{s.model}; }},
+    Row{"Revision", "s", [](const ModemStatus& s) { return BusValue{s.revision}; }},
+    Row{"Imei", "s", [](const ModemStatus& s) { return BusValue{s.imei}; }},
+    Row{"Imsi", "s", [](const ModemStatus& s) { return BusValue{s.imsi}; }},
+    Row{"Iccid", "s", [](const ModemStatus& s) { return BusValue{s.iccid}; }},
+    Row{"Registration", "s", [](const ModemStatus& s) { return str(to_string(s.registration)); }},
+    Row{"AccessTechnology", "s", [](const ModemStatus& s) { return str(to_string(s.access_tech)); }},
+    Row{"Operator", "s", [](const ModemStatus& s) { return BusValue{s.operator_name}; }},
+    Row{"OperatorCode", "s", [](const ModemStatus& s) { return BusValue{s.operator_code}; }},
+    Row{"SignalQuality", "u", [](const ModemStatus& s) { return BusValue{s.signal_quality}; }},
+    Row{"Rssi", "i", [](const ModemStatus& s) { return BusValue{s.rssi_dbm}; }},
+    Row{"Apn", "s", [](const ModemStatus& s) { return BusValue{s.apn}; }},
+    Row{"IpAddress", "s", [](const ModemStatus& s) { return BusValue{s.ip_address}; }},
+    Row{"Resets", "u", [](const ModemStatus& s) { return BusValue{s.resets}; }},
+    Row{"Recoveries", "u", [](const ModemStatus& s) { return BusValue{s.recoveries}; }},
+    Row{"RecoveryStep", "s", [](const ModemStatus& s) { return BusValue{s.recovery_step}; }},
+    Row{"LastError", "s", [](const ModemStatus& s) { return BusValue{s.last_error}; }},
 };
 
 }  // namespace
 
-std::span<const ModemProperty> modem_properties() { return kModemProperties; }
-
-const ModemProperty* find_modem_property(std::string_view name) {
-    for (const auto& p : kModemProperties)
-        if (name == p.name) return &p;
-    return nullptr;
-}
-
-std::vector<const char*> changed_modem_properties(const modem::ModemStatus& before,
-                                                  const modem::ModemStatus& after) {
-    std::vector<const char*> names;
-    if (before == after) return names;
-    for (const auto& p : kModemProperties)
-        if (p.get(before) != p.get(after)) names.push_back(p.name);
-    return names;
+const PropertyTable<ModemStatus>& modem_properties() {
+    static constexpr PropertyTable<ModemStatus> kTable{kModemProperties};
+    return kTable;
 }
 
 }  // namespace cellgate

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/unique_fd.hpp"
 #include "daemon/config_reader.hpp"
 
 namespace cellgate {
@@ -221,20 +222,16 @@ ConfigResult load_config_file(const std::string& path) {
         r.errors.push_back({path, 0, 0, "", std::string(what) + ": " + std::strerror(err)});
         return r;
     };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail("cannot open", errno);
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail("cannot open", errno);
 
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) return fail("cannot read", EISDIR);
+    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return fail("cannot read", EISDIR);
 
     std::string text;
     char buf[8192];
     for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail("cannot read", errno);

@@ -128,28 +128,8 @@ std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section) {
     duration("registration_grace", c.registration_grace, 5s, 1h);
     duration("registration_timeout", c.registration_timeout, 10s, 1h);
     duration("status_poll", c.status_poll, 5s, 1h);
-    // The ladder doubles from recovery_backoff up to recovery_backoff_max, so the pair must be ordered.
-    const auto backoff_field = m.get("recovery_backoff");
-    bool backoff_ok = true;
-    if (backoff_field) {
-        const auto v = read_duration(e, *backoff_field, 1s, 10min);
-        backoff_ok = v.has_value();
-        if (v) c.recovery_backoff = *v;
-    }
-    if (auto f = m.get("recovery_backoff_max")) {
-        if (auto v = read_duration(e, *f, 1s, 1h)) {
-            if (backoff_ok && *v < c.recovery_backoff)
-                e.add(f->at(), f->path,
-                      "must be at least recovery_backoff (" + format_duration(c.recovery_backoff) + "), got " +
-                          format_duration(*v));
-            else
-                c.recovery_backoff_max = *v;
-        }
-    } else if (backoff_field && backoff_ok && c.recovery_backoff > c.recovery_backoff_max) {
-        e.add(backoff_field->at(), backoff_field->path,
-              "exceeds the default recovery_backoff_max (" + format_duration(c.recovery_backoff_max) +
-                  "); set recovery_backoff_max too");
-    }
+    read_ordered_durations(e, m, {"recovery_backoff", 1s, 10min, c.recovery_backoff},
+                           {"recovery_backoff_max", 1s, 1h, c.recovery_backoff_max});
     duration("port_return_timeout", c.port_return_timeout, 5s, 10min);
     return c;
 }

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <expected>
 
+#include "base/duration_text.hpp"
 #include "base/log.hpp"
+#include "base/unique_fd.hpp"
 
 namespace cellgate::config_detail {
 
@@ -24,19 +26,12 @@ constexpr size_t kMaxSecret = 4096;
 
 // Opens `path` without blocking on a FIFO or acquiring a terminal. The error names the file and
 // errno only.
-std::expected<int, std::string> open_regular(const std::string& path, struct stat& st) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
-    if (::fstat(fd, &st) < 0) {
-        const int err = errno;
-        ::close(fd);
-        return std::unexpected("cannot read " + path + ": " + std::strerror(err));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        if (S_ISDIR(st.st_mode)) return std::unexpected("cannot read " + path + ": " + std::strerror(EISDIR));
-        return std::unexpected(path + " is not a regular file");
-    }
+std::expected<UniqueFd, std::string> open_regular(const std::string& path, struct stat& st) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+    if (::fstat(fd.get(), &st) < 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return std::unexpected("cannot read " + path + ": " + std::strerror(EISDIR));
+    if (!S_ISREG(st.st_mode)) return std::unexpected(path + " is not a regular file");
     return fd;
 }
 
@@ -47,12 +42,8 @@ struct SecretFile {
 
 std::expected<SecretFile, std::string> read_secret_file(const std::string& path) {
     struct stat st {};
-    auto fd = open_regular(path, st);
+    const auto fd = open_regular(path, st);
     if (!fd) return std::unexpected(fd.error());
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{*fd};
     if (static_cast<unsigned long long>(st.st_size) > kMaxSecretFile)
         return std::unexpected(path + " is too big for a secret (over 64 KiB)");
 
@@ -60,7 +51,7 @@ std::expected<SecretFile, std::string> read_secret_file(const std::string& path)
     out.world_readable = (st.st_mode & S_IROTH) != 0;
     char buf[4096];
     for (;;) {
-        const ssize_t n = ::read(*fd, buf, sizeof buf);
+        const ssize_t n = ::read(fd->get(), buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
             return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
@@ -125,20 +116,6 @@ const char* describe(const YAML::Node& n) {
     return "nothing";
 }
 
-std::string format_duration(milliseconds d) {
-    if (d == 0ms) return "0s";
-    long long left = d.count();
-    std::string out;
-    for (auto [unit, ms] : {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}, {"ms", 1LL}}) {
-        if (left >= ms) {
-            out += std::to_string(left / ms) + unit;
-            left %= ms;
-        }
-    }
-    return out;
-}
-
-
 std::optional<std::string> read_scalar(Errors& e, const Field& f, std::string_view expected) {
     if (f.value.IsScalar()) return f.value.Scalar();
     e.add(f.at(), f.path, "expected " + std::string(expected) + ", got " + describe(f.value));
@@ -182,11 +159,34 @@ std::optional<milliseconds> read_duration(Errors& e, const Field& f, millisecond
     }
     if (*d < lo || *d > hi) {
         e.add(f.at(), f.path,
-              "must be between " + format_duration(lo) + " and " + format_duration(hi) + ", got " +
-                  format_duration(*d));
+              "must be between " + duration_text(lo) + " and " + duration_text(hi) + ", got " + duration_text(*d));
         return std::nullopt;
     }
     return d;
+}
+
+void read_ordered_durations(Errors& e, const MapWalker& m, OrderedDuration low, OrderedDuration high) {
+    const auto low_field = m.get(low.key);
+    bool low_ok = true;
+    if (low_field) {
+        const auto v = read_duration(e, *low_field, low.lo, low.hi);
+        low_ok = v.has_value();
+        if (v) low.value = *v;
+    }
+    if (auto f = m.get(high.key)) {
+        if (auto v = read_duration(e, *f, high.lo, high.hi)) {
+            if (low_ok && *v < low.value)
+                e.add(f->at(), f->path,
+                      "must be at least " + std::string(low.key) + " (" + duration_text(low.value) + "), got " +
+                          duration_text(*v));
+            else
+                high.value = *v;
+        }
+    } else if (low_field && low_ok && low.value > high.value) {
+        e.add(low_field->at(), low_field->path,
+              "exceeds the default " + std::string(high.key) + " (" + duration_text(high.value) + "); set " +
+                  std::string(high.key) + " too");
+    }
 }
 
 
@@ -225,12 +225,11 @@ std::optional<std::string> read_readable_path(Errors& e, const Field& f) {
     auto path = read_path(e, f);
     if (!path) return std::nullopt;
     struct stat st {};
-    auto fd = open_regular(*path, st);
-    if (!fd) {
+    // Opened to prove it can be, and closed again at once.
+    if (const auto fd = open_regular(*path, st); !fd) {
         e.add(f.at(), f.path, fd.error());
         return std::nullopt;
     }
-    ::close(*fd);
     return path;
 }
 

@@ -1,6 +1,6 @@
 // Internal to the config loader: positions, the error list, the map walker and the value readers
 // shared by the section readers (config_modem.cpp, config_cloud.cpp, config_bridge.cpp). Not for use
-// outside daemon/config*.
+// outside daemon/config* and their tests.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/duration_text.hpp"
 #include "daemon/config.hpp"
 
 namespace cellgate::config_detail {
@@ -65,7 +66,8 @@ private:
 std::string quoted(std::string_view s);
 std::string join(std::span<const std::string_view> names, std::string_view sep);
 const char* describe(const YAML::Node& n);
-std::string format_duration(milliseconds d);
+// The old name of duration_text(); config_cloud.cpp still calls it.
+inline std::string format_duration(milliseconds d) { return duration_text(d); }
 bool has_control_chars(std::string_view s);
 std::optional<long long> parse_integer(std::string_view s);
 // "" when `s` is host:port or [v6 address]:port, else what is wrong.
@@ -165,6 +167,18 @@ private:
 std::optional<std::string> read_scalar(Errors& e, const Field& f, std::string_view expected);
 std::optional<int> read_int(Errors& e, const Field& f, int lo, int hi);
 std::optional<milliseconds> read_duration(Errors& e, const Field& f, milliseconds lo, milliseconds hi);
+
+// One key of an ordered pair of durations: its range, and where its value goes (holding the
+// default until the key is read).
+struct OrderedDuration {
+    std::string_view key;
+    milliseconds lo, hi;
+    milliseconds& value;
+};
+// A ladder that doubles from `low` up to `high` (a backoff and its cap) needs the pair ordered:
+// each key is read like read_duration(), and `high` must not end below `low`, whether it was set
+// or left at its default.
+void read_ordered_durations(Errors& e, const MapWalker& m, OrderedDuration low, OrderedDuration high);
 // 1..max_len characters, no control characters.
 std::optional<std::string> read_text(Errors& e, const Field& f, std::string_view what, size_t max_len);
 std::optional<std::string> read_path(Errors& e, const Field& f);

@@ -10,149 +10,21 @@
 #include <ctime>
 #include <random>
 
+#include "base/log.hpp"
 #include "bridge/bridge.hpp"
-#include "mqtt/mosquitto_client.hpp"
 #include "bridge/outbox.hpp"
 #include "cloud/session.hpp"
 #include "daemon/bus.hpp"
-#include "base/log.hpp"
+#include "daemon/bus_cloud.hpp"
+#include "daemon/local_session.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
 #include "modem/modem.hpp"
+#include "mqtt/mosquitto_client.hpp"
 
 namespace cellgate {
 
 using cloud::SessionState;
-using modem::ModemState;
-
-const char* to_string(GatewayState s) {
-    switch (s) {
-        case GatewayState::starting: return "starting";
-        case GatewayState::offline: return "offline";
-        case GatewayState::degraded: return "degraded";
-        case GatewayState::online: return "online";
-    }
-    return "unknown";
-}
-
-namespace {
-
-const char* publish_error_name(bridge::PublishError e) {
-    switch (e) {
-        case bridge::PublishError::invalid_topic: return kErrorInvalidTopic;
-        case bridge::PublishError::too_large: return kErrorPayloadTooLarge;
-        case bridge::PublishError::qos_not_supported: return kErrorQosNotSupported;
-        case bridge::PublishError::not_connected: return kErrorNotConnected;
-        case bridge::PublishError::outbox_full: return kErrorOutboxFull;
-        case bridge::PublishError::outbox_failed: return kErrorOutboxFailed;
-    }
-    return kErrorOutboxFailed;
-}
-
-struct CloudTally {
-    size_t connected = 0;
-    size_t total = 0;
-    std::string down;  // "ali backoff, lab waiting-link"
-};
-
-CloudTally tally(const std::vector<SessionInput>& sessions) {
-    CloudTally t;
-    t.total = sessions.size();
-    for (const auto& s : sessions) {
-        if (s.state == SessionState::connected) {
-            ++t.connected;
-            continue;
-        }
-        if (!t.down.empty()) t.down += ", ";
-        t.down += s.name + " " + to_string(s.state);
-    }
-    return t;
-}
-
-// "cloud 1/2 connected (ali backoff)"
-std::string cloud_summary(const CloudTally& t) {
-    std::string out = "cloud " + std::to_string(t.connected) + "/" + std::to_string(t.total) + " connected";
-    if (!t.down.empty()) out += " (" + t.down + ")";
-    return out;
-}
-
-enum class Uplink { up, coming, down };
-
-Uplink modem_uplink(const modem::ModemStatus& m) {
-    switch (m.state) {
-        case ModemState::connected: return Uplink::up;
-        case ModemState::failed:
-        case ModemState::absent:
-        case ModemState::disabled: return Uplink::down;
-        case ModemState::initializing:
-        case ModemState::locked:
-        case ModemState::searching:
-        case ModemState::registered:
-        case ModemState::connecting:
-        case ModemState::resetting: break;
-    }
-    return Uplink::coming;
-}
-
-}  // namespace
-
-GatewayVerdict evaluate_gateway(const GatewayInputs& in) {
-    if (!in.name_acquired) return {GatewayState::starting, "waiting for the bus name"};
-    if (in.modem_configured && !in.modem_known) return {GatewayState::starting, "waiting for the modem"};
-
-    Uplink uplink = Uplink::up;
-    std::string reason;
-    if (in.modem_configured) {
-        uplink = modem_uplink(in.modem);
-        reason = std::string("modem ") + modem::to_string(in.modem.state);
-        if (in.modem.state == ModemState::failed && in.modem.failed_reason != modem::FailedReason::none)
-            reason += std::string(": ") + modem::to_string(in.modem.failed_reason);
-    }
-    const CloudTally cloud = tally(in.sessions);
-    if (cloud.total > 0) reason += (reason.empty() ? "" : ", ") + cloud_summary(cloud);
-
-    if (uplink == Uplink::down) return {GatewayState::offline, reason};
-    if (cloud.total > 0 && cloud.connected == 0) return {GatewayState::offline, reason};
-    if (uplink == Uplink::coming || cloud.connected < cloud.total) return {GatewayState::degraded, reason};
-    if (reason.empty()) reason = "no modem configured, host network is the uplink";
-    return {GatewayState::online, reason};
-}
-
-std::string status_line(GatewayState state, const GatewayInputs& in) {
-    std::string line = to_string(state);
-    if (!in.modem_configured) {
-        line += "; no modem configured";
-    } else if (!in.modem_known) {
-        line += "; modem starting";
-    } else {
-        const auto& m = in.modem;
-        line += "; modem ";
-        line += modem::to_string(m.state);
-        if (m.state == ModemState::failed && m.failed_reason != modem::FailedReason::none)
-            line += std::string(" (") + modem::to_string(m.failed_reason) + ")";
-        if (m.access_tech != modem::AccessTech::none) line += std::string(" ") + modem::to_string(m.access_tech);
-        if (!m.operator_name.empty()) line += " '" + m.operator_name + "'";
-        if (!m.ip_address.empty()) line += " " + m.ip_address;
-        if (m.signal_quality > 0) line += " signal " + std::to_string(m.signal_quality) + "%";
-        if (!m.recovery_step.empty()) line += ", recovering: " + m.recovery_step;
-    }
-    if (!in.sessions.empty()) line += "; " + cloud_summary(tally(in.sessions));
-    return line;
-}
-
-LinkTracker::Edge LinkTracker::update(const modem::ModemStatus& status) {
-    const bool up = status.state == ModemState::connected;
-    Edge edge = Edge::none;
-    if (up != up_)
-        edge = up ? Edge::up : Edge::down;
-    else if (up && !address_.empty() && !status.ip_address.empty() && status.ip_address != address_)
-        edge = Edge::bounce;
-    up_ = up;
-    // An address that is only filled in after the state says connected is not a change.
-    if (!up) address_.clear();
-    else if (!status.ip_address.empty()) address_ = status.ip_address;
-    return edge;
-}
 
 Gateway::Gateway(const Config& config) : config_(config), loop_(std::make_unique<SdEventLoop>()) {
     // First: a gateway that cannot persist must fail before it claims the bus name.
@@ -261,21 +133,7 @@ void Gateway::start_session(cloud::Session& s) {
 
 void Gateway::make_local(const Config& config) {
     local_.reset();
-    if (!config.bridge.needs_local()) return;
-    const auto& l = config.bridge.local;
-    cloud::CloudConfig c;
-    c.name = "local-broker";
-    c.platform = cloud::Platform::generic;
-    c.endpoint = l.endpoint;
-    c.client_id = l.client_id;
-    c.username = l.username;
-    c.password = l.password;
-    // Loopback: no NAT to keep open, and a dead broker is seen at once on the socket.
-    c.keepalive = std::chrono::seconds(60);
-    std::random_device entropy;
-    local_ = std::make_unique<cloud::Session>(*loop_, c, config.backoff, mqtt::make_mosquitto_client(*loop_, c.name),
-                                              false, entropy());
-    local_->keep_session(true);
+    if (config.bridge.needs_local()) local_ = make_local_session(*loop_, config.bridge.local, config.backoff);
 }
 
 void Gateway::start_bridge(const Config& config) {

@@ -1,7 +1,7 @@
 // The daemon's root object: owns the event loop, the D-Bus adapter, the modem and the cloud
 // sessions, feeds the modem's data link to the sessions, derives the gateway State from all of
-// them and reports it to systemd (READY=1, STATUS=) and the journal. On SIGHUP it loads the
-// config file again and applies what changed (daemon/reload.hpp).
+// them (daemon/gateway_state.hpp) and reports it to systemd (READY=1, STATUS=) and the journal.
+// On SIGHUP it loads the config file again and applies what changed (daemon/reload.hpp).
 #pragma once
 
 #include <memory>
@@ -12,6 +12,7 @@
 #include "cloud/rate_limit.hpp"
 #include "cloud/session_status.hpp"
 #include "daemon/config.hpp"
+#include "daemon/gateway_state.hpp"
 #include "modem/modem_status.hpp"
 
 namespace cellgate {
@@ -25,55 +26,6 @@ namespace bridge {
 class Bridge;
 class Outbox;
 }  // namespace bridge
-
-enum class GatewayState { starting, offline, degraded, online };
-const char* to_string(GatewayState s);
-
-struct SessionInput {
-    std::string name;
-    cloud::SessionState state = cloud::SessionState::idle;
-};
-
-struct GatewayInputs {
-    bool name_acquired = false;         // the bus name is ours
-    bool modem_configured = false;      // config has a modem: section
-    bool modem_known = false;           // the modem reported its first status
-    modem::ModemStatus modem;
-    std::vector<SessionInput> sessions; // one per cloud: entry, in config order
-};
-
-struct GatewayVerdict {
-    GatewayState state;
-    std::string reason;  // short, for the "gateway: old -> new (reason)" log line
-};
-
-// starting until the bus name is ours and the modem (if any) reported once. Then, first match:
-//   offline   no uplink (the modem failed, is absent or disabled), or sessions are configured
-//             and none of them is connected;
-//   degraded  the modem is on its way (initializing, searching, connecting, resetting...), or
-//             some sessions are not connected;
-//   online    otherwise: the uplink is up and every session connected.
-// The uplink is the modem's data link, or the host network when no modem is configured.
-// A session is down in every state but connected.
-GatewayVerdict evaluate_gateway(const GatewayInputs& in);
-
-// One line for systemctl status, e.g.
-// "online; modem connected lte 'CMCC' 10.64.1.2 signal 67%; cloud 2/2 connected".
-std::string status_line(GatewayState state, const GatewayInputs& in);
-
-// Turns the modem's status updates into data-link edges for the cloud sessions, which must see
-// each change once. A new address while connected is a bounce: the data call was replaced under
-// the sessions and every socket on the old address is dead.
-class LinkTracker {
-public:
-    enum class Edge { none, up, down, bounce };
-    Edge update(const modem::ModemStatus& status);
-    bool up() const { return up_; }
-
-private:
-    bool up_ = false;
-    std::string address_;
-};
 
 // A failure at start that has its own exit status (sysexits.h), so systemd and the operator can
 // tell it from a crash: EX_CANTCREAT (73) when the outbox cannot be opened.
@@ -142,7 +94,7 @@ private:
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
     std::vector<LiveSession> sessions_;
-    std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed
+    std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;
 };
 

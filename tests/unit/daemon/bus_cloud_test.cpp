@@ -1,22 +1,21 @@
-// The CloudSession objects: the property table, the path escaping, and the objects on a real,
-// private dbus-daemon (one coalesced PropertiesChanged per burst, Reconnect() dispatch, nothing
-// secret in the interface).
+// The CloudSession objects: the property table, Publish()'s error names, the path escaping, and
+// the objects on a real, private dbus-daemon (one coalesced PropertiesChanged per burst,
+// Reconnect() dispatch, nothing secret in the interface).
 #include "daemon/bus_cloud.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <systemd/sd-bus.h>
 
-#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
-#include <functional>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "bridge/bridge.hpp"
 #include "daemon/bus.hpp"
-#include "daemon/sd_loop.hpp"
+#include "unit/support/private_bus.hpp"
+#include "unit/support/property_table_checks.hpp"
 
 namespace cellgate {
 namespace {
@@ -28,32 +27,17 @@ using cloud::SessionStatus;
 // ---- the table ----
 
 TEST(CloudPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
-    const std::pair<std::string, std::string> expected[] = {
+    const testing::PropertySpec expected[] = {
         {"Name", "s"},       {"Platform", "s"},       {"Endpoint", "s"},   {"ClientId", "s"},
         {"State", "s"},      {"KeepAlive", "u"},      {"ConnectedSince", "t"}, {"Reconnects", "u"},
         {"LastDisconnectReason", "s"}, {"NextRetryIn", "u"}, {"Published", "t"}, {"Received", "t"},
         {"Pings", "t"},
     };
-    auto props = cloud_properties();
-    ASSERT_EQ(props.size(), std::size(expected));
-    SessionStatus s;
-    for (size_t i = 0; i < props.size(); ++i) {
-        EXPECT_EQ(props[i].name, expected[i].first);
-        EXPECT_EQ(props[i].signature, expected[i].second) << props[i].name;
-        const char sig = std::visit(
-            [](const auto& v) {
-                using T = std::decay_t<decltype(v)>;
-                return std::is_same_v<T, std::string> ? 's' : std::is_same_v<T, uint32_t> ? 'u' : 't';
-            },
-            props[i].get(s));
-        EXPECT_EQ(std::string(1, sig), expected[i].second) << props[i].name;
-        EXPECT_EQ(find_cloud_property(expected[i].first), &props[i]);
-    }
-    EXPECT_EQ(find_cloud_property("Password"), nullptr);
+    testing::expect_documented_properties(cloud_properties(), expected, "Password");
 }
 
 TEST(CloudPropertyTable, StateUsesTheDocumentedNames) {
-    const auto* state = find_cloud_property("State");
+    const auto* state = cloud_properties().find("State");
     ASSERT_NE(state, nullptr);
     const std::pair<SessionState, const char*> cases[] = {
         {SessionState::idle, "idle"},           {SessionState::waiting_link, "waiting-link"},
@@ -68,7 +52,7 @@ TEST(CloudPropertyTable, StateUsesTheDocumentedNames) {
 }
 
 TEST(CloudPropertyDiff, EveryFieldIsCoveredByAProperty) {
-    std::vector<void (*)(SessionStatus&)> mutations = {
+    void (*const mutations[])(SessionStatus&) = {
         [](SessionStatus& s) { s.name = "lab"; },
         [](SessionStatus& s) { s.platform = "generic"; },
         [](SessionStatus& s) { s.endpoint = "127.0.0.1:1883"; },
@@ -83,15 +67,7 @@ TEST(CloudPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](SessionStatus& s) { s.received = 1; },
         [](SessionStatus& s) { s.pings = 1; },
     };
-    std::set<std::string> seen;
-    for (auto mutate : mutations) {
-        SessionStatus a, b;
-        mutate(b);
-        auto names = changed_cloud_properties(a, b);
-        ASSERT_EQ(names.size(), 1u);
-        seen.insert(names[0]);
-    }
-    EXPECT_EQ(seen.size(), cloud_properties().size());
+    testing::expect_every_field_covered(cloud_properties(), mutations);
 }
 
 TEST(CloudPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
@@ -101,10 +77,43 @@ TEST(CloudPropertyDiff, NamesExactlyTheChangedPropertiesInTableOrder) {
     after.pings = 3;
     after.state = SessionState::connected;
     after.connected_since_us = 5;
-    EXPECT_TRUE(changed_cloud_properties(after, after).empty());
-    auto names = changed_cloud_properties(before, after);
+    EXPECT_TRUE(cloud_properties().changed(after, after).empty());
+    auto names = cloud_properties().changed(before, after);
     EXPECT_EQ(std::vector<std::string>(names.begin(), names.end()),
               (std::vector<std::string>{"State", "ConnectedSince", "Pings"}));
+}
+
+TEST(DeliveryPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
+    const testing::PropertySpec expected[] = {
+        {"Queued", "t"}, {"Dropped", "t"}, {"Invalid", "t"}, {"Accepted", "t"}, {"Rejected", "t"},
+        {"LastRejection", "s"},
+    };
+    testing::expect_documented_properties(delivery_properties(), expected, "Name");
+}
+
+TEST(DeliveryPropertyDiff, EveryFieldIsCoveredByAProperty) {
+    using bridge::DeliveryStatus;
+    void (*const mutations[])(DeliveryStatus&) = {
+        [](DeliveryStatus& s) { s.queued = 1; },   [](DeliveryStatus& s) { s.dropped = 1; },
+        [](DeliveryStatus& s) { s.invalid = 1; },  [](DeliveryStatus& s) { s.accepted = 1; },
+        [](DeliveryStatus& s) { s.rejected = 1; }, [](DeliveryStatus& s) { s.last_rejection = "400 bad"; },
+    };
+    testing::expect_every_field_covered(delivery_properties(), mutations);
+}
+
+// ---- Publish() errors ----
+
+TEST(PublishErrorName, EveryRefusalHasItsOwnDocumentedName) {
+    using bridge::PublishError;
+    const std::pair<PublishError, const char*> cases[] = {
+        {PublishError::invalid_topic, "org.cellgate.Gateway1.Error.InvalidTopic"},
+        {PublishError::too_large, "org.cellgate.Gateway1.Error.PayloadTooLarge"},
+        {PublishError::qos_not_supported, "org.cellgate.Gateway1.Error.QosNotSupported"},
+        {PublishError::not_connected, "org.cellgate.Gateway1.Error.NotConnected"},
+        {PublishError::outbox_full, "org.cellgate.Gateway1.Error.OutboxFull"},
+        {PublishError::outbox_failed, "org.cellgate.Gateway1.Error.OutboxFailed"},
+    };
+    for (const auto& [error, name] : cases) EXPECT_STREQ(publish_error_name(error), name) << to_string(error);
 }
 
 // ---- paths ----
@@ -159,127 +168,16 @@ TEST(CloudPath, EveryShortValidNameGetsItsOwnValidPath) {
 
 // ---- on a private bus ----
 
-struct Signal {
-    std::string path, interface;
-    std::set<std::string> changed;
-};
-
-class CloudBusTest : public ::testing::Test {
+class CloudBusTest : public testing::PrivateBusTest {
 protected:
-    static void SetUpTestSuite() {
-        // A session-type bus allows everything: access control is the integration tests' job.
-        FILE* p = ::popen("dbus-daemon --session --fork --print-address=1 --print-pid=1", "r");
-        ASSERT_NE(p, nullptr);
-        char addr[512] = {}, pid[32] = {};
-        ASSERT_NE(std::fgets(addr, sizeof addr, p), nullptr);
-        ASSERT_NE(std::fgets(pid, sizeof pid, p), nullptr);
-        ::pclose(p);
-        address_ = addr;
-        address_.erase(address_.find_last_not_of('\n') + 1);
-        bus_pid_ = std::atoi(pid);
-        ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address_.c_str(), 1);
-    }
-
-    static void TearDownTestSuite() {
-        if (bus_pid_ > 0) ::kill(bus_pid_, SIGTERM);
-    }
-
-    void SetUp() override {
-        ASSERT_GT(bus_pid_, 0);
-        ASSERT_GE(sd_bus_new(&client_), 0);
-        ASSERT_GE(sd_bus_set_address(client_, address_.c_str()), 0);
-        ASSERT_GE(sd_bus_set_bus_client(client_, 1), 0);
-        ASSERT_GE(sd_bus_start(client_), 0);
-        ASSERT_GE(sd_bus_attach_event(client_, loop_.raw(), 0), 0);
-        ASSERT_GE(sd_bus_match_signal(client_, &match_, nullptr, nullptr, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged", &CloudBusTest::on_signal, this),
-                  0);
-    }
-
-    void TearDown() override {
-        bus_.reset();
-        sd_bus_slot_unref(match_);
-        sd_bus_flush_close_unref(client_);
-    }
-
-    static int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
-        auto* self = static_cast<CloudBusTest*>(userdata);
-        Signal s;
-        s.path = sd_bus_message_get_path(m);
-        const char* iface = nullptr;
-        if (sd_bus_message_read(m, "s", &iface) < 0) return 0;
-        s.interface = iface;
-        if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0) return 0;
-        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-            const char* name = nullptr;
-            (void)sd_bus_message_read(m, "s", &name);
-            s.changed.insert(name);
-            (void)sd_bus_message_skip(m, "v");
-            (void)sd_bus_message_exit_container(m);
-        }
-        self->signals_.push_back(s);
-        return 0;
-    }
-
-    // Sessions are added before the loop first runs, as the Gateway does.
     void start_bus(const std::vector<std::string>& names) {
-        Bus::Handlers h;
-        h.name_acquired = [this] { acquired_ = true; };
-        h.failed = [this](const std::string& why) { failure_ = why; };
-        bus_ = std::make_unique<Bus>(loop_, std::move(h));
-        for (const auto& n : names) bus_->add_session(n, [this, n] { reconnects_.push_back(n); });
-        ASSERT_TRUE(run_until([this] { return acquired_ || !failure_.empty(); })) << "no name reply";
-        ASSERT_TRUE(acquired_) << failure_;
-    }
-
-    bool run_until(const std::function<bool()>& done, milliseconds timeout = 5000ms) {
-        const auto deadline = Clock::now() + timeout;
-        while (!done()) {
-            if (Clock::now() > deadline) return false;
-            if (sd_event_run(loop_.raw(), 50'000) < 0) return false;
-        }
-        return true;
-    }
-
-    void settle(milliseconds d = 200ms) {
-        const auto end = Clock::now() + d;
-        run_until([end] { return Clock::now() >= end; }, d + 1000ms);
-    }
-
-    struct Reply {
-        bool done = false;
-        std::string error;
-        sd_bus_message* message = nullptr;  // owned
-        ~Reply() { sd_bus_message_unref(message); }
-    };
-
-    static int on_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
-        auto* r = static_cast<Reply*>(userdata);
-        r->done = true;
-        if (sd_bus_message_is_method_error(m, nullptr))
-            r->error = sd_bus_message_get_error(m)->name;
-        else
-            r->message = sd_bus_message_ref(m);
-        return 0;
-    }
-
-    // The service answers from this very loop, so the client must never block on it.
-    template <class... Args>
-    void call(Reply& r, const std::string& path, const char* iface, const char* method, const char* sig,
-              Args... args) {
-        ASSERT_GE(sd_bus_call_method_async(client_, nullptr, kBusName, path.c_str(), iface, method,
-                                           &CloudBusTest::on_reply, &r, sig, args...),
-                  0);
-        ASSERT_TRUE(run_until([&] { return r.done; }));
+        start_service({}, [&](Bus& bus) {
+            for (const auto& n : names) bus.add_session(n, [this, n] { reconnects_.push_back(n); });
+        });
     }
 
     std::string get_string(const std::string& path, const char* property) {
-        Reply r;
-        call(r, path, "org.freedesktop.DBus.Properties", "Get", "ss", kCloudSessionInterface, property);
-        EXPECT_EQ(r.error, "") << property;
-        const char* v = nullptr;
-        if (!r.message || sd_bus_message_read(r.message, "v", "s", &v) < 0 || !v) return "<unreadable>";
-        return v;
+        return PrivateBusTest::get_string(path, kCloudSessionInterface, property);
     }
 
     uint64_t get_u64(const std::string& path, const char* property) {
@@ -293,16 +191,6 @@ protected:
         return v;
     }
 
-    inline static std::string address_;
-    inline static pid_t bus_pid_ = 0;
-
-    SdEventLoop loop_;
-    sd_bus* client_ = nullptr;
-    sd_bus_slot* match_ = nullptr;
-    std::unique_ptr<Bus> bus_;
-    bool acquired_ = false;
-    std::string failure_;
-    std::vector<Signal> signals_;
     std::vector<std::string> reconnects_;
 };
 
