@@ -13,6 +13,7 @@
 
 #include "cloud/backoff.hpp"
 #include "cloud/platform.hpp"
+#include "cloud/platform_profile.hpp"
 #include "base/log.hpp"
 
 namespace cellgate::cloud {
@@ -110,14 +111,14 @@ Session::Impl::Impl(Session& s, Scheduler& sc, CloudConfig c, BackoffConfig b, s
     : self(s),
       sched(sc),
       config(std::move(c)),
-      backoff(b, seed, connect_spacing(config.platform)),
+      backoff(b, seed, profile(config.platform).connect_spacing()),
       client(std::move(cl)),
       follows_modem(follows) {
     status.name = config.name;
     status.platform = to_string(config.platform);
-    status.endpoint = default_endpoint(config);
+    status.endpoint = profile(config.platform).endpoint(config);
     status.client_id = config.client_id;
-    status.keepalive_s = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(config.keepalive).count());
+    status.keepalive_s = static_cast<uint32_t>(config.keepalive.count());
     published = status;
 
     retry_timer = sched.make_timer([this] { guarded("retry", [&] { connect_now(retry_reason); }); });
@@ -296,7 +297,7 @@ void Session::Impl::handle_connect_failed(int rc, const std::string& reason) {
     if (rc > 0) {
         // Wrong credentials or a rejected client id do not heal in seconds, and hammering the
         // platform with them gets the device banned: wait the cap.
-        const std::string meaning = connack_meaning(config.platform, rc);
+        const std::string meaning = profile(config.platform).connack_meaning(rc);
         status.last_disconnect_reason = "connection refused (CONNACK " + std::to_string(rc) + "): " + meaning;
         const milliseconds delay = backoff.refused_delay();
         refused_until = sched.now() + delay;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cloud/platform_profile.hpp"
 #include "cloud/topics.hpp"
 #include "unit/support/test_device.hpp"
 
@@ -88,8 +89,8 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
 TEST(Topics, EveryTemplateExpandsAndNamesAreUnique) {
     for (Platform p : {Platform::aliyun, Platform::onenet, Platform::onenet_legacy}) {
         std::set<std::string_view> names;
-        EXPECT_GT(topic_templates(p).size(), 2u);
-        for (const auto& t : topic_templates(p)) {
+        EXPECT_GT(profile(p).topic_templates().size(), 2u);
+        for (const auto& t : profile(p).topic_templates()) {
             SCOPED_TRACE(std::string(t.name));
             EXPECT_TRUE(names.insert(t.name).second);
             std::string error;
@@ -98,7 +99,7 @@ TEST(Topics, EveryTemplateExpandsAndNamesAreUnique) {
             EXPECT_EQ(check_publish_topic(p, *topic, topic_fields(config(p))), "") << *topic;
         }
     }
-    EXPECT_TRUE(topic_templates(Platform::generic).empty());
+    EXPECT_TRUE(profile(Platform::generic).topic_templates().empty());
     EXPECT_EQ(find_topic_template(Platform::aliyun, "no_such_topic"), nullptr);
     EXPECT_EQ(find_topic_template(Platform::generic, "property_post"), nullptr);
 }
