@@ -1,5 +1,5 @@
-// Topic templates (aliyun.md §4, onenet.md §4 and §6), their expansion, and MQTT 3.1.1 §4.7
-// topic-filter matching (the spec's own examples).
+// Topic templates (the Aliyun thing-model topics, OneNET's thing-model, data-stream and legacy
+// topics), their expansion, and MQTT 3.1.1 §4.7 topic-filter matching (the spec's own examples).
 #include <gtest/gtest.h>
 
 #include <set>
@@ -35,7 +35,7 @@ struct TemplateCase {
 
 TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
     const TemplateCase cases[] = {
-        // aliyun.md §4.2
+        // Aliyun thing model
         {Platform::aliyun, "property_post", "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post", TopicDirection::up},
         {Platform::aliyun, "property_post_reply", "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post_reply",
          TopicDirection::down},
@@ -51,7 +51,7 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
         {Platform::aliyun, "rrpc_response", "/sys/a1B2c3D4e5F/gw-001/rrpc/response/1234", TopicDirection::up},
         {Platform::aliyun, "ntp_request", "/ext/ntp/a1B2c3D4e5F/gw-001/request", TopicDirection::up},
         {Platform::aliyun, "user_update", "/a1B2c3D4e5F/gw-001/user/update", TopicDirection::up},
-        // onenet.md §4.1, §4.2
+        // OneNET thing model and data streams
         {Platform::onenet, "property_post", "$sys/238322/gw-001/thing/property/post", TopicDirection::up},
         {Platform::onenet, "property_post_reply", "$sys/238322/gw-001/thing/property/post/reply",
          TopicDirection::down},
@@ -68,7 +68,7 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
         {Platform::onenet, "dp_post", "$sys/238322/gw-001/dp/post/json", TopicDirection::up},
         {Platform::onenet, "cmd_request", "$sys/238322/gw-001/cmd/request/9c1e-77", TopicDirection::down},
         {Platform::onenet, "cmd_response", "$sys/238322/gw-001/cmd/response/9c1e-77", TopicDirection::up},
-        // onenet.md §6
+        // OneNET legacy access
         {Platform::onenet_legacy, "dp", "$dp", TopicDirection::up},
         {Platform::onenet_legacy, "cmd_request", "$creq/9c1e-77", TopicDirection::down},
         {Platform::onenet_legacy, "cmd_response", "$crsp/9c1e-77", TopicDirection::up},
