@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <span>
 
 #include "base/wall_clock.hpp"
 #include "cloud/payload_detail.hpp"
@@ -34,6 +33,13 @@ std::optional<Json> parse_object(std::string_view text) {
 std::string dump(const Json& j) {
     // Parsed strings are valid UTF-8 already; replace keeps this from ever throwing.
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json post_head(uint64_t id) {
+    Json out;
+    out["id"] = std::to_string(id % kPostIdModulus);
+    out["version"] = "1.0";
+    return out;
 }
 
 Json stamped(Json value, int64_t time_ms) {
@@ -112,8 +118,6 @@ std::string open_field(std::string_view pattern, const TopicFields& fields) {
     return {};
 }
 
-// ---- post replies ----
-
 // A string of digits or a non-negative integer, within `max`.
 std::optional<uint64_t> json_uint(const Json& v, uint64_t max) {
     uint64_t n = 0;
@@ -186,7 +190,9 @@ std::expected<std::string, std::string> request_id(const Json& local) {
 
 }  // namespace
 
-std::expected<detail::LocalAnswer, std::string> detail::read_local_answer(std::string_view local_payload) {
+namespace detail {
+
+std::expected<LocalAnswer, std::string> read_local_answer(std::string_view local_payload) {
     auto local = parse_object(local_payload);
     if (!local) return std::unexpected("the reply is not a JSON object");
     auto id = request_id(*local);
@@ -199,6 +205,15 @@ std::expected<detail::LocalAnswer, std::string> detail::read_local_answer(std::s
     }
     return LocalAnswer{std::move(*id), std::move(code), std::move(*local)};
 }
+
+Json answer_head(const LocalAnswer& a) {
+    Json out;
+    out["id"] = a.id;
+    out["code"] = a.code;
+    return out;
+}
+
+}  // namespace detail
 
 // ---- uplink ----
 

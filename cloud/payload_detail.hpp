@@ -27,6 +27,8 @@ std::optional<Json> parse_json(std::string_view text);
 std::optional<Json> parse_object(std::string_view text);
 std::string dump(const Json& j);
 
+// {"id": "<id mod 2^32>", "version": "1.0"}: how a post starts on every platform that wraps.
+Json post_head(uint64_t id);
 // {"value": v, "time": time_ms}; "time" is left out before kPlausibleEpochMs (a clock still at
 // 1970 sends none rather than a wrong one, and the platform stamps the arrival).
 Json stamped(Json value, int64_t time_ms);
@@ -41,5 +43,7 @@ struct LocalAnswer {
     Json local;
 };
 std::expected<LocalAnswer, std::string> read_local_answer(std::string_view local_payload);
+// {"id": <the request's id>, "code": <code>}: how an answer to a request starts.
+Json answer_head(const LocalAnswer& a);
 
 }  // namespace cellgate::cloud::detail

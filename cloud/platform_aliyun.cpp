@@ -208,9 +208,7 @@ public:
                             int64_t time_ms) const override {
         auto local = parse_object(local_payload);
         if (!local) return {};
-        Json out;
-        out["id"] = std::to_string(id % kPostIdModulus);
-        out["version"] = "1.0";
+        Json out = post_head(id);
         // Explicit: replies are what Accepted/Rejected count, and the default when "sys" is absent
         // is not documented (ack 1 = reply, 0 = none).
         out["sys"] = Json{{"ack", 1}};
@@ -231,9 +229,7 @@ public:
         auto answer = read_local_answer(local_payload);
         if (!answer) return std::unexpected(answer.error());
         // {"id","code","data"}, as Link SDK 4.x's ALINK_RESPONSE_FMT.
-        Json out;
-        out["id"] = answer->id;
-        out["code"] = answer->code;
+        Json out = answer_head(*answer);
         const auto data = answer->local.find("data");
         out["data"] = data != answer->local.end() ? *data : Json::object();
         return dump(out);

@@ -203,9 +203,7 @@ public:
                             int64_t time_ms) const override {
         auto local = parse_object(local_payload);
         if (!local) return {};
-        Json out;
-        out["id"] = std::to_string(id % kPostIdModulus);
-        out["version"] = "1.0";
+        Json out = post_head(id);
         // OneJSON: {value,time} per property, and an event's params under its identifier.
         if (f.kind == UplinkKind::property) {
             out["params"] = property_params(std::move(*local), time_ms);
@@ -227,9 +225,7 @@ public:
         if (!answer) return std::unexpected(answer.error());
         // OneJSON: {"id","code","msg"[,"data"]}.
         const Json& local = answer->local;
-        Json out;
-        out["id"] = answer->id;
-        out["code"] = answer->code;
+        Json out = answer_head(*answer);
         auto msg = local.find("msg");
         if (msg == local.end() || !msg->is_string()) msg = local.find("message");
         if (msg != local.end() && msg->is_string()) {
