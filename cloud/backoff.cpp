@@ -4,16 +4,6 @@
 
 namespace cellgate::cloud {
 
-milliseconds connect_spacing(Platform p) {
-    switch (p) {
-        case Platform::onenet:
-        case Platform::onenet_legacy: return kOneNetConnectSpacing;
-        case Platform::aliyun:
-        case Platform::generic: break;
-    }
-    return kMinConnectSpacing;
-}
-
 Backoff::Backoff(const BackoffConfig& config, uint32_t seed, milliseconds min_spacing)
     // A zero configuration must not become a zero ceiling that never grows; the cap wins over an
     // initial above it.

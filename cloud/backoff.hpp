@@ -15,13 +15,8 @@ namespace cellgate::cloud {
 
 // At least 1 s between two attempts: at most 5 in any 5 s window, half of OneNET's ban threshold
 // (10 logins per 5 s bans the device for 5 minutes) and within AWS IoT's 1 CONNECT/s per client id.
+// A platform that needs more says so in its profile (PlatformProfile::connect_spacing()).
 inline constexpr milliseconds kMinConnectSpacing{1000};
-// OneNET's Studio limits page says 3 logins per 5 s (its other pages say 10): 2 s keeps any 5 s
-// window at 3 attempts, so neither reading of the rule can be reached.
-inline constexpr milliseconds kOneNetConnectSpacing{2000};
-
-// The spacing a session on platform `p` must keep between connect attempts.
-milliseconds connect_spacing(Platform p);
 
 class Backoff {
 public:

@@ -11,8 +11,9 @@ namespace cellgate::cloud {
 
 using std::chrono::milliseconds;
 
+// Each value has its profile (platform_profile.hpp), which names it and knows everything else.
 enum class Platform { aliyun, onenet, onenet_legacy, generic };
-const char* to_string(Platform p);  // "aliyun", "onenet", "onenet-legacy", "generic"
+const char* to_string(Platform p);  // the profile's name: "aliyun", "onenet", "onenet-legacy", "generic"
 // Inverse of to_string (exact, lower case); nullopt for anything else.
 std::optional<Platform> platform_from_string(std::string_view name);
 
@@ -54,7 +55,8 @@ struct CloudConfig {
     std::string password;                 // secret (from password or password_file)
 
     TlsConfig tls;
-    milliseconds keepalive{std::chrono::seconds(120)};
+    // MQTT carries whole seconds; the config reader refuses anything finer.
+    std::chrono::seconds keepalive{120};
     // Compares config_line too; a reload compares entries without it (daemon/reload.cpp).
     bool operator==(const CloudConfig&) const = default;
 };

@@ -1,29 +1,22 @@
+// The message formats around the platform's own (platform_<name>.cpp): format names, local
+// payload checks, and the topic matching that finds which request a cloud message is and where
+// its answer goes.
 #include "cloud/payload.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
-#include <span>
 
-#include <nlohmann/json.hpp>
+#include "base/wall_clock.hpp"
+#include "cloud/payload_detail.hpp"
+#include "cloud/platform_profile.hpp"
 
 namespace cellgate::cloud {
-namespace {
-
-// Insertion order kept, so a wrapped payload lists the local keys in the application's order.
-using Json = nlohmann::ordered_json;
-
-// Deeper local payloads are refused: nothing a thing model describes nests this far, and the
-// serializer recurses.
-constexpr int kMaxDepth = 32;
-constexpr uint64_t kAliyunIdModulus = uint64_t{1} << 32;  // aliyun.md §4.3: id in 0..4294967295
-constexpr size_t kMaxCmdResponse = 1024;                   // onenet.md §4.2: cmd response < 1 KB
-constexpr size_t kMaxRequestId = 64;
+namespace detail {
 
 std::optional<Json> parse_json(std::string_view text) {
     bool too_deep = false;
     const Json::parser_callback_t depth_guard = [&too_deep](int depth, Json::parse_event_t, Json&) {
-        if (depth > kMaxDepth) too_deep = true;
+        if (depth > kMaxJsonDepth) too_deep = true;
         return !too_deep;
     };
     Json j = Json::parse(text.begin(), text.end(), depth_guard, false);
@@ -31,10 +24,45 @@ std::optional<Json> parse_json(std::string_view text) {
     return j;
 }
 
+std::optional<Json> parse_object(std::string_view text) {
+    auto j = parse_json(text);
+    if (!j || !j->is_object()) return std::nullopt;
+    return j;
+}
+
 std::string dump(const Json& j) {
     // Parsed strings are valid UTF-8 already; replace keeps this from ever throwing.
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
+
+Json post_head(uint64_t id) {
+    Json out;
+    out["id"] = std::to_string(id % kPostIdModulus);
+    out["version"] = "1.0";
+    return out;
+}
+
+Json stamped(Json value, int64_t time_ms) {
+    Json v{{"value", std::move(value)}};
+    if (time_ms >= kPlausibleEpochMs) v["time"] = time_ms;
+    return v;
+}
+
+Json property_params(Json local, int64_t time_ms) {
+    Json params = Json::object();
+    for (auto& [key, value] : local.items()) params[key] = stamped(std::move(value), time_ms);
+    return params;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::dump;
+using detail::Json;
+using detail::parse_json;
+
+constexpr size_t kMaxRequestId = 64;
 
 bool is_identifier(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
@@ -50,7 +78,18 @@ const char* json_type(const Json& v) {
     return v.is_null() ? "null" : v.is_object() ? "an object" : v.is_array() ? "an array" : v.type_name();
 }
 
-bool thing_model(Platform p) { return p == Platform::aliyun || p == Platform::onenet; }
+// "aliyun or onenet": the platforms with a thing model, for messages.
+std::string thing_model_platforms() {
+    std::vector<const char*> names;
+    for (const PlatformProfile* each : platform_profiles())
+        if (each->thing_model()) names.push_back(each->name());
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+        out += names[i];
+    }
+    return out;
+}
 
 // The device fields only: per-message fields become '+' in filters.
 TopicFields device_fields(const TopicFields& fields) {
@@ -75,22 +114,6 @@ std::string open_field(std::string_view pattern, const TopicFields& fields) {
         const std::string_view name = pattern.substr(i + 1, close - i - 1);
         if (!fields.contains(name)) return std::string(name);
         i = close + 1;
-    }
-    return {};
-}
-
-// ---- post replies ----
-
-std::span<const std::string_view> reply_templates(Platform p) {
-    // aliyun: "event/+/post_reply" also covers "event/property/post_reply", and one filter avoids
-    // the duplicate deliveries that overlapping subscriptions get from some brokers.
-    static constexpr std::array<std::string_view, 1> kAliyun{"event_post_reply"};
-    static constexpr std::array<std::string_view, 2> kOnenet{"property_post_reply", "event_post_reply"};
-    switch (p) {
-        case Platform::aliyun: return kAliyun;
-        case Platform::onenet: return kOnenet;
-        case Platform::onenet_legacy:
-        case Platform::generic: return {};
     }
     return {};
 }
@@ -121,49 +144,15 @@ std::optional<uint64_t> json_uint(const Json& v, uint64_t max) {
 
 // ---- downlink ----
 
-struct DownlinkRoute {
-    std::string_view request;  // template names
-    std::string_view reply;
-    bool json;  // false: opaque bytes both ways
-};
-
-std::span<const DownlinkRoute> downlink_routes(Platform p) {
-    // aliyun.md §4.1/§4.2; the /sys RRPC carries whatever the caller sent.
-    static constexpr std::array<DownlinkRoute, 3> kAliyun{{
-        {"property_set", "property_set_reply", true},
-        {"service_call", "service_reply", true},
-        {"rrpc_request", "rrpc_response", false},
-    }};
-    // onenet.md §4.1 (thing model) and §4.2 (MQTTS commands, opaque).
-    static constexpr std::array<DownlinkRoute, 4> kOnenet{{
-        {"property_set", "property_set_reply", true},
-        {"property_get", "property_get_reply", true},
-        {"service_invoke", "service_invoke_reply", true},
-        {"cmd_request", "cmd_response", false},
-    }};
-    // onenet.md §6: $creq/<uuid> -> $crsp/<uuid>, opaque.
-    static constexpr std::array<DownlinkRoute, 1> kLegacy{{{"cmd_request", "cmd_response", false}}};
-    switch (p) {
-        case Platform::aliyun: return kAliyun;
-        case Platform::onenet: return kOnenet;
-        case Platform::onenet_legacy: return kLegacy;
-        case Platform::generic: return {};
-    }
-    return {};
-}
-
 // What is stripped from a request topic to name it locally.
 std::optional<std::string> device_prefix(Platform p, const TopicFields& fields) {
-    std::string_view tmpl;
-    switch (p) {
-        case Platform::aliyun: tmpl = "/sys/{product_key}/{device_name}"; break;
-        case Platform::onenet: tmpl = "$sys/{product_id}/{device_name}"; break;
-        case Platform::onenet_legacy: return std::string("$");
-        case Platform::generic: return std::nullopt;
-    }
+    std::string_view tmpl = profile(p).request_prefix();
+    if (tmpl.empty()) return std::nullopt;
+    const bool slash = tmpl.ends_with('/');
+    if (slash) tmpl.remove_suffix(1);
     std::string error;
     auto out = expand_topic(tmpl, fields, {}, error);
-    if (out) *out += '/';
+    if (out && slash) *out += '/';
     return out;
 }
 
@@ -174,7 +163,7 @@ struct MatchedRequest {
 
 // The request a cloud topic is, if any.
 std::optional<MatchedRequest> match_request(Platform p, const TopicFields& dev, std::string_view topic) {
-    for (const auto& route : downlink_routes(p)) {
+    for (const auto& route : profile(p).downlink_routes()) {
         const auto filter = filter_of(p, route.request, dev);
         MatchedRequest m{&route, {}};
         if (!filter || !mqtt_topic_matches(*filter, topic, &m.captures)) continue;
@@ -199,9 +188,13 @@ std::expected<std::string, std::string> request_id(const Json& local) {
     return std::unexpected(std::string("the reply's \"id\" is ") + json_type(*it) + ", not the request's id");
 }
 
-std::expected<std::string, std::string> reply_payload(Platform p, std::string_view local_payload) {
-    const auto local = parse_json(local_payload);
-    if (!local || !local->is_object()) return std::unexpected("the reply is not a JSON object");
+}  // namespace
+
+namespace detail {
+
+std::expected<LocalAnswer, std::string> read_local_answer(std::string_view local_payload) {
+    auto local = parse_object(local_payload);
+    if (!local) return std::unexpected("the reply is not a JSON object");
     auto id = request_id(*local);
     if (!id) return std::unexpected(id.error());
     Json code = 200;
@@ -210,28 +203,17 @@ std::expected<std::string, std::string> reply_payload(Platform p, std::string_vi
         if (!n) return std::unexpected("the reply's \"code\" is not a number");
         code = *n;
     }
-    Json out;
-    out["id"] = *id;
-    out["code"] = code;
-    const auto data = local->find("data");
-    if (p == Platform::aliyun) {
-        // aliyun.md §4.3: {"id","code","data"} like SDK-4.x ALINK_RESPONSE_FMT.
-        out["data"] = data != local->end() ? *data : Json::object();
-    } else {
-        // onenet.md §4.1: {"id","code","msg"[,"data"]}.
-        auto msg = local->find("msg");
-        if (msg == local->end() || !msg->is_string()) msg = local->find("message");
-        if (msg != local->end() && msg->is_string()) {
-            out["msg"] = *msg;
-        } else {
-            out["msg"] = code == 200 ? "success" : "error";
-        }
-        if (data != local->end()) out["data"] = *data;
-    }
-    return dump(out);
+    return LocalAnswer{std::move(*id), std::move(code), std::move(*local)};
 }
 
-}  // namespace
+Json answer_head(const LocalAnswer& a) {
+    Json out;
+    out["id"] = a.id;
+    out["code"] = a.code;
+    return out;
+}
+
+}  // namespace detail
 
 // ---- uplink ----
 
@@ -264,8 +246,8 @@ std::string check_uplink_format(Platform p, const UplinkFormat& f) {
     if (f.kind == UplinkKind::event && (!is_identifier(f.event_id) || f.event_id == "property")) {
         return "event format without a valid event identifier";
     }
-    if (!thing_model(p)) {
-        return "\"" + to_string(f) + "\" needs an aliyun or onenet session; " + to_string(p) +
+    if (!profile(p).thing_model()) {
+        return "\"" + to_string(f) + "\" needs an " + thing_model_platforms() + " session; " + to_string(p) +
                " has no thing model (use raw)";
     }
     return {};
@@ -287,7 +269,7 @@ std::expected<std::string, std::string> uplink_topic(Platform p, const UplinkFor
 std::expected<void, std::string> validate_uplink(const UplinkFormat& f, std::string_view local_payload) {
     if (f.kind == UplinkKind::raw) return {};
     const auto j = parse_json(local_payload);
-    if (!j) return std::unexpected("not JSON (or nested deeper than " + std::to_string(kMaxDepth) + ")");
+    if (!j) return std::unexpected("not JSON (or nested deeper than " + std::to_string(detail::kMaxJsonDepth) + ")");
     if (!j->is_object()) return std::unexpected(std::string("a JSON object is needed, got ") + json_type(*j));
     if (f.kind == UplinkKind::property && j->empty()) return std::unexpected("no properties in the object");
     for (const auto& [key, value] : j->items()) {
@@ -306,43 +288,10 @@ std::expected<void, std::string> validate_uplink(const UplinkFormat& f, std::str
 
 std::string wrap_uplink(Platform p, const UplinkFormat& f, std::string_view local_payload, uint64_t id,
                         int64_t time_ms) {
-    if (f.kind == UplinkKind::raw || !thing_model(p)) return std::string(local_payload);
-    auto local = parse_json(local_payload);
-    // Precondition broken: an empty payload, never a half-formed message.
-    if (!local || !local->is_object()) return {};
-    const std::string sid = std::to_string(id % kAliyunIdModulus);
-
-    // {value,time} on both platforms: a queued message keeps the time it was accepted, not the
-    // time the link came back (aliyun.md §4.3 allows the flat form too). "time" is optional on
-    // both: a clock still at 1970 sends none rather than a wrong one.
-    const auto stamped = [time_ms](Json value) {
-        Json v{{"value", std::move(value)}};
-        if (time_ms >= kPlausibleEpochMs) v["time"] = time_ms;
-        return v;
-    };
-    Json params = Json::object();
-    if (f.kind == UplinkKind::property) {
-        for (auto& [key, value] : local->items()) params[key] = stamped(std::move(value));
-    } else if (p == Platform::aliyun) {
-        params = stamped(std::move(*local));
-    } else {
-        params[f.event_id] = stamped(std::move(*local));
-    }
-
-    Json out;
-    out["id"] = sid;
-    out["version"] = "1.0";
-    if (p == Platform::aliyun) {
-        // Explicit: replies are what Accepted/Rejected count, and the default when "sys" is
-        // absent is not documented (aliyun.md §4.3: ack 1 = reply, 0 = none).
-        out["sys"] = Json{{"ack", 1}};
-        out["params"] = std::move(params);
-        out["method"] = f.kind == UplinkKind::property ? std::string("thing.event.property.post")
-                                                       : "thing.event." + f.event_id + ".post";
-    } else {
-        out["params"] = std::move(params);
-    }
-    return dump(out);
+    const PlatformProfile& platform = profile(p);
+    if (f.kind == UplinkKind::raw || !platform.thing_model()) return std::string(local_payload);
+    // A broken precondition gives an empty payload, never a half-formed message.
+    return platform.wrap_uplink(f, local_payload, id, time_ms);
 }
 
 std::optional<std::string> message_id(std::string_view payload) {
@@ -365,25 +314,27 @@ std::optional<std::string> with_message_id(std::string_view answer, const std::s
 std::vector<std::string> reply_filters(Platform p, const TopicFields& fields) {
     std::vector<std::string> out;
     const TopicFields dev = device_fields(fields);
-    for (const auto name : reply_templates(p)) {
+    for (const auto name : profile(p).post_reply_templates()) {
         if (auto f = filter_of(p, name, dev)) out.push_back(std::move(*f));
     }
     return out;
 }
 
 std::optional<UplinkReply> parse_uplink_reply(Platform p, std::string_view topic, std::string_view payload) {
-    const bool is_reply = std::any_of(reply_templates(p).begin(), reply_templates(p).end(), [&](std::string_view n) {
+    const PlatformProfile& platform = profile(p);
+    const auto replies = platform.post_reply_templates();
+    const bool is_reply = std::any_of(replies.begin(), replies.end(), [&](std::string_view n) {
         const auto f = filter_of(p, n, {});
         return f && mqtt_topic_matches(*f, topic);
     });
     if (!is_reply) return std::nullopt;
-    const auto j = parse_json(payload);
-    if (!j || !j->is_object()) return std::nullopt;
+    const auto j = detail::parse_object(payload);
+    if (!j) return std::nullopt;
     // A reply without our id (onenet answers malformed posts with "id":null) matches nothing.
     const auto id = j->find("id");
     const auto code = j->find("code");
     if (id == j->end() || code == j->end()) return std::nullopt;
-    const auto id_n = json_uint(*id, kAliyunIdModulus - 1);
+    const auto id_n = json_uint(*id, detail::kPostIdModulus - 1);
     const auto code_n = json_uint(*code, UINT64_MAX);
     if (!id_n || !code_n) return std::nullopt;
 
@@ -391,9 +342,7 @@ std::optional<UplinkReply> parse_uplink_reply(Platform p, std::string_view topic
     r.id = static_cast<uint32_t>(*id_n);
     r.code = std::to_string(*code_n);
     r.accepted = *code_n == 200;
-    const char* primary = p == Platform::aliyun ? "message" : "msg";
-    const char* secondary = p == Platform::aliyun ? "msg" : "message";
-    for (const char* key : {primary, secondary}) {
+    for (const char* key : platform.reply_message_keys()) {
         if (const auto m = j->find(key); m != j->end() && m->is_string()) {
             r.message = m->get<std::string>();
             break;
@@ -406,10 +355,10 @@ std::optional<UplinkReply> parse_uplink_reply(Platform p, std::string_view topic
 
 std::vector<std::string> downlink_filters(Platform p, const TopicFields& fields) {
     std::vector<std::string> out;
-    // onenet-legacy commands arrive without a SUBSCRIBE (devices cannot subscribe to $ topics).
-    if (p == Platform::onenet_legacy) return out;
+    const PlatformProfile& platform = profile(p);
+    if (!platform.subscribes_to_requests()) return out;
     const TopicFields dev = device_fields(fields);
-    for (const auto& route : downlink_routes(p)) {
+    for (const auto& route : platform.downlink_routes()) {
         if (auto f = filter_of(p, route.request, dev)) out.push_back(std::move(*f));
     }
     return out;
@@ -435,7 +384,7 @@ std::expected<CloudMessage, std::string> downlink_reply(Platform p, const TopicF
     const std::string_view view(full);
     std::optional<MatchedRequest> m;
     if (view.ends_with("/reply")) m = match_request(p, dev, view.substr(0, view.size() - 6));
-    for (const auto& r : downlink_routes(p)) {
+    for (const auto& r : profile(p).downlink_routes()) {
         if (m) break;
         const auto reply_filter = filter_of(p, r.reply, dev);
         std::vector<std::string> caps;
@@ -462,13 +411,13 @@ std::expected<CloudMessage, std::string> downlink_reply(Platform p, const TopicF
     if (auto why = check_publish_topic(p, *topic, dev); !why.empty()) return std::unexpected(why);
 
     if (!route->json) {
-        if (p == Platform::onenet && local_payload.size() >= kMaxCmdResponse) {
-            return std::unexpected("a command response must be under 1 KB, got " +
-                                   std::to_string(local_payload.size()) + " bytes");
+        if (route->max_reply > 0 && local_payload.size() >= route->max_reply) {
+            return std::unexpected("a command response must be under " + std::to_string(route->max_reply / 1024) +
+                                   " KB, got " + std::to_string(local_payload.size()) + " bytes");
         }
         return CloudMessage{std::move(*topic), std::string(local_payload)};
     }
-    auto payload = reply_payload(p, local_payload);
+    auto payload = profile(p).reply_payload(local_payload);
     if (!payload) return std::unexpected(payload.error());
     return CloudMessage{std::move(*topic), std::move(*payload)};
 }

@@ -1,6 +1,7 @@
 // The platforms' message formats: uplink wrapping (Alink JSON for aliyun, OneJSON for onenet),
 // the platform's replies to uplink posts, and downlink requests mapped to local topics and back.
-// Pure functions, table-tested against the shapes in ../shared/reference/{aliyun,onenet}.md.
+// Each platform's own shapes are in its profile (platform_<name>.cpp). Pure functions,
+// table-tested against the examples in the platforms' documentation.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/wall_clock.hpp"
 #include "cloud/cloud_config.hpp"
 #include "cloud/topics.hpp"
 
@@ -36,11 +38,6 @@ std::expected<std::string, std::string> uplink_topic(Platform p, const UplinkFor
 // are numbers, strings, booleans, or, for event, also objects/arrays as the event's params).
 // raw accepts any bytes. Returns why not.
 std::expected<void, std::string> validate_uplink(const UplinkFormat& f, std::string_view local_payload);
-
-// A Pi has no RTC: until NTP (or fake-hwclock) sets it, the wall clock reads 1970. A time before
-// this instant (2017-01-01T00:00:00Z, older than every platform API used here) is not trusted:
-// not sent to a platform, not used to age rows out.
-inline constexpr int64_t kPlausibleEpochMs = 1'483'228'800'000;
 
 // The bytes sent to the cloud. `id` is the platform message id (the outbox row id; aliyun wants
 // a decimal string in 0..4294967295, so it is reduced modulo 2^32), `time_ms` the acceptance

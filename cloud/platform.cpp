@@ -1,5 +1,5 @@
-// Dispatch to the platform profiles, plus what they share: OpenSSL HMAC/base64, endpoint syntax,
-// CA file selection and the keepalive rules.
+// What every platform shares: OpenSSL HMAC/base64, endpoint syntax, CA file selection, the
+// keepalive rules, the profile's defaults, and the CONNECT fields and rules around the profile's.
 #include "cloud/platform.hpp"
 
 #include <openssl/evp.h>
@@ -7,7 +7,9 @@
 
 #include <cstdlib>
 
+#include "cloud/backoff.hpp"
 #include "cloud/platform_detail.hpp"
+#include "cloud/platform_profile.hpp"
 
 namespace cellgate::cloud {
 namespace detail {
@@ -109,6 +111,13 @@ std::string join_endpoint(const HostPort& hp) {
     return out;
 }
 
+std::string with_default_port(const std::string& endpoint, uint16_t port) {
+    auto hp = parse_endpoint(endpoint);
+    if (!hp) return endpoint;
+    if (hp->port == 0) hp->port = port;
+    return join_endpoint(*hp);
+}
+
 std::string ca_dir() {
     const char* env = std::getenv("CELLGATE_CA_DIR");
     std::string dir = env != nullptr && *env != '\0' ? env : kDefaultCaDir;
@@ -123,15 +132,8 @@ std::string ca_file_for(const CloudConfig& c, std::string_view shipped) {
     return kSystemCaBundle;
 }
 
-long keepalive_seconds(const CloudConfig& c) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(c.keepalive).count());
-}
-
 void check_keepalive(const CloudConfig& c, int min_s, int max_s, std::vector<RuleViolation>& out) {
-    if (c.keepalive.count() % 1000 != 0) {
-        out.push_back({"keepalive", "keepalive must be a whole number of seconds (MQTT carries seconds)"});
-    }
-    const long s = keepalive_seconds(c);
+    const auto s = c.keepalive.count();
     const std::string got = " (got " + std::to_string(s) + "s)";
     if (s < min_s || s > max_s) {
         out.push_back({"keepalive", std::string(to_string(c.platform)) + " requires keepalive between " +
@@ -143,7 +145,7 @@ void check_keepalive(const CloudConfig& c, int min_s, int max_s, std::vector<Rul
 }
 
 void warn_cellular_keepalive(const CloudConfig& c, int max_s, std::vector<RuleViolation>& out) {
-    const long s = keepalive_seconds(c);
+    const auto s = c.keepalive.count();
     if (s > kCellularMaxKeepalive && s <= max_s) {
         out.push_back({"keepalive", "keepalive above 240s (got " + std::to_string(s) +
                                         "s): carrier NAT drops idle flows at about 5 minutes; 120s is the field value"});
@@ -154,12 +156,6 @@ void require(const std::string& value, std::string_view key, std::string_view wh
              std::vector<RuleViolation>& out) {
     if (value.empty()) {
         out.push_back({std::string(key), std::string(to_string(c.platform)) + " requires " + std::string(what)});
-    }
-}
-
-void check_endpoint_syntax(const CloudConfig& c, std::vector<RuleViolation>& out) {
-    if (!c.endpoint.empty() && !parse_endpoint(c.endpoint)) {
-        out.push_back({"endpoint", "endpoint must be host:port, host, or [ipv6]:port (got \"" + c.endpoint + "\")"});
     }
 }
 
@@ -177,49 +173,54 @@ std::string standard_connack(int rc) {
 
 }  // namespace detail
 
+// What a profile does not override: MQTT 3.1.1 and nothing platform-specific.
+
+std::string PlatformProfile::connack_meaning(int rc) const { return detail::standard_connack(rc); }
+milliseconds PlatformProfile::connect_spacing() const { return kMinConnectSpacing; }
+RateLimit PlatformProfile::default_rate_limit() const { return {0, 1}; }
+std::optional<RateCeiling> PlatformProfile::rate_ceiling() const { return std::nullopt; }
+std::span<const TopicTemplate> PlatformProfile::topic_templates() const { return {}; }
+std::string PlatformProfile::publish_topic_problem(std::string_view, const TopicFields&) const { return {}; }
+bool PlatformProfile::thing_model() const { return false; }
+std::string PlatformProfile::wrap_uplink(const UplinkFormat&, std::string_view local_payload, uint64_t,
+                                         int64_t) const {
+    return std::string(local_payload);
+}
+std::span<const std::string_view> PlatformProfile::post_reply_templates() const { return {}; }
+std::span<const char* const> PlatformProfile::reply_message_keys() const { return {}; }
+std::span<const DownlinkRoute> PlatformProfile::downlink_routes() const { return {}; }
+bool PlatformProfile::subscribes_to_requests() const { return true; }
+std::string_view PlatformProfile::request_prefix() const { return {}; }
+std::expected<std::string, std::string> PlatformProfile::reply_payload(std::string_view) const {
+    return std::unexpected(std::string(name()) + " has no JSON replies");
+}
+
 ConnectParams make_connect_params(const CloudConfig& c, std::chrono::system_clock::time_point now) {
+    const PlatformProfile& platform = profile(c.platform);
     ConnectParams p;
     p.tls = c.tls.enabled;
     p.verify_server = c.tls.verify;
     p.cert_file = c.tls.cert_file;
     p.key_file = c.tls.key_file;
-    p.keepalive = std::chrono::duration_cast<std::chrono::seconds>(c.keepalive);
+    p.keepalive = c.keepalive;
     p.clean_session = true;  // OneNET demands it; nothing here relies on a persistent session
-    switch (c.platform) {
-        case Platform::aliyun: detail::aliyun_fill(c, now, p); break;
-        case Platform::onenet: detail::onenet_fill(c, now, p); break;
-        case Platform::onenet_legacy: detail::onenet_legacy_fill(c, p); break;
-        case Platform::generic: detail::generic_fill(c, p); break;
-    }
-    if (const auto hp = detail::parse_endpoint(default_endpoint(c))) {
+    platform.fill(c, now, p);
+    if (const auto hp = detail::parse_endpoint(platform.endpoint(c))) {
         p.host = hp->host;
         p.port = hp->port;
     }
     return p;
 }
 
-std::string default_endpoint(const CloudConfig& c) {
-    switch (c.platform) {
-        case Platform::aliyun: return detail::aliyun_endpoint(c);
-        case Platform::onenet: return detail::onenet_endpoint(c);
-        case Platform::onenet_legacy: return detail::onenet_legacy_endpoint(c);
-        case Platform::generic: return detail::generic_endpoint(c);
-    }
-    return {};
-}
-
 std::vector<RuleViolation> check_platform_rules(const CloudConfig& c) {
     std::vector<RuleViolation> out;
-    detail::check_endpoint_syntax(c, out);
+    if (!c.endpoint.empty() && !detail::parse_endpoint(c.endpoint)) {
+        out.push_back({"endpoint", "endpoint must be host:port, host, or [ipv6]:port (got \"" + c.endpoint + "\")"});
+    }
     if (!c.tls.cert_file.empty() != !c.tls.key_file.empty()) {
         out.push_back({"tls", "a TLS client certificate needs both cert and key"});
     }
-    switch (c.platform) {
-        case Platform::aliyun: detail::aliyun_rules(c, out); break;
-        case Platform::onenet: detail::onenet_rules(c, out); break;
-        case Platform::onenet_legacy: detail::onenet_legacy_rules(c, out); break;
-        case Platform::generic: detail::generic_rules(c, out); break;
-    }
+    profile(c.platform).rules(c, out);
     return out;
 }
 
@@ -228,45 +229,11 @@ std::vector<RuleViolation> platform_warnings(const CloudConfig& c) {
     if (c.tls.enabled && !c.tls.verify) {
         out.push_back({"tls", "the server certificate is not verified: anyone on the path can impersonate the broker"});
     }
-    switch (c.platform) {
-        case Platform::aliyun: detail::aliyun_warnings(c, out); break;
-        case Platform::onenet: detail::onenet_warnings(c, out); break;
-        case Platform::onenet_legacy: detail::onenet_legacy_warnings(c, out); break;
-        case Platform::generic: detail::generic_warnings(c, out); break;
-    }
+    profile(c.platform).warnings(c, out);
     return out;
 }
 
-std::string connack_meaning(Platform p, int rc) {
-    switch (p) {
-        case Platform::aliyun: return detail::aliyun_connack(rc);
-        case Platform::onenet: return detail::onenet_connack(rc);
-        case Platform::onenet_legacy: return detail::onenet_legacy_connack(rc);
-        case Platform::generic: return detail::standard_connack(rc);
-    }
-    return detail::standard_connack(rc);
-}
-
-int max_qos(Platform p) {
-    // Aliyun: QoS 2 unsupported (Doc-MQTT); OneNET MQTTS: QoS 2 disconnects; legacy $dp takes 0..2.
-    return p == Platform::aliyun || p == Platform::onenet ? 1 : 2;
-}
-
-bool retain_allowed(Platform p) {
-    // Neither platform supports retain (aliyun §5, onenet §5.1/§6 on $dp).
-    return p == Platform::generic;
-}
-
-size_t max_payload(Platform p) {
-    switch (p) {
-        // The published limit could not be retrieved (reference §5): the SDK allows 1 MiB, the
-        // often-quoted figure is 256 KB. Take the smaller so we never trip the real one.
-        case Platform::aliyun: return 256 * 1024;
-        case Platform::onenet: return 256 * 1024;  // §5.1/§5.2: larger disconnects
-        case Platform::onenet_legacy: return 3 * 1024 * 1024;  // $dp type 2 binary, §6
-        case Platform::generic: return 268'435'455 - 2 - 65'535 - 2;  // remaining length - topic - id
-    }
-    return 0;
-}
+int max_qos(Platform p) { return profile(p).max_qos(); }
+size_t max_payload(Platform p) { return profile(p).max_payload(); }
 
 }  // namespace cellgate::cloud

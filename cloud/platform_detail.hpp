@@ -37,6 +37,8 @@ struct HostPort {
 // "host:port", "host", "[v6]:port" or "[v6]"; nullopt when malformed.
 std::optional<HostPort> parse_endpoint(std::string_view endpoint);
 std::string join_endpoint(const HostPort& hp);
+// `endpoint` with `port` added when it names none; unchanged when malformed (the rules report it).
+std::string with_default_port(const std::string& endpoint, uint16_t port);
 // $CELLGATE_CA_DIR (tests from the source tree) or kDefaultCaDir.
 std::string ca_dir();
 // The CA file a TLS connection verifies against: the configured one, else `shipped` in ca_dir(),
@@ -44,14 +46,14 @@ std::string ca_dir();
 std::string ca_file_for(const CloudConfig& c, std::string_view shipped);
 
 // --- shared rules ---
-// Whole seconds within [min_s, max_s], and never below kCellularMinKeepalive.
+// Within [min_s, max_s], and never below kCellularMinKeepalive.
 void check_keepalive(const CloudConfig& c, int min_s, int max_s, std::vector<RuleViolation>& out);
 void require(const std::string& value, std::string_view key, std::string_view what, const CloudConfig& c,
              std::vector<RuleViolation>& out);
-void check_endpoint_syntax(const CloudConfig& c, std::vector<RuleViolation>& out);
-long keepalive_seconds(const CloudConfig& c);  // rounded down
 // Above kCellularMaxKeepalive (but within the platform's max, which is a rule violation instead).
 void warn_cellular_keepalive(const CloudConfig& c, int max_s, std::vector<RuleViolation>& out);
+// MQTT 3.1.1's CONNACK return codes.
+std::string standard_connack(int rc);
 
 // --- Alibaba Cloud ---
 std::optional<Digest> aliyun_digest(std::string_view sign_method);  // hmacsha256 | hmacsha1 | hmacmd5
@@ -60,41 +62,22 @@ struct AliyunCredentials {
     std::string username;
     std::string password;   // upper-case hex
 };
-// `timestamp` is decimal ms and goes both into the clientId and the signed content (reference §1.1).
+// `timestamp` is decimal ms and goes both into the clientId and the signed content.
 AliyunCredentials aliyun_sign(std::string_view client_id, std::string_view product_key,
                               std::string_view device_name, std::string_view device_secret,
                               std::string_view sign_method, std::string_view timestamp, bool tls);
-std::string aliyun_base_client_id(const CloudConfig& c);
-std::string aliyun_endpoint(const CloudConfig& c);
-void aliyun_rules(const CloudConfig& c, std::vector<RuleViolation>& out);
-void aliyun_warnings(const CloudConfig& c, std::vector<RuleViolation>& out);
-void aliyun_fill(const CloudConfig& c, std::chrono::system_clock::time_point now, ConnectParams& p);
-std::string aliyun_connack(int rc);
 
-// --- OneNET (MQTTS / current platform) and its legacy port-6002 access ---
+// --- China Mobile OneNET (the MQTTS platform and its legacy port-6002 access) ---
+// Both count logins per device: OneNET's Studio limits page says 3 per 5 s (its other pages say
+// 10): 2 s keeps any 5 s window at 3 attempts, so neither reading of the rule can be reached.
+inline constexpr std::chrono::milliseconds kOneNetConnectSpacing{2000};
 std::optional<Digest> onenet_digest(std::string_view method);  // sha256 | sha1 | md5
-// The token's value encoding: exactly the 8 characters of the documented table (reference §2.3).
+// The token's value encoding: exactly the 8 characters of OneNET's documented table.
 std::string onenet_url_encode(std::string_view s);
 // The 2018-10-31 token; nullopt when the key is not base64 or the method is unknown.
 std::optional<std::string> onenet_token(std::string_view res, int64_t expiry_unix_s, std::string_view method,
                                         std::string_view key_base64);
-std::string onenet_endpoint(const CloudConfig& c);
-void onenet_rules(const CloudConfig& c, std::vector<RuleViolation>& out);
-void onenet_warnings(const CloudConfig& c, std::vector<RuleViolation>& out);
-void onenet_fill(const CloudConfig& c, std::chrono::system_clock::time_point now, ConnectParams& p);
-std::string onenet_connack(int rc);
-
-std::string onenet_legacy_endpoint(const CloudConfig& c);
-void onenet_legacy_rules(const CloudConfig& c, std::vector<RuleViolation>& out);
-void onenet_legacy_warnings(const CloudConfig& c, std::vector<RuleViolation>& out);
-void onenet_legacy_fill(const CloudConfig& c, ConnectParams& p);
-std::string onenet_legacy_connack(int rc);
-
-// --- any MQTT 3.1.1 broker ---
-std::string generic_endpoint(const CloudConfig& c);
-void generic_rules(const CloudConfig& c, std::vector<RuleViolation>& out);
-void generic_warnings(const CloudConfig& c, std::vector<RuleViolation>& out);
-void generic_fill(const CloudConfig& c, ConnectParams& p);
-std::string standard_connack(int rc);
+// "" when `topic` keeps OneNET's topic charset (publishing outside it disconnects the device).
+std::string onenet_topic_charset_problem(std::string_view topic);
 
 }  // namespace cellgate::cloud::detail

@@ -18,11 +18,11 @@ struct RateLimit {
     bool operator==(const RateLimit&) const = default;
 };
 
-// aliyun: at most 30 uplink messages in any second (excess is dropped by the platform);
-// onenet: never more than 100 QoS 1 publishes in any 5 s (ban for 5 minutes); generic: none.
-// The defaults stay under those ceilings in every window, burst included.
+// The platform's default (its profile's), under its documented ceiling in every window, burst
+// included: aliyun drops more than 30 uplink messages in any second; onenet bans a device that
+// sends more than 100 QoS 1 publishes in any 5 s; generic has none.
 RateLimit default_rate_limit(Platform p);
-// "" when `r` cannot break the platform's documented limit, else why.
+// "" when `r` cannot break the platform's documented ceiling, else why.
 std::string check_rate_limit(Platform p, const RateLimit& r);
 
 class TokenBucket {

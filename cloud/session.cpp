@@ -8,12 +8,18 @@
 #include <algorithm>
 #include <exception>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "base/duration_text.hpp"
+#include "base/guarded.hpp"
+#include "base/lifetime.hpp"
+#include "base/log.hpp"
+#include "base/wall_clock.hpp"
 #include "cloud/backoff.hpp"
 #include "cloud/platform.hpp"
-#include "base/log.hpp"
+#include "cloud/platform_profile.hpp"
 
 namespace cellgate::cloud {
 
@@ -30,19 +36,8 @@ constexpr unsigned kKicksBeforeDuplicateHint = 3;
 // leave the session in `connecting` forever.
 constexpr milliseconds kConnectDeadline = 90s;
 
-std::string seconds_text(milliseconds d) {
-    const auto ms = d.count();
-    if (ms < 1000) return std::to_string(ms) + "ms";
-    return std::to_string(ms / 1000) + "." + std::to_string((ms % 1000) / 100) + "s";
-}
-
 uint32_t whole_seconds_up(milliseconds d) {
     return static_cast<uint32_t>((d.count() + 999) / 1000);
-}
-
-uint64_t wall_clock_us() {
-    const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count());
 }
 
 }  // namespace
@@ -52,9 +47,9 @@ struct Session::Impl {
          uint32_t seed);
     ~Impl();
 
-    // Every callback from the client, a timer or the loop enters through here: nothing may throw
-    // into libmosquitto or sd-event.
-    template <class F> void guarded(const char* where, F&& f) noexcept;
+    // Every callback from the client, a timer or the loop enters through here (base/guarded.hpp):
+    // nothing may throw into libmosquitto or sd-event.
+    template <class F> void guarded(std::string_view where, F&& f) noexcept;
 
     void set_state(SessionState next, const std::string& reason);
     void publish_status();
@@ -78,6 +73,8 @@ struct Session::Impl {
     Session& self;
     Scheduler& sched;
     CloudConfig config;
+    const PlatformProfile& platform;
+    const std::string tag;  // "cloud <name>", what every log line of this session starts with
     Backoff backoff;
     std::unique_ptr<MqttClient> client;
     const bool follows_modem;
@@ -87,7 +84,7 @@ struct Session::Impl {
     SessionStatus status;
     SessionStatus published;
     bool notify_pending = false;
-    std::shared_ptr<int> alive = std::make_shared<int>(0);  // deferred work holds a weak_ptr to it
+    Lifetime life;  // deferred work checks its token before touching the session
 
     std::unique_ptr<Timer> retry_timer;
     std::unique_ptr<Timer> stable_timer;
@@ -110,14 +107,16 @@ Session::Impl::Impl(Session& s, Scheduler& sc, CloudConfig c, BackoffConfig b, s
     : self(s),
       sched(sc),
       config(std::move(c)),
-      backoff(b, seed, connect_spacing(config.platform)),
+      platform(profile(config.platform)),
+      tag("cloud " + config.name),
+      backoff(b, seed, platform.connect_spacing()),
       client(std::move(cl)),
       follows_modem(follows) {
     status.name = config.name;
-    status.platform = to_string(config.platform);
-    status.endpoint = default_endpoint(config);
+    status.platform = platform.name();
+    status.endpoint = platform.endpoint(config);
     status.client_id = config.client_id;
-    status.keepalive_s = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(config.keepalive).count());
+    status.keepalive_s = static_cast<uint32_t>(config.keepalive.count());
     published = status;
 
     retry_timer = sched.make_timer([this] { guarded("retry", [&] { connect_now(retry_reason); }); });
@@ -162,34 +161,29 @@ Session::Impl::~Impl() {
 }
 
 template <class F>
-void Session::Impl::guarded(const char* where, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        log::error("cloud ", config.name, ": ", where, ": ", e.what());
-    } catch (...) {
-        log::error("cloud ", config.name, ": ", where, ": unknown exception");
-    }
+void Session::Impl::guarded(std::string_view where, F&& f) noexcept {
+    const std::string label = tag + ": " + std::string(where);
+    cellgate::guarded(label.c_str(), std::forward<F>(f));
 }
 
 void Session::Impl::set_state(SessionState next, const std::string& reason) {
     const SessionState old = status.state;
     status.state = next;
     if (old == next)
-        log::debug("cloud ", config.name, ": ", to_string(old), " (", reason, ")");
+        log::debug(tag, ": ", to_string(old), " (", reason, ")");
     else if (next == SessionState::auth_failed)
-        log::warning("cloud ", config.name, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
+        log::warning(tag, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
     else if (next == SessionState::connected || old == SessionState::connected)
-        log::notice("cloud ", config.name, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
+        log::notice(tag, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
     else
-        log::info("cloud ", config.name, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
+        log::info(tag, ": ", to_string(old), " -> ", to_string(next), " (", reason, ")");
     publish_status();
     if (old == next) return;
     if (next == SessionState::connected) {
         for (const auto& filter : std::exchange(stale, {})) (void)client->unsubscribe(filter);
         for (const auto& [filter, qos] : subscriptions)
             if (client->subscribe(filter, qos) < 0)
-                log::warning("cloud ", config.name, ": cannot subscribe to ", filter);
+                log::warning(tag, ": cannot subscribe to ", filter);
         if (self.on_connected) guarded("on_connected hook", [&] { self.on_connected(); });
     } else if (old == SessionState::connected) {
         if (self.on_disconnected) guarded("on_disconnected hook", [&] { self.on_disconnected(); });
@@ -208,8 +202,8 @@ void Session::Impl::publish_status() {
 void Session::Impl::notify_soon() {
     if (notify_pending) return;
     notify_pending = true;
-    sched.defer([this, weak = std::weak_ptr<int>(alive)] {
-        if (weak.expired()) return;
+    sched.defer([this, token = life.token()] {
+        if (token.expired()) return;
         guarded("notify", [&] { publish_status(); });
     });
 }
@@ -217,7 +211,7 @@ void Session::Impl::notify_soon() {
 void Session::Impl::connect_now(const std::string& why) {
     retry_timer->cancel();
     if (const auto wait = backoff.spacing_wait(sched.now()); wait > 0ms) {
-        schedule_retry(wait, SessionState::backoff, why + "; keeping " + seconds_text(backoff.min_spacing()) +
+        schedule_retry(wait, SessionState::backoff, why + "; keeping " + duration_text(backoff.min_spacing()) +
                                                         " between connect attempts");
         return;
     }
@@ -254,7 +248,7 @@ void Session::Impl::schedule_retry(milliseconds delay, SessionState state, const
     // Set once per schedule, not counted down: a property that changed every second would flood
     // D-Bus with PropertiesChanged for a value busctl can recompute.
     status.next_retry_in_s = whole_seconds_up(delay);
-    set_state(state, why + "; retry in " + seconds_text(delay));
+    set_state(state, why + "; retry in " + duration_text(delay));
 }
 
 void Session::Impl::drop(const std::string& why) {
@@ -273,13 +267,13 @@ void Session::Impl::drop(const std::string& why) {
 
 void Session::Impl::handle_connected() {
     if (status.state != SessionState::connecting) {
-        log::debug("cloud ", config.name, ": stale CONNACK in state ", to_string(status.state));
+        log::debug(tag, ": stale CONNACK in state ", to_string(status.state));
         return;
     }
     deadline_timer->cancel();
     refused_until.reset();
     connected_at = sched.now();
-    status.connected_since_us = wall_clock_us();
+    status.connected_since_us = wall_us();
     status.next_retry_in_s = 0;
     // Never sooner than a short session: a kick loop must not reset the schedule even with a
     // small configured stable_after.
@@ -289,14 +283,14 @@ void Session::Impl::handle_connected() {
 
 void Session::Impl::handle_connect_failed(int rc, const std::string& reason) {
     if (status.state != SessionState::connecting) {
-        log::debug("cloud ", config.name, ": stale connect failure in state ", to_string(status.state));
+        log::debug(tag, ": stale connect failure in state ", to_string(status.state));
         return;
     }
     deadline_timer->cancel();
     if (rc > 0) {
         // Wrong credentials or a rejected client id do not heal in seconds, and hammering the
         // platform with them gets the device banned: wait the cap.
-        const std::string meaning = connack_meaning(config.platform, rc);
+        const std::string meaning = platform.connack_meaning(rc);
         status.last_disconnect_reason = "connection refused (CONNACK " + std::to_string(rc) + "): " + meaning;
         const milliseconds delay = backoff.refused_delay();
         refused_until = sched.now() + delay;
@@ -314,7 +308,7 @@ void Session::Impl::handle_disconnected(const std::string& reason) {
         return;
     }
     if (status.state != SessionState::connected) {
-        log::debug("cloud ", config.name, ": stale disconnect in state ", to_string(status.state));
+        log::debug(tag, ": stale disconnect in state ", to_string(status.state));
         return;
     }
     stable_timer->cancel();
@@ -338,14 +332,14 @@ void Session::Impl::handle_stable() {
     if (status.state != SessionState::connected) return;
     if (backoff.reset_if_stable(std::chrono::duration_cast<milliseconds>(sched.now() - connected_at))) {
         short_sessions = 0;
-        log::debug("cloud ", config.name, ": up for ", seconds_text(backoff.stable_after()), ", backoff reset");
+        log::debug(tag, ": up for ", duration_text(backoff.stable_after()), ", backoff reset");
     }
 }
 
 void Session::Impl::handle_deadline() {
     if (status.state != SessionState::connecting) return;
     client->disconnect();
-    handle_connect_failed(-1, "no CONNACK within " + seconds_text(kConnectDeadline));
+    handle_connect_failed(-1, "no CONNACK within " + duration_text(kConnectDeadline));
 }
 
 Session::Session(Scheduler& sched, CloudConfig config, BackoffConfig backoff, std::unique_ptr<MqttClient> client,
@@ -373,7 +367,7 @@ void Session::set_subscriptions(const std::vector<std::pair<std::string, int>>& 
     for (const auto& f : next) {
         if (!up || std::find(m.subscriptions.begin(), m.subscriptions.end(), f) != m.subscriptions.end()) continue;
         if (m.client->subscribe(f.first, f.second) < 0)
-            log::warning("cloud ", m.config.name, ": cannot subscribe to ", f.first);
+            log::warning(m.tag, ": cannot subscribe to ", f.first);
     }
     // A filter subscribed again is not stale any more.
     std::erase_if(m.stale, [&](const std::string& s) {
@@ -419,7 +413,7 @@ void Session::reconnect(const std::string& why) {
     auto& m = *impl_;
     if (!m.started) return;
     if (m.follows_modem && !m.link_up) {
-        log::info("cloud ", m.config.name, ": ", why, ": ignored, no modem data link");
+        log::info(m.tag, ": ", why, ": ignored, no modem data link");
         return;
     }
     m.retry_timer->cancel();
@@ -430,8 +424,8 @@ void Session::reconnect(const std::string& why) {
 int Session::publish(const std::string& topic, const std::string& payload, int qos) {
     auto& m = *impl_;
     if (m.status.state != SessionState::connected) return -1;
-    if (qos < 0 || qos > max_qos(m.config.platform)) {
-        log::debug("cloud ", m.config.name, ": QoS ", qos, " not accepted by ", to_string(m.config.platform));
+    if (qos < 0 || qos > m.platform.max_qos()) {
+        log::debug(m.tag, ": QoS ", qos, " not accepted by ", m.platform.name());
         return -1;
     }
     const int mid = m.client->publish(topic, payload, qos, false);

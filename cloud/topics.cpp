@@ -1,76 +1,13 @@
 #include "cloud/topics.hpp"
 
 #include <algorithm>
-#include <array>
+
+#include "cloud/platform_profile.hpp"
 
 namespace cellgate::cloud {
 namespace {
 
-using D = TopicDirection;
 constexpr size_t kMaxTopic = 65535;  // a 16-bit length in PUBLISH
-
-// aliyun.md §4.1/§4.2 (SDK-4.x aiot_dm_api.c, SDK-Py, SDK-Node). Replies to the platform's
-// requests end in "_reply" within the same level.
-constexpr std::array kAliyun{
-    TopicTemplate{"property_post", "/sys/{product_key}/{device_name}/thing/event/property/post", D::up},
-    TopicTemplate{"property_post_reply", "/sys/{product_key}/{device_name}/thing/event/property/post_reply", D::down},
-    TopicTemplate{"property_batch_post", "/sys/{product_key}/{device_name}/thing/event/property/batch/post", D::up},
-    TopicTemplate{"property_batch_post_reply", "/sys/{product_key}/{device_name}/thing/event/property/batch/post_reply",
-                  D::down},
-    TopicTemplate{"event_post", "/sys/{product_key}/{device_name}/thing/event/{event_id}/post", D::up},
-    TopicTemplate{"event_post_reply", "/sys/{product_key}/{device_name}/thing/event/{event_id}/post_reply", D::down},
-    TopicTemplate{"property_set", "/sys/{product_key}/{device_name}/thing/service/property/set", D::down},
-    TopicTemplate{"property_set_reply", "/sys/{product_key}/{device_name}/thing/service/property/set_reply", D::up},
-    TopicTemplate{"service_call", "/sys/{product_key}/{device_name}/thing/service/{service_id}", D::down},
-    TopicTemplate{"service_reply", "/sys/{product_key}/{device_name}/thing/service/{service_id}_reply", D::up},
-    TopicTemplate{"desired_get", "/sys/{product_key}/{device_name}/thing/property/desired/get", D::up},
-    TopicTemplate{"desired_get_reply", "/sys/{product_key}/{device_name}/thing/property/desired/get_reply", D::down},
-    TopicTemplate{"rrpc_request", "/sys/{product_key}/{device_name}/rrpc/request/{message_id}", D::down},
-    TopicTemplate{"rrpc_response", "/sys/{product_key}/{device_name}/rrpc/response/{message_id}", D::up},
-    TopicTemplate{"ntp_request", "/ext/ntp/{product_key}/{device_name}/request", D::up},
-    TopicTemplate{"ntp_response", "/ext/ntp/{product_key}/{device_name}/response", D::down},
-    TopicTemplate{"user_update", "/{product_key}/{device_name}/user/update", D::up},
-    TopicTemplate{"user_get", "/{product_key}/{device_name}/user/get", D::down},
-};
-
-// onenet.md §4.1 (thing model) and §4.2 (data streams). Replies to the platform's requests end
-// in "_reply"; the platform's replies are a "/reply" level.
-constexpr std::array kOnenet{
-    TopicTemplate{"property_post", "$sys/{product_id}/{device_name}/thing/property/post", D::up},
-    TopicTemplate{"property_post_reply", "$sys/{product_id}/{device_name}/thing/property/post/reply", D::down},
-    TopicTemplate{"property_set", "$sys/{product_id}/{device_name}/thing/property/set", D::down},
-    TopicTemplate{"property_set_reply", "$sys/{product_id}/{device_name}/thing/property/set_reply", D::up},
-    TopicTemplate{"property_get", "$sys/{product_id}/{device_name}/thing/property/get", D::down},
-    TopicTemplate{"property_get_reply", "$sys/{product_id}/{device_name}/thing/property/get_reply", D::up},
-    TopicTemplate{"desired_get", "$sys/{product_id}/{device_name}/thing/property/desired/get", D::up},
-    TopicTemplate{"desired_get_reply", "$sys/{product_id}/{device_name}/thing/property/desired/get/reply", D::down},
-    TopicTemplate{"desired_delete", "$sys/{product_id}/{device_name}/thing/property/desired/delete", D::up},
-    TopicTemplate{"desired_delete_reply", "$sys/{product_id}/{device_name}/thing/property/desired/delete/reply",
-                  D::down},
-    TopicTemplate{"event_post", "$sys/{product_id}/{device_name}/thing/event/post", D::up},
-    TopicTemplate{"event_post_reply", "$sys/{product_id}/{device_name}/thing/event/post/reply", D::down},
-    TopicTemplate{"service_invoke", "$sys/{product_id}/{device_name}/thing/service/{service_id}/invoke", D::down},
-    TopicTemplate{"service_invoke_reply", "$sys/{product_id}/{device_name}/thing/service/{service_id}/invoke_reply",
-                  D::up},
-    TopicTemplate{"pack_post", "$sys/{product_id}/{device_name}/thing/pack/post", D::up},
-    TopicTemplate{"pack_post_reply", "$sys/{product_id}/{device_name}/thing/pack/post/reply", D::down},
-    TopicTemplate{"history_post", "$sys/{product_id}/{device_name}/thing/history/post", D::up},
-    TopicTemplate{"history_post_reply", "$sys/{product_id}/{device_name}/thing/history/post/reply", D::down},
-    TopicTemplate{"dp_post", "$sys/{product_id}/{device_name}/dp/post/json", D::up},
-    TopicTemplate{"dp_post_accepted", "$sys/{product_id}/{device_name}/dp/post/json/accepted", D::down},
-    TopicTemplate{"dp_post_rejected", "$sys/{product_id}/{device_name}/dp/post/json/rejected", D::down},
-    TopicTemplate{"cmd_request", "$sys/{product_id}/{device_name}/cmd/request/{cmd_id}", D::down},
-    TopicTemplate{"cmd_response", "$sys/{product_id}/{device_name}/cmd/response/{cmd_id}", D::up},
-    TopicTemplate{"ota_inform", "$sys/{product_id}/{device_name}/ota/inform", D::down},
-    TopicTemplate{"ota_inform_reply", "$sys/{product_id}/{device_name}/ota/inform_reply", D::up},
-};
-
-// onenet.md §6: commands arrive without a SUBSCRIBE (devices cannot subscribe to $ topics).
-constexpr std::array kOnenetLegacy{
-    TopicTemplate{"dp", "$dp", D::up},
-    TopicTemplate{"cmd_request", "$creq/{cmd_id}", D::down},
-    TopicTemplate{"cmd_response", "$crsp/{cmd_id}", D::up},
-};
 
 bool is_identifier(std::string_view s) {
     if (s.empty() || (s.front() >= '0' && s.front() <= '9')) return false;
@@ -140,18 +77,8 @@ std::optional<std::string> render(std::string_view tmpl, const TopicFields& fiel
 
 }  // namespace
 
-std::span<const TopicTemplate> topic_templates(Platform p) {
-    switch (p) {
-        case Platform::aliyun: return kAliyun;
-        case Platform::onenet: return kOnenet;
-        case Platform::onenet_legacy: return kOnenetLegacy;
-        case Platform::generic: return {};
-    }
-    return {};
-}
-
 const TopicTemplate* find_topic_template(Platform p, std::string_view name) {
-    for (const auto& t : topic_templates(p)) {
+    for (const auto& t : profile(p).topic_templates()) {
         if (t.name == name) return &t;
     }
     return nullptr;
@@ -159,26 +86,7 @@ const TopicTemplate* find_topic_template(Platform p, std::string_view name) {
 
 TopicFields topic_fields(const CloudConfig& c) {
     TopicFields f{{"name", c.name}};
-    switch (c.platform) {
-        case Platform::aliyun:
-            f["product_key"] = c.product_key;
-            f["device_name"] = c.device_name;
-            break;
-        case Platform::onenet:
-            f["product_id"] = c.product_id;
-            f["device_name"] = c.device_name;
-            break;
-        case Platform::onenet_legacy:
-            f["product_id"] = c.product_id;
-            f["device_id"] = c.device_id;
-            break;
-        case Platform::generic:
-            f["client_id"] = c.client_id;
-            // A generic broker has no device name of its own; the client id is what identifies the
-            // gateway there, and routes written for a platform keep working.
-            f["device_name"] = c.device_name.empty() ? c.client_id : c.device_name;
-            break;
-    }
+    profile(c.platform).add_topic_fields(c, f);
     return f;
 }
 
@@ -234,7 +142,7 @@ bool valid_topic_filter(std::string_view filter) {
 bool mqtt_topic_matches(std::string_view filter, std::string_view topic, std::vector<std::string>* captures_out) {
     if (captures_out != nullptr) captures_out->clear();
     if (!valid_topic_filter(filter) || !valid_topic_name(topic)) return false;
-    // §4.7.2: wildcards at the first level do not match $-topics.
+    // Wildcards at the first level do not match $-topics (MQTT 3.1.1, topic semantics).
     if (topic.front() == '$' && (filter.front() == '+' || filter.front() == '#')) return false;
 
     std::vector<std::string> captures;
@@ -274,36 +182,7 @@ bool mqtt_topic_matches(std::string_view filter, std::string_view topic, std::ve
 
 std::string check_publish_topic(Platform p, std::string_view topic, const TopicFields& fields) {
     if (!valid_topic_name(topic)) return "not a valid MQTT topic name";
-    switch (p) {
-        case Platform::aliyun:
-            // SDK-4.x refuses 128 bytes and more (aliyun.md §5).
-            if (topic.size() >= 128) return "aliyun topics must be shorter than 128 bytes";
-            break;
-        case Platform::onenet:
-        case Platform::onenet_legacy: {
-            // onenet.md §4/§5.1: publishing to an illegal topic disconnects the device.
-            const std::string_view body = topic.front() == '$' ? topic.substr(1) : topic;
-            const bool charset_ok = std::all_of(body.begin(), body.end(), [](char ch) {
-                return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                       ch == '/' || ch == '_' || ch == '-';
-            });
-            if (!charset_ok) return "onenet topics may only contain letters, digits, / _ and - after a leading $";
-            if (p == Platform::onenet && std::count(topic.begin(), topic.end(), '/') >= 8) {
-                return "onenet topics have at most 8 levels";
-            }
-            if (p == Platform::onenet) {
-                const auto field = [&](const char* k) {
-                    const auto it = fields.find(k);
-                    return it == fields.end() ? std::string() : it->second;
-                };
-                const std::string own = "$sys/" + field("product_id") + "/" + field("device_name") + "/";
-                if (!topic.starts_with(own)) return "onenet devices may only publish under " + own;
-            }
-            break;
-        }
-        case Platform::generic: break;
-    }
-    return {};
+    return profile(p).publish_topic_problem(topic, fields);
 }
 
 }  // namespace cellgate::cloud

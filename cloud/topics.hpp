@@ -9,7 +9,6 @@
 
 #include <map>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,15 +28,13 @@ struct TopicTemplate {
     TopicDirection direction;
 };
 
-// The platform's named templates (none for generic).
-std::span<const TopicTemplate> topic_templates(Platform p);
-// nullptr when the platform has no template of that name.
+// The platform's template of that name (its profile's topic_templates()); nullptr when it has none.
 const TopicTemplate* find_topic_template(Platform p, std::string_view name);
 
 using TopicFields = std::map<std::string, std::string, std::less<>>;
-// The fields a config provides: `name` always; aliyun product_key, device_name; onenet
-// product_id, device_name; onenet-legacy product_id, device_id; generic client_id and
-// device_name (the client id unless the entry sets one).
+// The fields a config provides: `name` always, and the ids its platform's templates use (aliyun
+// product_key, device_name; onenet product_id, device_name; onenet-legacy product_id, device_id;
+// generic client_id and device_name, the client id unless the entry sets one).
 TopicFields topic_fields(const CloudConfig& c);
 
 // Expands `{name}` from `fields` and `{N}` from `wildcard_captures` (1-based). nullopt with
@@ -51,7 +48,7 @@ std::optional<std::string> expand_topic(std::string_view tmpl, const TopicFields
 // `fields` becomes `+` (it must fill a whole level). Captures are an error here.
 std::optional<std::string> topic_filter(std::string_view tmpl, const TopicFields& fields, std::string& error);
 
-// MQTT 3.1.1 §4.7 syntax.
+// MQTT 3.1.1 topic name and filter syntax.
 bool valid_topic_name(std::string_view topic);     // for PUBLISH: no wildcards
 bool valid_topic_filter(std::string_view filter);  // for SUBSCRIBE: + and # on whole levels, # last
 
@@ -64,9 +61,9 @@ bool mqtt_topic_matches(std::string_view filter, std::string_view topic,
                         std::vector<std::string>* captures_out = nullptr);
 
 // "" when `topic` may be published on the platform by the device `fields` name (topic_fields()),
-// else why not. Aliyun: under 128 bytes; OneNET: only the device's own $sys/<product_id>/
-// <device_name>/ topics (anything else disconnects it), charset [A-Za-z0-9/_-] after the '$', at
-// most 8 levels.
+// else why not: a valid topic name, and what the platform's profile adds (Aliyun: under 128 bytes;
+// OneNET: only the device's own $sys/<product_id>/<device_name>/ topics, since anything else
+// disconnects it, charset [A-Za-z0-9/_-] after the '$', at most 8 levels).
 std::string check_publish_topic(Platform p, std::string_view topic, const TopicFields& fields);
 
 }  // namespace cellgate::cloud

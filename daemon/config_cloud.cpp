@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cloud/platform.hpp"
+#include "cloud/platform_profile.hpp"
 #include "daemon/config_reader.hpp"
 
 namespace cellgate::config_detail {
@@ -17,40 +18,42 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Choice<cloud::Platform> kPlatforms[] = {{"aliyun", cloud::Platform::aliyun},
-                                                  {"onenet", cloud::Platform::onenet},
-                                                  {"onenet-legacy", cloud::Platform::onenet_legacy},
-                                                  {"generic", cloud::Platform::generic}};
-constexpr Choice<std::string_view> kSignMethods[] = {
-    {"hmacsha256", "hmacsha256"}, {"hmacsha1", "hmacsha1"}, {"hmacmd5", "hmacmd5"}};
-constexpr Choice<std::string_view> kTokenMethods[] = {{"sha256", "sha256"}, {"sha1", "sha1"}, {"md5", "md5"}};
-
 constexpr std::string_view kCommonCloudKeys[] = {"name", "platform", "endpoint", "tls", "keepalive", "rate_limit"};
-constexpr std::string_view kAliyunKeys[] = {"product_key", "device_name", "device_secret", "device_secret_file",
-                                            "region",      "instance",    "sign_method",   "client_id"};
-constexpr std::string_view kOnenetKeys[] = {"product_id",      "device_name",    "device_key",
-                                            "device_key_file", "token_lifetime", "token_method"};
-constexpr std::string_view kOnenetLegacyKeys[] = {"product_id", "device_id", "auth_info", "auth_info_file"};
-constexpr std::string_view kGenericKeys[] = {"client_id", "username", "password", "password_file"};
 
-std::span<const std::string_view> platform_keys(cloud::Platform p) {
-    switch (p) {
-        case cloud::Platform::aliyun: return kAliyunKeys;
-        case cloud::Platform::onenet: return kOnenetKeys;
-        case cloud::Platform::onenet_legacy: return kOnenetLegacyKeys;
-        case cloud::Platform::generic: return kGenericKeys;
-    }
-    return {};
-}
-
-std::vector<std::string_view> cloud_keys(std::optional<cloud::Platform> p) {
-    std::vector<std::string_view> keys(std::begin(kCommonCloudKeys), std::end(kCommonCloudKeys));
-    for (const auto& c : kPlatforms) {
-        if (p && c.value != *p) continue;
-        for (auto k : platform_keys(c.value))
-            if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+// The keys an entry of platform `only` (of any platform: nullptr) accepts, in the order messages
+// list them; a secret is accepted as `<name>_file` too.
+std::vector<std::string> cloud_keys(const cloud::PlatformProfile* only) {
+    std::vector<std::string> keys(std::begin(kCommonCloudKeys), std::end(kCommonCloudKeys));
+    const auto add = [&keys](std::string key) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+    };
+    for (const cloud::PlatformProfile* p : cloud::platform_profiles()) {
+        if (only != nullptr && p != only) continue;
+        for (const auto& k : p->config_keys()) {
+            add(std::string(k.name));
+            if (k.kind == cloud::ConfigKey::Kind::secret) add(std::string(k.name) + "_file");
+        }
     }
     return keys;
+}
+
+std::vector<std::string_view> views(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+std::vector<std::string_view> platform_names() {
+    std::vector<std::string_view> names;
+    for (const cloud::PlatformProfile* p : cloud::platform_profiles()) names.emplace_back(p->name());
+    return names;
+}
+
+// read_choice() over a list known at run time.
+std::optional<std::string_view> read_one_of(Errors& e, const Field& f, std::span<const std::string_view> names) {
+    const std::string expected = "one of " + join(names, " | ");
+    auto s = read_scalar(e, f, expected);
+    if (!s) return std::nullopt;
+    for (const auto name : names)
+        if (name == *s) return name;
+    e.add(f.at(), f.path, "must be " + expected + ", got " + quoted(*s));
+    return std::nullopt;
 }
 
 void read_tls(Errors& e, const Field& f, cloud::TlsConfig& tls) {
@@ -91,32 +94,30 @@ public:
         c_.config_line = at_.line;
         // The platform decides which keys are valid, so it is read before the walk.
         const auto platform_field = find_platform();
-        std::optional<cloud::Platform> platform;
-        if (platform_field) platform = read_choice(e_, *platform_field, kPlatforms);
-        if (platform) c_.platform = *platform;
+        const auto names = platform_names();
+        const cloud::PlatformProfile* platform = nullptr;
+        if (platform_field)
+            if (auto name = read_one_of(e_, *platform_field, names))
+                platform = &cloud::profile(*cloud::platform_from_string(*name));
+        if (platform) c_.platform = platform->id();
 
-        const auto all = cloud_keys(std::nullopt);
-        const std::string variant = platform ? std::string("platform ") + cloud::to_string(*platform) : "";
-        MapWalker m(e_, node_, path_, at_, cloud_keys(platform), all, variant);
+        const auto allowed = cloud_keys(platform);
+        const std::string variant = platform ? std::string("platform ") + platform->name() : "";
+        MapWalker m(e_, node_, path_, at_, views(allowed), views(cloud_keys(nullptr)), variant);
         if (!platform_field && !m.wrong_type())
-            e_.add(at_, path_ + ".platform", "is required; one of aliyun | onenet | onenet-legacy | generic");
+            e_.add(at_, path_ + ".platform", "is required; one of " + join(names, " | "));
 
         if (auto f = m.require("name", "a short name such as ali, [a-z0-9_-]{1,32}")) read_name(*f);
         read_common(m);
         if (platform) {
-            switch (*platform) {
-                case cloud::Platform::aliyun: read_aliyun(m); break;
-                case cloud::Platform::onenet: read_onenet(m); break;
-                case cloud::Platform::onenet_legacy: read_onenet_legacy(m); break;
-                case cloud::Platform::generic: read_generic(m); break;
-            }
+            read_platform_keys(m, *platform);
             // A key that failed to read left its default behind, which the rules would then report
             // under another name ("requires device_secret" for an unreadable device_secret_file):
             // the rules wait until the entry itself reads cleanly, and advice until it is valid.
             if (clean()) check_rules(m);
             if (clean()) warn();
-            if (auto f = m.get("rate_limit")) read_rate_limit(e_, *f, *platform, rate_limit_);
-            else rate_limit_ = cloud::default_rate_limit(*platform);
+            if (auto f = m.get("rate_limit")) read_rate_limit(e_, *f, c_.platform, rate_limit_);
+            else rate_limit_ = platform->default_rate_limit();
         }
         return c_;
     }
@@ -165,7 +166,7 @@ private:
                 if (d->count() % 1000 != 0)
                     e_.add(f->at(), f->path, "must be whole seconds, got " + format_duration(*d));
                 else
-                    c_.keepalive = *d;
+                    c_.keepalive = std::chrono::duration_cast<std::chrono::seconds>(*d);
             }
         }
     }
@@ -188,44 +189,24 @@ private:
             out = *s;
     }
 
-    void secret(const MapWalker& m, std::string_view key, std::string& out) { read_secret(e_, m, key, out); }
-
-    template <size_t N>
-    void method(const MapWalker& m, std::string_view key, const Choice<std::string_view> (&choices)[N],
-                std::string& out) {
-        if (auto f = m.get(key))
-            if (auto v = read_choice(e_, *f, choices)) out = std::string(*v);
-    }
-
-    void read_aliyun(const MapWalker& m) {
-        text(m, "product_key", c_.product_key, 64);
-        text(m, "device_name", c_.device_name, 64);
-        secret(m, "device_secret", c_.device_secret);
-        label(m, "region", c_.region);
-        label(m, "instance", c_.instance);
-        method(m, "sign_method", kSignMethods, c_.sign_method);
-        text(m, "client_id", c_.client_id, 256);
-    }
-
-    void read_onenet(const MapWalker& m) {
-        text(m, "product_id", c_.product_id, 64);
-        text(m, "device_name", c_.device_name, 64);
-        secret(m, "device_key", c_.device_key);
-        if (auto f = m.get("token_lifetime"))
-            if (auto d = read_duration(e_, *f, 1min, 87600h)) c_.token_lifetime = *d;
-        method(m, "token_method", kTokenMethods, c_.token_method);
-    }
-
-    void read_onenet_legacy(const MapWalker& m) {
-        text(m, "product_id", c_.product_id, 64);
-        text(m, "device_id", c_.device_id, 64);
-        secret(m, "auth_info", c_.auth_info);
-    }
-
-    void read_generic(const MapWalker& m) {
-        text(m, "client_id", c_.client_id, 256);
-        text(m, "username", c_.username, 256);
-        secret(m, "password", c_.password);
+    // The keys the platform's profile declares, each read into its CloudConfig field.
+    void read_platform_keys(const MapWalker& m, const cloud::PlatformProfile& p) {
+        using Kind = cloud::ConfigKey::Kind;
+        for (const auto& k : p.config_keys()) {
+            switch (k.kind) {
+                case Kind::text: text(m, k.name, c_.*k.text, k.max_len); break;
+                case Kind::secret: read_secret(e_, m, k.name, c_.*k.text); break;
+                case Kind::label: label(m, k.name, c_.*k.text); break;
+                case Kind::choice:
+                    if (auto f = m.get(k.name))
+                        if (auto v = read_one_of(e_, *f, k.choices)) c_.*k.text = std::string(*v);
+                    break;
+                case Kind::duration:
+                    if (auto f = m.get(k.name))
+                        if (auto d = read_duration(e_, *f, k.min, k.max)) c_.*k.duration = *d;
+                    break;
+            }
+        }
     }
 
     // The platform's documented limits, so a violation is a config error and not a kick in the field.

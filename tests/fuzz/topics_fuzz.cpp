@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cloud/platform_profile.hpp"
 #include "cloud/topics.hpp"
 
 using namespace cellgate::cloud;
@@ -81,9 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (const auto out = expand_topic(tmpl, fields, caps, error)) {
             if (!valid_topic_name(*out) || out->find("//") != std::string::npos || out->back() == '/') std::abort();
             check_match(*out, *out);
-            for (Platform p : {Platform::aliyun, Platform::onenet, Platform::onenet_legacy, Platform::generic}) {
-                (void)check_publish_topic(p, *out, fields);
-            }
+            for (const PlatformProfile* p : platform_profiles()) (void)check_publish_topic(p->id(), *out, fields);
         } else if (error.empty()) {
             std::abort();
         }

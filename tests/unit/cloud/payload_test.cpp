@@ -1,5 +1,6 @@
-// The platforms' message formats, table-tested with the shapes of aliyun.md §4.3 (Alink JSON,
-// Doc-TSL examples) and onenet.md §4.1/§4.2 (OneJSON examples, MQTTS commands).
+// The platforms' message formats, table-tested with the shapes the platforms document: Alink JSON
+// (Alibaba Cloud IoT Platform docs, "Device properties, events and services") and OneJSON and the
+// MQTTS commands (OneNET's thing-model and data-stream topic pages).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -137,14 +138,14 @@ struct WrapCase {
 TEST(PayloadWrap, AlinkAndOneJsonShapes) {
     constexpr int64_t kT = 1733300000000;  // 2024-12-04
     const WrapCase cases[] = {
-        // aliyun.md §4.3, Doc-TSL request (with sys.ack 1 and the {value,time} form).
+        // Aliyun's Alink request example (with sys.ack 1 and the {value,time} form).
         {Platform::aliyun, "property", R"({"Power":"on","WF":23.6})", 123, 1524448722000,
          R"({"id":"123","version":"1.0","sys":{"ack":1},"params":{"Power":{"value":"on","time":1524448722000},)"
          R"("WF":{"value":23.6,"time":1524448722000}},"method":"thing.event.property.post"})"},
         {Platform::aliyun, "event:alarm", R"({"Power":"on","WF":"2"})", 7, 1524448722000,
          R"({"id":"7","version":"1.0","sys":{"ack":1},"params":{"value":{"Power":"on","WF":"2"},)"
          R"("time":1524448722000},"method":"thing.event.alarm.post"})"},
-        // onenet.md §4.1 OneJSON examples.
+        // OneNET's OneJSON examples.
         {Platform::onenet, "property", R"({"temp":23.6,"Power":"on"})", 123, 1599534283111,
          R"({"id":"123","version":"1.0","params":{"temp":{"value":23.6,"time":1599534283111},)"
          R"("Power":{"value":"on","time":1599534283111}}})"},
@@ -157,7 +158,7 @@ TEST(PayloadWrap, AlinkAndOneJsonShapes) {
          R"({"id":"1","version":"1.0","params":{"f":{"value":10.0,"time":1733300000000},"i":{"value":10,"time":1733300000000},)"
          R"("n":{"value":-5,"time":1733300000000},"u":{"value":18446744073709551615,"time":1733300000000},"e":{"value":1e+300,"time":1733300000000},)"
          R"("b":{"value":false,"time":1733300000000}}})"},
-        // Ids: a decimal string in 0..4294967295 (aliyun.md §4.3), the outbox id modulo 2^32.
+        // Ids: a decimal string in 0..4294967295 (Aliyun's rule), the outbox id modulo 2^32.
         {Platform::aliyun, "property", R"({"a":1})", 4294967295, kT,
          R"({"id":"4294967295","version":"1.0","sys":{"ack":1},"params":{"a":{"value":1,"time":1733300000000}},)"
          R"("method":"thing.event.property.post"})"},
@@ -228,7 +229,7 @@ TEST(PayloadReply, ParsesThePlatformsAnswers) {
     const char* one_prop = "$sys/238322/gw-001/thing/property/post/reply";
     const char* one_event = "$sys/238322/gw-001/thing/event/post/reply";
     const ReplyCase cases[] = {
-        // aliyun.md §4.3 (Doc-TSL).
+        // Aliyun's Alink reply example.
         {Platform::aliyun, ali_prop, R"({"code":200,"data":{},"id":"123","message":"success","version":"1.0"})", true,
          123, true, "200", "success"},
         {Platform::aliyun, ali_event, R"({"code":6813,"data":{},"id":"123","message":"topic illegal","version":"1.0"})",
@@ -245,7 +246,7 @@ TEST(PayloadReply, ParsesThePlatformsAnswers) {
         {Platform::aliyun, "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post", R"({"code":200,"id":"1"})", false, 0,
          false, "", ""},
         {Platform::aliyun, one_prop, R"({"id":"123","code":200,"msg":"success"})", false, 0, false, "", ""},
-        // onenet.md §4.1.
+        // OneNET's OneJSON reply example.
         {Platform::onenet, one_prop, R"({"id":"123","code":200,"msg":"success"})", true, 123, true, "200", "success"},
         {Platform::onenet, one_event, R"({"id":"9","code":2402,"msg":"request format error"})", true, 9, false, "2402",
          "request format error"},
@@ -289,7 +290,7 @@ TEST(PayloadDownlink, FiltersForTheDevicesRequests) {
                        "$sys/238322/gw-001/thing/service/+/invoke", "$sys/238322/gw-001/cmd/request/+"}));
     EXPECT_TRUE(downlink_filters(Platform::onenet_legacy, fields(Platform::onenet_legacy)).empty());
     EXPECT_TRUE(downlink_filters(Platform::generic, fields(Platform::generic)).empty());
-    // OneNET Studio allows at most 10 subscriptions per session (onenet.md §5.2), with replies.
+    // OneNET Studio allows at most 10 subscriptions per session (its usage limits), with replies.
     EXPECT_LE(downlink_filters(Platform::onenet, fields(Platform::onenet)).size() +
                   reply_filters(Platform::onenet, fields(Platform::onenet)).size(),
               10u);
@@ -344,7 +345,7 @@ struct DownReplyCase {
 
 TEST(PayloadDownlink, ReplyInThePlatformsFormat) {
     const DownReplyCase cases[] = {
-        // aliyun.md §4.3: {"id","code","data"}, id echoed, on the request topic + "_reply".
+        // Aliyun: {"id","code","data"}, id echoed, on the request topic + "_reply".
         {Platform::aliyun, "thing/service/property/set/reply", R"({"id":"12345","code":200,"data":{}})",
          "/sys/a1B2c3D4e5F/gw-001/thing/service/property/set_reply", R"({"id":"12345","code":200,"data":{}})"},
         {Platform::aliyun, "thing/service/property/set_reply", R"({"id":"12345"})",
@@ -355,7 +356,7 @@ TEST(PayloadDownlink, ReplyInThePlatformsFormat) {
          "/sys/a1B2c3D4e5F/gw-001/thing/service/reboot_reply", R"({"id":"9","code":460,"data":{}})"},
         {Platform::aliyun, "rrpc/request/1234/reply", "pong", "/sys/a1B2c3D4e5F/gw-001/rrpc/response/1234", "pong"},
         {Platform::aliyun, "rrpc/response/1234", "pong", "/sys/a1B2c3D4e5F/gw-001/rrpc/response/1234", "pong"},
-        // onenet.md §4.1: {"id","code","msg"[,"data"]} on set_reply / get_reply / invoke_reply.
+        // OneNET: {"id","code","msg"[,"data"]} on set_reply / get_reply / invoke_reply.
         {Platform::onenet, "thing/property/set/reply", R"({"id":"123"})", "$sys/238322/gw-001/thing/property/set_reply",
          R"({"id":"123","code":200,"msg":"success"})"},
         {Platform::onenet, "thing/property/set_reply", R"({"id":"123","code":100})",
@@ -369,13 +370,13 @@ TEST(PayloadDownlink, ReplyInThePlatformsFormat) {
          R"({"id":"5","code":200,"msg":"success","data":{"result1":"on"}})"},
         {Platform::onenet, "thing/service/reset/invoke_reply", R"({"id":"5","code":100,"message":"busy"})",
          "$sys/238322/gw-001/thing/service/reset/invoke_reply", R"({"id":"5","code":100,"msg":"busy"})"},
-        // onenet.md §4.2: commands are opaque, answered on cmd/response/<cmdid>, under 1 KB.
+        // OneNET MQTTS commands are opaque, answered on cmd/response/<cmdid>, under 1 KB.
         {Platform::onenet, "cmd/request/9c1e-77/reply", "done", "$sys/238322/gw-001/cmd/response/9c1e-77", "done"},
         {Platform::onenet, "cmd/response/9c1e-77", "", "$sys/238322/gw-001/cmd/response/9c1e-77", ""},
         {Platform::onenet, "cmd/response/9c1e-77", std::string(1023, 'x'), "$sys/238322/gw-001/cmd/response/9c1e-77",
          std::string(1023, 'x')},
         {Platform::onenet, "cmd/response/9c1e-77", std::string(1024, 'x'), nullptr, ""},
-        // onenet.md §6: $creq/<uuid> -> $crsp/<uuid>.
+        // OneNET legacy access: $creq/<uuid> -> $crsp/<uuid>.
         {Platform::onenet_legacy, "creq/9c1e-77/reply", "ok", "$crsp/9c1e-77", "ok"},
         {Platform::onenet_legacy, "crsp/9c1e-77", "ok", "$crsp/9c1e-77", "ok"},
         // Unusable answers.

@@ -1,5 +1,5 @@
-// Per-session publish rate limits against the documented ceilings (aliyun.md §5: 30 messages/s,
-// excess dropped; onenet.md §5.1: more than 100 QoS 1 publishes in 5 s bans the device).
+// Per-session publish rate limits against the documented ceilings (Aliyun: 30 messages/s, excess
+// dropped; OneNET MQTTS: more than 100 QoS 1 publishes in 5 s bans the device).
 #include <gtest/gtest.h>
 
 #include <cmath>

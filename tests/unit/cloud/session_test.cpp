@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "cloud/platform.hpp"
+#include "cloud/platform_profile.hpp"
 #include "unit/support/fake_mqtt.hpp"
 #include "unit/support/fake_scheduler.hpp"
+#include "unit/support/test_device.hpp"
 
 namespace cellgate::cloud {
 namespace {
@@ -22,45 +24,12 @@ using ::testing::HasSubstr;
 using testing::FakeMqttClient;
 using testing::FakeScheduler;
 
-CloudConfig lab_config() {  // the `lab` entry of issue 3
-    CloudConfig c;
-    c.name = "lab";
-    c.platform = Platform::generic;
-    c.endpoint = "broker.example:8883";
-    c.client_id = "gw-001";
-    c.username = "gw";
-    c.password = "lab-secret";
-    c.tls.enabled = true;
-    c.keepalive = 120s;
-    return c;
-}
+// The test device on a generic broker, on aliyun and on onenet.
+CloudConfig lab_config() { return testing::test_session(Platform::generic, "lab"); }
+CloudConfig ali_config() { return testing::test_session(Platform::aliyun, "ali"); }
+CloudConfig onenet_config() { return testing::test_session(Platform::onenet, "onenet"); }
 
-CloudConfig ali_config() {
-    CloudConfig c;
-    c.name = "ali";
-    c.platform = Platform::aliyun;
-    c.product_key = "a1B2c3D4e5F";
-    c.device_name = "gw-001";
-    c.device_secret = "ali-device-secret";
-    c.region = "cn-shanghai";
-    c.tls.enabled = true;
-    c.keepalive = 120s;
-    return c;
-}
-
-CloudConfig onenet_config() {
-    CloudConfig c;
-    c.name = "onenet";
-    c.platform = Platform::onenet;
-    c.product_id = "238322";
-    c.device_name = "gw-001";
-    c.device_key = "c2VjcmV0LWRldmljZS1rZXktZm9yLXRlc3Rz";  // base64, as OneNET issues keys
-    c.tls.enabled = true;
-    c.keepalive = 120s;
-    return c;
-}
-
-BackoffConfig issue_backoff() {
+BackoffConfig example_backoff() {  // the `backoff:` block of etc/cellgate.yaml
     BackoffConfig b;
     b.initial = 1s;
     b.max = 120s;
@@ -73,7 +42,7 @@ protected:
     void make(CloudConfig cfg = lab_config(), bool with_modem = false, uint32_t seed = 1) {
         auto fake = std::make_unique<FakeMqttClient>(sched);
         client = fake.get();
-        session = std::make_unique<Session>(sched, std::move(cfg), issue_backoff(), std::move(fake), with_modem, seed);
+        session = std::make_unique<Session>(sched, std::move(cfg), example_backoff(), std::move(fake), with_modem, seed);
         session->on_change = [this](const SessionStatus& s) { changes.push_back(s); };
     }
     const SessionStatus& status() const { return session->status(); }
@@ -119,11 +88,11 @@ TEST_F(SessionTest, WithoutModemConnectsAtOnce) {
     const ConnectParams& p = client->attempts[0].params;
     EXPECT_EQ(p.host, "broker.example");
     EXPECT_EQ(p.port, 8883);
-    EXPECT_EQ(p.client_id, "gw-001");
+    EXPECT_EQ(p.client_id, "lab-1");
     EXPECT_EQ(p.username, "gw");
     EXPECT_EQ(p.keepalive, 120s);
     EXPECT_EQ(status().endpoint, "broker.example:8883");
-    EXPECT_EQ(status().client_id, "gw-001");
+    EXPECT_EQ(status().client_id, "lab-1");
     EXPECT_EQ(status().keepalive_s, 120u);
     ASSERT_FALSE(changes.empty());
     EXPECT_EQ(changes.back().state, SessionState::connecting);
@@ -230,7 +199,7 @@ TEST_F(SessionTest, ConnackRefusalIsAuthFailedWithThePlatformMeaningAndWaitsTheC
     session->start();
     client->refuse(4);
     EXPECT_EQ(state(), SessionState::auth_failed);
-    EXPECT_THAT(status().last_disconnect_reason, HasSubstr(connack_meaning(Platform::aliyun, 4)));
+    EXPECT_THAT(status().last_disconnect_reason, HasSubstr(profile(Platform::aliyun).connack_meaning(4)));
     EXPECT_THAT(status().last_disconnect_reason, HasSubstr("CONNACK 4"));
     EXPECT_EQ(status().next_retry_in_s, 120u);
     sched.advance(119s);
@@ -241,7 +210,7 @@ TEST_F(SessionTest, ConnackRefusalIsAuthFailedWithThePlatformMeaningAndWaitsTheC
     // Still refused: the cap again, never the jittered schedule.
     client->refuse(5);
     EXPECT_EQ(state(), SessionState::auth_failed);
-    EXPECT_THAT(status().last_disconnect_reason, HasSubstr(connack_meaning(Platform::aliyun, 5)));
+    EXPECT_THAT(status().last_disconnect_reason, HasSubstr(profile(Platform::aliyun).connack_meaning(5)));
     EXPECT_EQ(until_next_attempt(), 120s);
 }
 
@@ -313,7 +282,7 @@ TEST_F(SessionTest, KickLoopKeepsBackingOffAndNamesTheDuplicateClientId) {
             if (k + 1 >= 3) {
                 EXPECT_EQ(status().last_disconnect_reason,
                           "kicked shortly after connect " + std::to_string(k + 1) +
-                              " times in a row: probably another device uses client id gw-001 (Kicked by the same device)");
+                              " times in a row: probably another device uses client id lab-1 (Kicked by the same device)");
             } else {
                 EXPECT_EQ(status().last_disconnect_reason, "connection closed by broker");
             }
@@ -604,7 +573,7 @@ TEST_F(SessionTest, SecretsStayOutOfTheStatus) {
     client->refuse(4);
     for (const auto& s : changes) {
         for (const std::string* field : {&s.endpoint, &s.client_id, &s.last_disconnect_reason, &s.name})
-            EXPECT_EQ(field->find("ali-device-secret"), std::string::npos) << *field;
+            EXPECT_EQ(field->find(testing::kAliyunSecret), std::string::npos) << *field;
         EXPECT_EQ(s.last_disconnect_reason.find(client->attempts[0].params.password), std::string::npos);
     }
 }

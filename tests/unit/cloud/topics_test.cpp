@@ -1,11 +1,12 @@
-// Topic templates (aliyun.md §4, onenet.md §4 and §6), their expansion, and MQTT 3.1.1 §4.7
-// topic-filter matching (the spec's own examples).
+// Topic templates (the Aliyun thing-model topics, OneNET's thing-model, data-stream and legacy
+// topics), their expansion, and MQTT 3.1.1 §4.7 topic-filter matching (the spec's own examples).
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 #include <vector>
 
+#include "cloud/platform_profile.hpp"
 #include "cloud/topics.hpp"
 #include "unit/support/test_device.hpp"
 
@@ -34,7 +35,7 @@ struct TemplateCase {
 
 TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
     const TemplateCase cases[] = {
-        // aliyun.md §4.2
+        // Aliyun thing model
         {Platform::aliyun, "property_post", "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post", TopicDirection::up},
         {Platform::aliyun, "property_post_reply", "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post_reply",
          TopicDirection::down},
@@ -50,7 +51,7 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
         {Platform::aliyun, "rrpc_response", "/sys/a1B2c3D4e5F/gw-001/rrpc/response/1234", TopicDirection::up},
         {Platform::aliyun, "ntp_request", "/ext/ntp/a1B2c3D4e5F/gw-001/request", TopicDirection::up},
         {Platform::aliyun, "user_update", "/a1B2c3D4e5F/gw-001/user/update", TopicDirection::up},
-        // onenet.md §4.1, §4.2
+        // OneNET thing model and data streams
         {Platform::onenet, "property_post", "$sys/238322/gw-001/thing/property/post", TopicDirection::up},
         {Platform::onenet, "property_post_reply", "$sys/238322/gw-001/thing/property/post/reply",
          TopicDirection::down},
@@ -67,7 +68,7 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
         {Platform::onenet, "dp_post", "$sys/238322/gw-001/dp/post/json", TopicDirection::up},
         {Platform::onenet, "cmd_request", "$sys/238322/gw-001/cmd/request/9c1e-77", TopicDirection::down},
         {Platform::onenet, "cmd_response", "$sys/238322/gw-001/cmd/response/9c1e-77", TopicDirection::up},
-        // onenet.md §6
+        // OneNET legacy access
         {Platform::onenet_legacy, "dp", "$dp", TopicDirection::up},
         {Platform::onenet_legacy, "cmd_request", "$creq/9c1e-77", TopicDirection::down},
         {Platform::onenet_legacy, "cmd_response", "$crsp/9c1e-77", TopicDirection::up},
@@ -88,8 +89,8 @@ TEST(Topics, NamedTemplatesExpandToThePlatformTopics) {
 TEST(Topics, EveryTemplateExpandsAndNamesAreUnique) {
     for (Platform p : {Platform::aliyun, Platform::onenet, Platform::onenet_legacy}) {
         std::set<std::string_view> names;
-        EXPECT_GT(topic_templates(p).size(), 2u);
-        for (const auto& t : topic_templates(p)) {
+        EXPECT_GT(profile(p).topic_templates().size(), 2u);
+        for (const auto& t : profile(p).topic_templates()) {
             SCOPED_TRACE(std::string(t.name));
             EXPECT_TRUE(names.insert(t.name).second);
             std::string error;
@@ -98,7 +99,7 @@ TEST(Topics, EveryTemplateExpandsAndNamesAreUnique) {
             EXPECT_EQ(check_publish_topic(p, *topic, topic_fields(config(p))), "") << *topic;
         }
     }
-    EXPECT_TRUE(topic_templates(Platform::generic).empty());
+    EXPECT_TRUE(profile(Platform::generic).topic_templates().empty());
     EXPECT_EQ(find_topic_template(Platform::aliyun, "no_such_topic"), nullptr);
     EXPECT_EQ(find_topic_template(Platform::generic, "property_post"), nullptr);
 }

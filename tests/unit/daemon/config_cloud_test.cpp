@@ -1,4 +1,4 @@
-// The `cloud:` and `backoff:` sections: the schema of issue 3 loads with the right values, secret
+// The `cloud:` and `backoff:` sections: the documented schema loads with the right values, secret
 // files are read at load, and every platform rule is a config error that names the key and never
 // the secret.
 #include <gtest/gtest.h>
@@ -70,8 +70,8 @@ protected:
     std::filesystem::path dir_;
 };
 
-// The schema of issue 3, with the secret and certificate files in the temp directory.
-constexpr const char* kIssueSchema = R"(
+// The documented schema, with the secret and certificate files in the temp directory.
+constexpr const char* kSchema = R"(
 cloud:
   - name: ali
     platform: aliyun
@@ -104,7 +104,7 @@ backoff:
 )";
 
 TEST_F(CloudConfigTest, IssueSchemaLoadsWithTheRightValues) {
-    const auto r = load(kIssueSchema);
+    const auto r = load(kSchema);
     ASSERT_TRUE(r.errors.empty()) << all_errors(r);
     const auto& c = r.config->cloud;
     ASSERT_EQ(c.size(), 3u);
