@@ -43,6 +43,8 @@ public:
         else rows.erase(id);
     }
 
+    void drop(uint64_t id) override { acknowledge(id); }
+
     std::vector<std::string> sessions() const override {
         std::set<std::string> names;
         for (const auto& [id, m] : rows)

@@ -256,6 +256,28 @@ TEST_F(OutboxTest, AcknowledgeRemovesTheRowAndTheRemovalSurvivesReopen) {
     EXPECT_EQ(o->counters("ali").delivered, 0u);
 }
 
+// A row the delivery side gave up on is deleted like an acknowledged one, but it was not
+// delivered, and it is no limit's drop either (the lane counts it, and says why).
+TEST_F(OutboxTest, DropRemovesTheRowWithoutCountingItDelivered) {
+    std::vector<uint64_t> ids;
+    {
+        auto o = open();
+        for (const char* p : {"m1", "m2"}) ids.push_back(put(*o, msg("ali", p)));
+        o->drop(ids[0]);
+        o->drop(ids[0]);  // twice: harmless
+        EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"m2"}));
+        const auto c = o->counters("ali");
+        EXPECT_EQ(c.queued, 1u);
+        EXPECT_EQ(c.queued_bytes, 2u);
+        EXPECT_EQ(c.delivered, 0u);
+        EXPECT_EQ(c.dropped, 0u);
+        loop_.run_for(10ms);
+        EXPECT_TRUE(dropped_.empty());
+    }
+    auto o = open();
+    EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"m2"}));
+}
+
 TEST_F(OutboxTest, DestroyingFlushesPendingInsertsWithoutCallingBack) {
     int callbacks = 0;
     {
