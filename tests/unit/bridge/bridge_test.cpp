@@ -2,7 +2,7 @@
 // and a clock that moves only when the test says: routing (first match wins), capture templates,
 // refused payloads, the QoS 0 policy, status coalescing, reply routing, downlink both ways and the
 // D-Bus Publish() checks. Delivery itself (window, pacing, resend, the poison probe) is tested on
-// the lane in delivery_lane_test.cpp.
+// the lane in delivery_lane_test.cpp, the request/answer pairing in downlink_test.cpp.
 #include "bridge/bridge.hpp"
 
 #include <gtest/gtest.h>
@@ -284,32 +284,6 @@ TEST_F(BridgeTest, AliyunRequestsReachTheLocalPrefixAndAnswersGoBack) {
     EXPECT_NE(ali_.client->publications[0].payload.find("200"), std::string::npos);
     // Answers do not go through the outbox.
     EXPECT_TRUE(outbox_.pending.empty());
-}
-
-// An application that answers with just its data: the reply names the request it answers, the
-// oldest unanswered one of that topic.
-TEST_F(BridgeTest, AnAnswerWithoutAnIdAnswersTheOldestRequestOfItsTopic) {
-    DownlinkConfig d;
-    d.from = "ali";
-    d.to = "cloud/ali";
-    config_.downlink = {d};
-    build();
-    up(ali_);
-    const std::string set = "/sys/a1B2c3D4e5F/gw-001/thing/service/property/set";
-    const std::string call = "/sys/a1B2c3D4e5F/gw-001/thing/service/reboot";
-    ali_.client->deliver(set, R"({"id":"11","version":"1.0","params":{"p":1},"method":"thing.service.property.set"})");
-    ali_.client->deliver(call, R"({"id":"21","version":"1.0","params":{},"method":"thing.service.reboot"})");
-    ali_.client->deliver(set, R"({"id":"12","version":"1.0","params":{"p":2},"method":"thing.service.property.set"})");
-    local_publish("cloud/ali/thing/service/reboot_reply", R"({"data":{"ok":true}})");
-    local_publish("cloud/ali/thing/service/property/set/reply", "");
-    local_publish("cloud/ali/thing/service/property/set/reply", R"({"id":"12","code":460})");
-    local_publish("cloud/ali/thing/service/property/set/reply", "{}");  // nothing left to answer
-    ASSERT_EQ(ali_.client->publications.size(), 3u);
-    EXPECT_EQ(ali_.client->publications[0].topic, call + "_reply");
-    EXPECT_EQ(ali_.client->publications[0].payload, R"({"id":"21","code":200,"data":{"ok":true}})");
-    EXPECT_EQ(ali_.client->publications[1].topic, set + "_reply");
-    EXPECT_EQ(ali_.client->publications[1].payload, R"({"id":"11","code":200,"data":{}})");
-    EXPECT_EQ(ali_.client->publications[2].payload, R"({"id":"12","code":460,"data":{}})");
 }
 
 TEST_F(BridgeTest, GenericDownlinkUsesItsFiltersAndRawAnswers) {
