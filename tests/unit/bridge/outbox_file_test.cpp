@@ -5,32 +5,23 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate::bridge::detail {
 namespace {
 
 class OutboxFileTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/cellgate-outbox-file-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        path_ = dir_ + "/outbox.db";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
-
     static int64_t int_of(const sqlite::Db& db, const char* sql) {
         sqlite::Stmt s(db, sql);
         return s.step() ? s.int64(0) : -1;
     }
 
-    std::string dir_, path_;
+    cellgate::testing::TempDir dir_{"cellgate-outbox-file"};
+    const std::string path_ = dir_ / "outbox.db";
 };
 
 TEST_F(OutboxFileTest, ANewFileIsMadeOursInDurableWalMode) {
@@ -74,7 +65,7 @@ TEST_F(OutboxFileTest, AnOldFileIsListedInIdOrderWithPayloadSizesNotPayloads) {
 }
 
 TEST_F(OutboxFileTest, ADirectoryThatIsNotThereIsAnError) {
-    EXPECT_THROW(open_outbox_file(dir_ + "/missing/outbox.db"), sqlite::Error);
+    EXPECT_THROW(open_outbox_file(dir_ / "missing/outbox.db"), sqlite::Error);
 }
 
 }  // namespace

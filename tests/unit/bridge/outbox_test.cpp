@@ -24,6 +24,7 @@
 #include "bridge/outbox.hpp"
 #include "bridge/outbox_stats.hpp"
 #include "unit/support/poll_scheduler.hpp"
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate::bridge {
 namespace {
@@ -31,6 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 
 using testing::PollScheduler;
+using testing::TempDir;
 
 int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -72,15 +74,8 @@ std::string sql_text(const std::string& path, const std::string& sql) {
 class OutboxTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/cellgate-outbox-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        cfg_.path = dir_ + "/outbox.db";
+        cfg_.path = dir_ / "outbox.db";
         cfg_.commit_window = 5ms;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
     }
 
     std::unique_ptr<Outbox> open() {
@@ -127,7 +122,7 @@ protected:
         return o;
     }
 
-    std::string dir_;
+    TempDir dir_{"cellgate-outbox"};
     OutboxConfig cfg_;
     PollScheduler loop_;
     std::vector<std::string> available_;

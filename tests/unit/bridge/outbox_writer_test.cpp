@@ -11,8 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +19,7 @@
 #include "base/unique_fd.hpp"
 #include "bridge/outbox_file.hpp"
 #include "bridge/sqlite.hpp"
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate::bridge::detail {
 namespace {
@@ -30,18 +29,8 @@ using namespace std::chrono_literals;
 class OutboxWriterTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/cellgate-writer-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        path_ = dir_ + "/outbox.db";
         file_ = open_outbox_file(path_);
         ASSERT_TRUE(notify_);
-    }
-    void TearDown() override {
-        writer_.reset();
-        file_ = {};
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
     }
 
     OutboxWriter& start(std::chrono::milliseconds insert_window, std::chrono::milliseconds erase_window) {
@@ -75,6 +64,16 @@ protected:
         return out;
     }
 
+    // Posts one insert and waits for its commit: the new row's id (0 when it failed).
+    uint64_t put(uint64_t ticket, std::string payload) {
+        writer_->post(insert(ticket, std::move(payload)));
+        const auto r = results(1);
+        EXPECT_EQ(r.size(), 1u);
+        if (r.empty()) return 0;
+        EXPECT_TRUE(r[0].error.empty()) << r[0].error;
+        return r[0].id;
+    }
+
     // Through a connection of the test's own, as the next start would see the file.
     int64_t rows_on_disk() {
         sqlite::Db db(path_, SQLITE_OPEN_READONLY);
@@ -82,7 +81,8 @@ protected:
         return s.step() ? s.int64(0) : -1;
     }
 
-    std::string dir_, path_;
+    cellgate::testing::TempDir dir_{"cellgate-writer"};
+    const std::string path_ = dir_ / "outbox.db";
     OutboxFile file_;
     UniqueFd notify_{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
     std::unique_ptr<OutboxWriter> writer_;
@@ -107,8 +107,7 @@ TEST_F(OutboxWriterTest, InsertsCompleteInOrderWithIncreasingIds) {
 // waits for the window and shares the next commit.
 TEST_F(OutboxWriterTest, InsertsArrivingWithinTheWindowShareOneCommit) {
     auto& w = start(500ms, 1s);
-    w.post(insert(1, "first"));
-    ASSERT_EQ(results(1).size(), 1u);
+    ASSERT_NE(put(1, "first"), 0u);
     EXPECT_EQ(w.commits(), 1u);
     for (uint64_t t = 2; t <= 11; ++t) w.post(insert(t, "burst"));
     ASSERT_EQ(results(10).size(), 10u);
@@ -117,25 +116,22 @@ TEST_F(OutboxWriterTest, InsertsArrivingWithinTheWindowShareOneCommit) {
 
 TEST_F(OutboxWriterTest, DeletesWaitForTheirWindowOrRideAlongWithAnInsert) {
     auto& w = start(0ms, 60s);
-    w.post(insert(1, "a"));
-    const auto a = results(1);
-    ASSERT_EQ(a.size(), 1u);
-    w.post(erase(a[0].id));
+    const uint64_t a = put(1, "a");
+    ASSERT_NE(a, 0u);
+    w.post(erase(a));
     std::this_thread::sleep_for(100ms);
     EXPECT_EQ(rows_on_disk(), 1) << "a delete alone waits for its window";
     EXPECT_EQ(w.commits(), 1u);
-    w.post(insert(2, "b"));
-    ASSERT_EQ(results(1).size(), 1u);
+    ASSERT_NE(put(2, "b"), 0u);
     EXPECT_EQ(w.commits(), 2u);
     EXPECT_EQ(rows_on_disk(), 1) << "the delete went with the insert";
 }
 
 TEST_F(OutboxWriterTest, DestroyingCommitsWhatIsStillQueued) {
     auto& w = start(0ms, 60s);
-    w.post(insert(1, "a"));
-    const auto a = results(1);
-    ASSERT_EQ(a.size(), 1u);
-    w.post(erase(a[0].id));
+    const uint64_t a = put(1, "a");
+    ASSERT_NE(a, 0u);
+    w.post(erase(a));
     writer_.reset();
     EXPECT_EQ(rows_on_disk(), 0);
 }
@@ -149,11 +145,9 @@ TEST_F(OutboxWriterTest, AFailedCommitFailsItsInsertsButStillDeletes) {
                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
     }
     auto& w = start(0ms, 60s);
-    w.post(insert(1, "a"));
-    const auto a = results(1);
-    ASSERT_EQ(a.size(), 1u);
-    ASSERT_TRUE(a[0].error.empty()) << a[0].error;
-    w.post(erase(a[0].id));
+    const uint64_t a = put(1, "a");
+    ASSERT_NE(a, 0u);
+    w.post(erase(a));
     w.post(insert(2, "poison"));
     const auto r = results(1);
     ASSERT_EQ(r.size(), 1u);

@@ -152,6 +152,15 @@ TEST(MosquittoSocketError, ANonSocketHasNone) {
 
 // ---- the handle ----
 
+ConnectParams with_password() {
+    ConnectParams p;
+    p.host = "broker.example";
+    p.client_id = "gw-1";
+    p.username = "user";
+    p.password = "s3cret-password";
+    return p;
+}
+
 TEST(MosquittoHandle, APersistentSessionNeedsAClientId) {
     ConnectParams p;
     p.host = "broker.example";
@@ -162,11 +171,7 @@ TEST(MosquittoHandle, APersistentSessionNeedsAClientId) {
 }
 
 TEST(MosquittoHandle, ATlsFileThatIsNotThereIsRefusedWithoutThePassword) {
-    ConnectParams p;
-    p.host = "broker.example";
-    p.client_id = "gw-1";
-    p.username = "user";
-    p.password = "s3cret-password";
+    ConnectParams p = with_password();
     p.tls = true;
     p.ca_file = "/nonexistent/ca.pem";
     std::string error;
@@ -176,13 +181,8 @@ TEST(MosquittoHandle, ATlsFileThatIsNotThereIsRefusedWithoutThePassword) {
 }
 
 TEST(MosquittoHandle, PlainParametersGiveAHandle) {
-    ConnectParams p;
-    p.host = "broker.example";
-    p.client_id = "gw-1";
-    p.username = "user";
-    p.password = "pw";
     std::string error;
-    EXPECT_NE(make_handle(p, error), nullptr) << error;
+    EXPECT_NE(make_handle(with_password(), error), nullptr) << error;
 }
 
 }  // namespace
