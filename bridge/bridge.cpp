@@ -2,23 +2,22 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <map>
-#include <exception>
 #include <optional>
 #include <set>
 
+#include "base/guarded.hpp"
+#include "base/lifetime.hpp"
+#include "base/log.hpp"
+#include "base/wall_clock.hpp"
+#include "bridge/downlink.hpp"
 #include "cloud/payload.hpp"
 #include "cloud/platform.hpp"
 #include "cloud/session.hpp"
 #include "cloud/topics.hpp"
-#include "base/log.hpp"
-#include "base/wall_clock.hpp"
 
 namespace cellgate::bridge {
 
 using cloud::CloudConfig;
-using cloud::CloudMessage;
 using cloud::Platform;
 using cloud::RateBuckets;
 using cloud::Session;
@@ -28,9 +27,6 @@ using cloud::UplinkFormat;
 using cloud::UplinkKind;
 using cloud::check_publish_topic;
 using cloud::default_rate_limit;
-using cloud::downlink_filters;
-using cloud::downlink_reply;
-using cloud::downlink_suffix;
 using cloud::expand_topic;
 using cloud::max_payload;
 using cloud::max_qos;
@@ -41,9 +37,7 @@ using cloud::topic_fields;
 using cloud::uplink_topic;
 using cloud::valid_topic_name;
 using cloud::validate_uplink;
-using cloud::with_message_id;
 using cloud::wrap_uplink;
-using cloud::message_id;
 
 using namespace std::chrono_literals;
 
@@ -68,18 +62,6 @@ constexpr int kSubscribeQos = 1;
 constexpr milliseconds kRefusalLogInterval = 10s;
 // The longest id a post can carry (ids are sent modulo 2^32): sizes are checked with it.
 constexpr uint64_t kLongestMessageId = 4'294'967'295;
-
-
-template <class F>
-void guarded(const char* where, F&& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        log::error("bridge: ", where, ": ", e.what());
-    } catch (...) {
-        log::error("bridge: ", where, ": unknown exception");
-    }
-}
 
 struct LogThrottle {
     Clock::time_point next{};
@@ -106,33 +88,11 @@ struct Route {
     LogThrottle throttle;
 };
 
-struct Downlink {
-    DownlinkConfig config;
+// A downlink entry and the session (lane) it serves.
+struct DownlinkLane {
     size_t lane = 0;
-    std::vector<std::string> filters;  // cloud filters to subscribe
-    bool platform_topics = false;      // the platform names requests (downlink_suffix applies)
-    // Ids of requests forwarded and not yet answered, oldest first, by local request suffix: an
-    // answer that carries no id (`{}`, `{"data":...}`) answers the oldest of its request topic.
-    std::map<std::string, std::deque<std::string>, std::less<>> unanswered;
+    Downlink link;
 };
-
-// A few requests per topic, a few topics: what a device answers within seconds. Older ones are
-// forgotten (an answer to them must then carry its id).
-constexpr size_t kUnansweredPerTopic = 16;
-constexpr size_t kUnansweredTopics = 64;
-
-void remember_request(Downlink& d, const std::string& suffix, std::string id) {
-    if (!d.unanswered.contains(suffix) && d.unanswered.size() >= kUnansweredTopics) d.unanswered.erase(d.unanswered.begin());
-    auto& q = d.unanswered[suffix];
-    q.push_back(std::move(id));
-    if (q.size() > kUnansweredPerTopic) q.pop_front();
-}
-
-// "<request>/reply" and "<request>_reply" (every JSON reply name of both platforms) -> "<request>".
-std::optional<std::string_view> request_of_answer(std::string_view suffix) {
-    if (suffix.ends_with("/reply") || suffix.ends_with("_reply")) return suffix.substr(0, suffix.size() - 6);
-    return std::nullopt;
-}
 
 }  // namespace
 
@@ -150,12 +110,12 @@ struct Bridge::Impl {
     void on_local_message(const std::string& topic, const std::string& payload);
     void accept(Route& r, const std::string& local_topic, const std::vector<std::string>& captures,
                 const std::string& payload);
-    void on_local_answer(Downlink& d, std::string_view suffix, const std::string& payload);
+    void on_local_answer(DownlinkLane& d, std::string_view suffix, const std::string& payload);
     void on_cloud_message(size_t index, const std::string& topic, const std::string& payload);
     void publish(size_t index, const std::string& topic, std::string payload, int qos, PublishDone done);
 
     std::optional<size_t> lane_of(std::string_view name) const;
-    Downlink* downlink_of(size_t index);
+    DownlinkLane* downlink_of(size_t index);
     void notify_soon();
     void notify();
     void report_orphans(const std::string& name);
@@ -169,14 +129,14 @@ struct Bridge::Impl {
     std::vector<std::unique_ptr<DeliveryLane>> lanes;
     std::vector<TopicFields> fields;
     std::vector<Route> routes;
-    std::vector<Downlink> downlinks;
+    std::vector<DownlinkLane> downlinks;
     std::vector<LogThrottle> lost_logs;  // per lane: failed commits
     std::set<std::string, std::less<>> orphans_reported;  // sessions renamed or removed, once each
 
     Bridge* self = nullptr;
     std::vector<DeliveryStatus> emitted;
     bool notify_pending = false;
-    std::shared_ptr<int> alive = std::make_shared<int>(0);  // deferred work and completions hold a weak_ptr
+    Lifetime life;  // deferred work and outbox completions check it
 };
 
 Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, std::vector<Session*> ss,
@@ -191,14 +151,14 @@ Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, s
     if (local) subscribe_local();
 
     outbox.on_available = [this](const std::string& name) {
-        guarded("outbox available", [&] {
+        guarded("bridge: outbox available", [&] {
             if (auto i = lane_of(name)) lanes[*i]->on_available();
             else report_orphans(name);
             notify_soon();
         });
     };
     outbox.on_dropped = [this](const std::string& name, uint64_t count, const std::string& why) {
-        guarded("outbox dropped", [&] {
+        guarded("bridge: outbox dropped", [&] {
             log::warning("outbox: dropped the ", count, " oldest message", count == 1 ? "" : "s", " of ", name, ": ",
                          why);
             notify_soon();
@@ -285,13 +245,7 @@ void Bridge::Impl::compile_downlink(const BridgeConfig& c) {
     for (const auto& dc : c.downlink) {
         const auto index = lane_of(dc.from);
         if (!index) continue;
-        Downlink d;
-        d.config = dc;
-        d.lane = *index;
-        d.filters = downlink_filters(lanes[*index]->platform(), fields[*index]);
-        d.platform_topics = !d.filters.empty();
-        if (!d.platform_topics) d.filters = dc.filters;
-        downlinks.push_back(std::move(d));
+        downlinks.push_back(DownlinkLane{*index, Downlink(dc, lanes[*index]->platform(), fields[*index])});
     }
 }
 
@@ -302,7 +256,7 @@ void Bridge::Impl::subscribe_cloud() {
         for (const auto& f : reply_filters(lanes[i]->platform(), fields[i])) filters.emplace_back(f, kSubscribeQos);
         for (const auto& d : downlinks)
             if (d.lane == i)
-                for (const auto& f : d.filters) filters.emplace_back(f, kSubscribeQos);
+                for (const auto& f : d.link.cloud_filters()) filters.emplace_back(f, kSubscribeQos);
         sessions[i]->set_subscriptions(filters);
     }
 }
@@ -311,7 +265,7 @@ void Bridge::Impl::subscribe_local() {
     std::vector<std::pair<std::string, int>> filters;
     for (const auto& r : routes) filters.emplace_back(r.config.from, kSubscribeQos);
     // The local application's answers; our own requests come back on it too and are ignored.
-    for (const auto& d : downlinks) filters.emplace_back(d.config.to + "/#", kSubscribeQos);
+    for (const auto& d : downlinks) filters.emplace_back(d.link.local_filter(), kSubscribeQos);
     local->set_subscriptions(filters);
     local->on_message = [this](const std::string& topic, const std::string& payload) {
         on_local_message(topic, payload);
@@ -324,7 +278,7 @@ std::optional<size_t> Bridge::Impl::lane_of(std::string_view name) const {
     return std::nullopt;
 }
 
-Downlink* Bridge::Impl::downlink_of(size_t index) {
+DownlinkLane* Bridge::Impl::downlink_of(size_t index) {
     for (auto& d : downlinks)
         if (d.lane == index) return &d;
     return nullptr;
@@ -334,8 +288,8 @@ Downlink* Bridge::Impl::downlink_of(size_t index) {
 
 void Bridge::Impl::on_local_message(const std::string& topic, const std::string& payload) {
     for (auto& d : downlinks) {
-        if (topic.size() > d.config.to.size() + 1 && topic.starts_with(d.config.to) && topic[d.config.to.size()] == '/') {
-            on_local_answer(d, std::string_view(topic).substr(d.config.to.size() + 1), payload);
+        if (const auto suffix = d.link.local_suffix(topic)) {
+            on_local_answer(d, *suffix, payload);
             return;
         }
     }
@@ -382,7 +336,7 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
         topic = std::move(*t);
     }
     if (r.config.qos == 0 && !lane.connected()) {
-        lane.count_dropped();  // the issue allows dropping QoS 0 while offline; counted, not logged per message
+        lane.count_dropped();  // QoS 0 may be lost while offline; counted, not logged per message
         return;
     }
     OutboxMessage m;
@@ -393,10 +347,9 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
     m.qos = r.config.qos;
     m.created_ms = now_ms;
     const size_t index = r.lane;
-    outbox.enqueue(std::move(m), [this, weak = std::weak_ptr<int>(alive), index](
-                                     std::expected<uint64_t, std::string> id) {
-        if (id || weak.expired()) return;
-        guarded("enqueue failed", [&] {
+    outbox.enqueue(std::move(m), [this, alive = life.token(), index](std::expected<uint64_t, std::string> id) {
+        if (id || alive.expired()) return;
+        guarded("bridge: enqueue failed", [&] {
             lanes[index]->count_dropped();
             uint64_t more = 0;
             if (lost_logs[index].allow(sched.now(), more))
@@ -408,37 +361,13 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
 
 // ---- downlink ----
 
-void Bridge::Impl::on_local_answer(Downlink& d, std::string_view suffix, const std::string& payload) {
-    // The requests we forwarded come back on our own subscription and answer nothing; an answer
-    // is named "<request>/reply", "<request>_reply", or the platform's own reply topic (OneNET's
-    // cmd/response/<id>), so only a failure on a name that looks like one is worth a warning.
-    const bool looks_like_answer = suffix.ends_with("reply") || suffix.find("/response/") != std::string_view::npos ||
-                                   suffix.starts_with("crsp/");
+void Bridge::Impl::on_local_answer(DownlinkLane& d, std::string_view suffix, const std::string& payload) {
     DeliveryLane& lane = *lanes[d.lane];
     const Platform p = lane.platform();
-    std::expected<CloudMessage, std::string> msg;
-    if (d.platform_topics) {
-        // Which request this answers: the one it names, else the oldest unanswered of its topic.
-        std::deque<std::string>* pending = nullptr;
-        if (const auto request = request_of_answer(suffix)) {
-            const auto it = d.unanswered.find(*request);
-            if (it != d.unanswered.end()) pending = &it->second;
-        }
-        std::optional<std::string> id = message_id(payload);
-        std::optional<std::string> filled;
-        if (!id && pending && !pending->empty() && (filled = with_message_id(payload, pending->front())))
-            id = pending->front();
-        msg = downlink_reply(p, fields[d.lane], suffix, filled ? *filled : payload);
-        if (msg && id && pending) std::erase(*pending, *id);
-    } else if (suffix.ends_with("/reply") && valid_topic_name(suffix)) {
-        // Platforms without a reply convention get the answer raw on `<request topic>/reply`.
-        msg = CloudMessage{std::string(suffix), payload};
-    } else {
-        msg = std::unexpected(std::string("answers are published on <request topic>/reply"));
-    }
-    const std::string where = d.config.to + "/" + std::string(suffix);
+    const auto msg = d.link.answer(suffix, payload);
+    const std::string where = d.link.config().to + "/" + std::string(suffix);
     if (!msg) {
-        if (looks_like_answer) log::warning("bridge: local answer on ", where, " not forwarded: ", msg.error());
+        if (Downlink::looks_like_answer(suffix)) log::warning("bridge: local answer on ", where, " not forwarded: ", msg.error());
         else log::debug("bridge: ", where, " answers nothing (", msg.error(), ")");
         return;
     }
@@ -455,21 +384,8 @@ void Bridge::Impl::on_cloud_message(size_t index, const std::string& topic, cons
         lane.on_reply(*reply);
         return;
     }
-    Downlink* d = downlink_of(index);
-    std::optional<std::string> local_topic;
-    if (d && d->platform_topics) {
-        if (auto suffix = downlink_suffix(lane.platform(), fields[index], topic)) {
-            local_topic = d->config.to + "/" + *suffix;
-            if (auto id = message_id(payload)) remember_request(*d, *suffix, std::move(*id));
-        }
-    } else if (d) {
-        for (const auto& f : d->filters) {
-            if (mqtt_topic_matches(f, topic)) {
-                local_topic = d->config.to + "/" + topic;
-                break;
-            }
-        }
-    }
+    DownlinkLane* d = downlink_of(index);
+    const std::optional<std::string> local_topic = d ? d->link.request(topic, payload) : std::nullopt;
     if (!local_topic) {
         log::debug("cloud ", lane.name(), ": nothing routes ", topic);
         return;
@@ -509,15 +425,15 @@ void Bridge::Impl::publish(size_t index, const std::string& topic, std::string p
     m.payload = std::move(payload);
     m.qos = qos;
     m.created_ms = wall_ms();
-    outbox.enqueue(std::move(m), [this, weak = std::weak_ptr<int>(alive), index,
+    outbox.enqueue(std::move(m), [this, alive = life.token(), index,
                                   done = std::move(done)](std::expected<uint64_t, std::string> id) {
-        guarded("Publish completion", [&] {
+        guarded("bridge: Publish completion", [&] {
             if (id) {
                 done(*id);
                 return;
             }
             done(std::unexpected(PublishFailure{PublishError::outbox_failed, id.error()}));
-            if (!weak.expired()) lanes[index]->count_dropped();
+            if (!alive.expired()) lanes[index]->count_dropped();
         });
     });
 }
@@ -527,10 +443,10 @@ void Bridge::Impl::publish(size_t index, const std::string& topic, std::string p
 void Bridge::Impl::notify_soon() {
     if (notify_pending) return;
     notify_pending = true;
-    sched.defer([this, weak = std::weak_ptr<int>(alive)] {
-        if (weak.expired()) return;
+    sched.defer([this, alive = life.token()] {
+        if (alive.expired()) return;
         notify_pending = false;
-        guarded("status", [&] { notify(); });
+        guarded("bridge: status", [&] { notify(); });
     });
 }
 

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <exception>
 #include <utility>
 
+#include "base/guarded.hpp"
+#include "base/log.hpp"
 #include "cloud/platform.hpp"
 #include "cloud/session.hpp"
-#include "base/log.hpp"
 
 namespace cellgate::bridge {
 
@@ -29,32 +29,13 @@ DeliveryLane::DeliveryLane(Scheduler& sched, Outbox& outbox, Session& session, T
       session_(session),
       tuning_(tuning),
       name_(session.config().name),
+      where_("cloud " + name_ + ": delivery"),
       platform_(session.config().platform),
       fields_(topic_fields(session.config())),
-      bucket_(bucket) {
-    timer_ = sched_.make_timer([this] {
-        // Nothing may throw into the event loop.
-        try {
-            drain();
-        } catch (const std::exception& e) {
-            log::error("cloud ", name_, ": delivery: ", e.what());
-        }
-    });
-    ack_timer_ = sched_.make_timer([this] {
-        try {
-            check_acks();
-        } catch (const std::exception& e) {
-            log::error("cloud ", name_, ": delivery: ", e.what());
-        }
-    });
-    probe_timer_ = sched_.make_timer([this] {
-        try {
-            on_probe_done();
-            drain();
-        } catch (const std::exception& e) {
-            log::error("cloud ", name_, ": delivery: ", e.what());
-        }
-    });
+      bucket_(bucket),
+      probe_(sched, name_, tuning.poison_strikes, tuning.poison_window, [this](uint64_t row) { drop_guilty(row); }) {
+    timer_ = sched_.make_timer([this] { guarded(where_.c_str(), [this] { drain(); }); });
+    ack_timer_ = sched_.make_timer([this] { guarded(where_.c_str(), [this] { check_acks(); }); });
 }
 
 DeliveryLane::~DeliveryLane() = default;
@@ -62,7 +43,7 @@ DeliveryLane::~DeliveryLane() = default;
 void DeliveryLane::on_connected() {
     connected_ = true;
     refusals_ = 0;
-    if (held_back_) probe_timer_->arm(tuning_.poison_window);
+    probe_.connected();
     drain();
 }
 
@@ -71,10 +52,9 @@ void DeliveryLane::on_disconnected() {
     timer_->cancel();
     ack_timer_->cancel();
     buffer_.clear();
-    probe_timer_->cancel();
     std::vector<uint64_t> lost = std::exchange(orphans_, {});
-    if (held_back_) lost.push_back(held_back_);  // innocent: the connection died without it
-    judge_lost_connection();
+    if (const uint64_t held = probe_.held_back()) lost.push_back(held);  // innocent: the connection died without it
+    probe_.connection_lost(oldest_in_flight(), session_.status().state == SessionState::waiting_link);
     for (const auto& [mid, f] : inflight_) lost.push_back(f.id);
     inflight_.clear();
     if (lost.empty()) return;
@@ -87,53 +67,24 @@ void DeliveryLane::on_disconnected() {
 void DeliveryLane::on_published(int mid) {
     const auto it = inflight_.find(mid);
     if (it == inflight_.end()) return;  // a downlink answer, or a publish of an earlier connection
-    if (it->second.id == suspect_) {
-        suspect_ = 0;
-        strikes_ = 0;
-    }
+    probe_.acknowledged(it->second.id);
     outbox_.acknowledge(it->second.id);
     inflight_.erase(it);
     drain();
 }
 
-void DeliveryLane::judge_lost_connection() {
-    const bool ours = std::exchange(reconnecting_, false);
-    if (std::exchange(held_back_, 0) != 0) {
-        log::info("cloud ", name_, ": the connection ended without message ", suspect_,
-                  " too; it is not the cause and goes first again");
-        suspect_ = 0;
-        strikes_ = 0;
-        return;
-    }
+std::optional<PoisonProbe::Sent> DeliveryLane::oldest_in_flight() const {
     const Flight* oldest = nullptr;
     for (const auto& [mid, f] : inflight_)
         if (!oldest || f.id < oldest->id) oldest = &f;
-    const bool suspicious = oldest && !ours && session_.status().state != SessionState::waiting_link &&
-                            sched_.now() - oldest->sent < tuning_.poison_window;
-    if (!suspicious) {
-        suspect_ = 0;
-        strikes_ = 0;
-        return;
-    }
-    strikes_ = suspect_ == oldest->id ? strikes_ + 1 : 1;
-    suspect_ = oldest->id;
-    if (strikes_ >= tuning_.poison_strikes) {
-        held_back_ = suspect_;
-        log::warning("cloud ", name_, ": the broker closed the last ", strikes_, " connections within ",
-                     tuning_.poison_window.count(), " ms of message ", suspect_,
-                     "; holding it back on the next connection to see whether it is the cause");
-    }
+    if (!oldest) return std::nullopt;
+    return PoisonProbe::Sent{oldest->id, oldest->sent};
 }
 
-void DeliveryLane::on_probe_done() {
-    if (!connected_ || !held_back_) return;
-    log::error("cloud ", name_, ": dropping queued message ", held_back_, ": the broker closed ", strikes_,
-               " connections in a row right after it, and keeps one without it (a topic or payload it refuses?)");
-    outbox_.acknowledge(held_back_);
-    held_back_ = 0;
-    suspect_ = 0;
-    strikes_ = 0;
+void DeliveryLane::drop_guilty(uint64_t row) {
+    outbox_.drop(row);
     count_dropped();
+    drain();
 }
 
 void DeliveryLane::check_acks() {
@@ -158,7 +109,7 @@ void DeliveryLane::check_acks() {
             : "the client reused the message id of an unacknowledged publish";
     log::warning("cloud ", name_, ": ", why, "; connecting again to send ", inflight_.size() + orphans_.size(),
                  " unacknowledged message", inflight_.size() + orphans_.size() == 1 ? "" : "s", " again");
-    reconnecting_ = true;
+    probe_.reconnect_requested();
     session_.reconnect(why);
 }
 
@@ -240,7 +191,7 @@ void DeliveryLane::drain() {
             buffer_.pop_front();
             continue;
         }
-        if (m.id == held_back_) {
+        if (m.id == probe_.held_back()) {
             // The probe: everything but the suspect (it is sent again if this connection dies).
             resend_.erase(m.id);
             cursor_ = m.id;
@@ -311,7 +262,7 @@ bool DeliveryLane::send(const OutboxMessage& m) {
 // A row that can never be sent must not block the ones behind it.
 void DeliveryLane::give_up(const OutboxMessage& m, const std::string& why) {
     log::error("cloud ", name_, ": dropping queued message ", m.id, " for ", m.topic, ": ", why);
-    outbox_.acknowledge(m.id);
+    outbox_.drop(m.id);
     count_dropped();
 }
 

@@ -19,6 +19,7 @@
 
 #include "bridge/delivery_status.hpp"
 #include "bridge/outbox.hpp"
+#include "bridge/poison_probe.hpp"
 #include "cloud/payload.hpp"
 #include "cloud/rate_limit.hpp"
 #include "cloud/topics.hpp"
@@ -53,13 +54,11 @@ struct DeliveryTuning {
     // which sends everything unacknowledged again. Its window slot would otherwise be gone for as
     // long as the connection lives.
     milliseconds puback_timeout{60'000};
-    // A row the broker closes the connection for (AWS IoT does, for a topic the device may not
-    // publish to) would go first on every connection and block the session. When each of this
-    // many connections in a row ended within poison_window of that row's sending (not for the
-    // modem's link, not on our own request), the next connection holds the row back: if it then
-    // lives poison_window, the row was the cause and is dropped, logged and counted; if it dies
-    // anyway, the broker was (a crash loop, say) and the row goes first again. Nothing is dropped
-    // for a broker that is merely unwell.
+    // A row the broker closes the connection for would go first on every connection and block
+    // the session (see PoisonProbe). When each of this many connections in a row ended within
+    // poison_window of that row's sending, the next connection holds the row back: if it then
+    // lives poison_window, the row is dropped, logged and counted; if it dies anyway, the row
+    // goes first again.
     unsigned poison_strikes = 5;
     milliseconds poison_window{3000};
 };
@@ -100,10 +99,9 @@ public:
 private:
     void drain();
     void check_acks();
-    // At a lost connection: whether the oldest unacknowledged row looks like its cause, and
-    // whether a row held back was innocent after all.
-    void judge_lost_connection();
-    void on_probe_done();
+    std::optional<PoisonProbe::Sent> oldest_in_flight() const;
+    // The probe found `row` to be what the broker closes connections for.
+    void drop_guilty(uint64_t row);
     // false: stop draining for now (a timer or an event resumes it).
     bool send(const OutboxMessage& m);
     void give_up(const OutboxMessage& m, const std::string& why);
@@ -115,6 +113,7 @@ private:
     Session& session_;
     DeliveryTuning tuning_;
     std::string name_;
+    std::string where_;  // "cloud <name>: delivery", for the guard around the timers
     Platform platform_;
     TopicFields fields_;
     TokenBucket& bucket_;
@@ -133,11 +132,7 @@ private:
     // Rows whose message id the client reused while they were still unacknowledged (65 535
     // publishes later): no PUBACK can name them any more; sent again on the next connection.
     std::vector<uint64_t> orphans_;
-    uint64_t suspect_ = 0;                // the row the last connections ended right after
-    unsigned strikes_ = 0;
-    uint64_t held_back_ = 0;              // the suspect, not sent on this connection (the probe)
-    bool reconnecting_ = false;           // we asked for the reconnect: not the broker's doing
-    std::unique_ptr<Timer> probe_timer_;
+    PoisonProbe probe_;
     // Rows in flight when a connection ended, to send again; rows up to resend_until_ that are
     // not in it were acknowledged.
     std::set<uint64_t> resend_;

@@ -9,33 +9,34 @@
 // when next() hands them out; a WAL reader never waits for the writer, and draining a backlog is
 // paced by the platform's rate limit, so those reads are few and small.
 //
-// Limits are global, over all sessions (the issue's `outbox: { max_messages, max_bytes, max_age }`
-// is one budget for one file on one SD card): the oldest rows overall are dropped first, and each
-// drop is counted against the session that owned the row.
+// Limits are global, over all sessions (`outbox: { max_messages, max_bytes, max_age }` is one
+// budget for one file on one SD card): the oldest rows overall are dropped first, and each drop is
+// counted against the session that owned the row.
 #include "bridge/outbox.hpp"
 
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <map>
-#include <optional>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
-#include "bridge/outbox_stats.hpp"
+#include "base/guarded.hpp"
+#include "base/lifetime.hpp"
+#include "base/log.hpp"
+#include "base/unique_fd.hpp"
 #include "base/wall_clock.hpp"
+#include "bridge/outbox_file.hpp"
+#include "bridge/outbox_stats.hpp"
 #include "bridge/outbox_writer.hpp"
 #include "bridge/sqlite.hpp"
-#include "base/log.hpp"
 
 namespace cellgate::bridge {
 
+using detail::OutboxFile;
 using detail::OutboxOp;
 using detail::OutboxResult;
 using detail::OutboxWriter;
@@ -43,8 +44,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr int64_t kApplicationId = 0x43474f42;  // "CGOB": tells our file from any other SQLite file
-constexpr int64_t kSchemaVersion = 1;
 constexpr uint64_t kCacheBytes = 4u << 20;
 // Deletes (acknowledged or dropped rows) only cost duplicates if a crash loses them: one fsync a
 // second at most for them alone, instead of one per PUBACK.
@@ -53,113 +52,23 @@ constexpr milliseconds kEraseWindow{1000};
 // many times, before it is dropped: one bad sector must not stop a session's delivery for good.
 constexpr milliseconds kReadRetry{1000};
 constexpr unsigned kReadTries = 5;
-// Rows stamped (or judged) before kPlausibleEpochMs have no trustworthy age and are left to the
-// count and byte limits.
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the ids are the platform message ids
-    session TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    format TEXT NOT NULL,
-    qos INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL,
-    payload BLOB NOT NULL
-);
-)sql";
-
-
-class EventFd {
-public:
-    EventFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-    }
-    ~EventFd() { ::close(fd_); }
-    EventFd(const EventFd&) = delete;
-    EventFd& operator=(const EventFd&) = delete;
-    int get() const { return fd_; }
-    void drain() const {
-        uint64_t n = 0;
-        if (::read(fd_, &n, sizeof n) < 0) {
-            // EAGAIN: a spurious wake-up; nothing to do.
-        }
-    }
-
-private:
-    int fd_;
-};
-
-int64_t pragma_int(const sqlite::Db& db, const char* sql) {
-    sqlite::Stmt s(db, sql);
-    return s.step() ? s.int64(0) : 0;
-}
-
-// Refuses anything that is not a cellgate outbox of a version we read; creates the schema in an
-// empty file.
-void check_or_create_schema(sqlite::Db& db) {
-    int64_t app = 0;
-    try {
-        app = pragma_int(db, "PRAGMA application_id");  // the first read of the file's header
-    } catch (const sqlite::Error& e) {
-        throw sqlite::Error(e.code(), std::string("cannot read it as an SQLite database: ") + sqlite3_errstr(e.code()));
-    }
-    const int64_t version = pragma_int(db, "PRAGMA user_version");
-    if (app == 0 && version == 0) {
-        if (pragma_int(db, "SELECT count(*) FROM sqlite_schema") != 0)
-            throw sqlite::Error(SQLITE_MISMATCH, "not a cellgate outbox (an SQLite database with other tables)");
-        db.exec("BEGIN IMMEDIATE");
-        db.exec(kSchema);
-        db.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
-        db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
-        db.exec("COMMIT");
-        return;
-    }
-    if (app != kApplicationId)
-        throw sqlite::Error(SQLITE_MISMATCH,
-                            "not a cellgate outbox (SQLite application_id " + std::to_string(app) + ")");
-    if (version != kSchemaVersion)
-        throw sqlite::Error(SQLITE_MISMATCH, "outbox schema version " + std::to_string(version) +
-                                                 ", this cellgated reads version " +
-                                                 std::to_string(kSchemaVersion));
-}
-
-void set_durable_wal(sqlite::Db& db) {
-    // The writer thread may wait for a second process (a backup, the sqlite3 shell); the loop never does.
-    sqlite3_busy_timeout(db.get(), 5000);
-    sqlite::Stmt wal(db, "PRAGMA journal_mode = WAL");
-    if (!wal.step() || wal.text(0) != "wal")
-        throw sqlite::Error(SQLITE_CANTOPEN, "cannot switch the outbox to WAL mode");
-    // FULL: the WAL is fsynced at every commit, which is what "accepted" promises.
-    db.exec("PRAGMA synchronous = FULL");
-    db.exec("PRAGMA journal_size_limit = 4194304");
-}
-
-// The new file's directory entry must survive a power cut too.
-void sync_parent_dir(const std::string& path) {
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)::fsync(fd);
-    ::close(fd);
+// The writer's completions come back through this; read on the loop.
+UniqueFd make_eventfd() {
+    UniqueFd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!fd) throw std::system_error(errno, std::generic_category(), "eventfd");
+    return fd;
 }
 
 class SqliteOutbox final : public Outbox {
 public:
-    struct Row {
-        uint64_t id;
-        std::string session;
-        uint64_t bytes;
-        int64_t created_ms;
-    };
-
-    SqliteOutbox(Scheduler& sched, const OutboxConfig& config, std::unique_ptr<sqlite::Db> writer_db,
-                 std::unique_ptr<sqlite::Db> reader_db, std::vector<Row> recovered);
+    SqliteOutbox(Scheduler& sched, const OutboxConfig& config, OutboxFile file);
     ~SqliteOutbox() override;
 
     void enqueue(OutboxMessage m, Done done) override;
     std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) override;
     void acknowledge(uint64_t id) override;
+    void drop(uint64_t id) override;
     OutboxCounters counters(const std::string& session) const override;
     std::vector<std::string> sessions() const override;
 
@@ -191,8 +100,11 @@ private:
     const char* which_limit(uint64_t extra_rows) const;
     void make_room(uint64_t extra_rows, uint64_t extra_bytes);
     void drop_expired(bool whole);
-    void drop(SessionRows& s, const std::string& session, std::map<uint64_t, Entry>::iterator it, const char* why);
+    // Dropped by a limit (or unreadable): counted and reported through on_dropped.
+    void evict(SessionRows& s, const std::string& session, std::map<uint64_t, Entry>::iterator it, const char* why);
     void forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it);
+    // Forgets row `id` wherever it is: the session it was in, nullptr when it is gone already.
+    SessionRows* remove(uint64_t id);
     void report_drop(const std::string& session, const char* why);
     void fail_later(Done done, std::string why);
     void on_results();
@@ -214,12 +126,12 @@ private:
     std::map<std::pair<std::string, std::string>, uint64_t> drop_reports_;
     std::map<uint64_t, unsigned> read_failures_;       // row id -> failed reads so far
     std::vector<std::string> read_retry_sessions_;      // told on_available when retry_ fires
-    std::shared_ptr<char> alive_ = std::make_shared<char>(0);
+    Lifetime life_;
 
     // Destroyed bottom-up: timer and watch first, then the reader (so the writer's connection is
     // the last one and checkpoints the WAL away), then the writer (flush, join), then the eventfd
     // it signals.
-    EventFd notify_;
+    UniqueFd notify_ = make_eventfd();
     std::unique_ptr<OutboxWriter> writer_;
     std::unique_ptr<sqlite::Db> reader_;
     std::unique_ptr<sqlite::Stmt> read_one_;
@@ -228,18 +140,17 @@ private:
     std::unique_ptr<Timer> retry_;
 };
 
-SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, std::unique_ptr<sqlite::Db> writer_db,
-                           std::unique_ptr<sqlite::Db> reader_db, std::vector<Row> recovered)
+SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, OutboxFile file)
     : sched_(sched), cfg_(config) {
-    for (auto& r : recovered) {
+    for (auto& r : file.rows) {
         auto& s = sessions_[r.session];
         s.rows.emplace(r.id, Entry{r.bytes, r.created_ms, nullptr});
         s.bytes += r.bytes;
         ++rows_;
         bytes_ += r.bytes;
     }
-    writer_ = std::make_unique<OutboxWriter>(std::move(writer_db), cfg_.commit_window, kEraseWindow, notify_.get());
-    reader_ = std::move(reader_db);
+    writer_ = std::make_unique<OutboxWriter>(std::move(file.writer), cfg_.commit_window, kEraseWindow, notify_.get());
+    reader_ = std::move(file.reader);
     read_one_ = std::make_unique<sqlite::Stmt>(
         *reader_, "SELECT session, topic, format, qos, created_ms, payload FROM messages WHERE id = ?1");
     watch_ = sched_.watch_fd(notify_.get(), EPOLLIN, [this](uint32_t) { on_results(); });
@@ -251,8 +162,7 @@ SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, std::un
     // The limits may have shrunk since the last run.
     make_room(0, 0);
     drop_expired(true);
-    std::weak_ptr<char> alive = alive_;
-    sched_.defer([this, alive] {
+    sched_.defer([this, alive = life_.token()] {
         if (alive.expired() || !on_available) return;
         std::vector<std::string> backlog;
         for (const auto& [name, s] : sessions_)
@@ -301,7 +211,7 @@ void SqliteOutbox::make_room(uint64_t extra_rows, uint64_t extra_bytes) {
                 oldest = &s;
                 name = &n;
             }
-        drop(*oldest, *name, oldest->rows.begin(), which_limit(extra_rows));
+        evict(*oldest, *name, oldest->rows.begin(), which_limit(extra_rows));
     }
     for (auto it = pending_.begin(); it != pending_.end() && over_limits(extra_rows, extra_bytes); ++it) {
         if (it->second.doomed) continue;
@@ -312,7 +222,8 @@ void SqliteOutbox::make_room(uint64_t extra_rows, uint64_t extra_bytes) {
 }
 
 // `whole`: look at every row, not just up to the first young one, for rows stamped by a caller
-// (or before a clock step) out of id order.
+// (or before a clock step) out of id order. Rows stamped (or judged) before kPlausibleEpochMs have
+// no trustworthy age and are left to the count and byte limits.
 void SqliteOutbox::drop_expired(bool whole) {
     const int64_t now = wall_ms();
     if (cfg_.max_age.count() <= 0 || now < kPlausibleEpochMs) return;
@@ -330,7 +241,7 @@ void SqliteOutbox::drop_expired(bool whole) {
                 continue;
             }
             auto victim = it++;
-            drop(s, name, victim, "max_age");
+            evict(s, name, victim, "max_age");
         }
     }
 }
@@ -345,8 +256,8 @@ void SqliteOutbox::forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it
     s.rows.erase(it);
 }
 
-void SqliteOutbox::drop(SessionRows& s, const std::string& session, std::map<uint64_t, Entry>::iterator it,
-                        const char* why) {
+void SqliteOutbox::evict(SessionRows& s, const std::string& session, std::map<uint64_t, Entry>::iterator it,
+                         const char* why) {
     forget(s, it);
     ++s.dropped;
     report_drop(session, why);
@@ -357,8 +268,7 @@ void SqliteOutbox::report_drop(const std::string& session, const char* why) {
     const bool first = drop_reports_.empty();
     ++drop_reports_[{session, why}];
     if (!first) return;
-    std::weak_ptr<char> alive = alive_;
-    sched_.defer([this, alive] {
+    sched_.defer([this, alive = life_.token()] {
         if (alive.expired()) return;
         auto reports = std::exchange(drop_reports_, {});
         for (const auto& [key, count] : reports) {
@@ -369,8 +279,7 @@ void SqliteOutbox::report_drop(const std::string& session, const char* why) {
 }
 
 void SqliteOutbox::fail_later(Done done, std::string why) {
-    std::weak_ptr<char> alive = alive_;
-    sched_.defer([alive, done = std::move(done), why = std::move(why)] {
+    sched_.defer([alive = life_.token(), done = std::move(done), why = std::move(why)] {
         if (!alive.expired() && done) done(std::unexpected(why));
     });
 }
@@ -395,18 +304,15 @@ void SqliteOutbox::enqueue(OutboxMessage m, Done done) {
 }
 
 void SqliteOutbox::on_results() {
-    notify_.drain();
+    eventfd_t ignored = 0;
+    (void)eventfd_read(notify_.get(), &ignored);  // EAGAIN: a spurious wake-up
     auto results = writer_->take_results();
-    std::weak_ptr<char> alive = alive_;
+    const auto alive = life_.token();
     std::vector<std::string> available;
     for (auto& r : results) {
         // The results are taken: one that fails (out of memory) must not lose the others, and
         // nothing may escape to sd-event, which would disable this watch for good.
-        try {
-            take_result(r, available);
-        } catch (const std::exception& e) {
-            log::error("outbox: completing message ", r.id, ": ", e.what());
-        }
+        guarded("outbox: completing an enqueue", [&] { take_result(r, available); });
         if (alive.expired()) return;
     }
     for (const auto& name : available) {
@@ -483,7 +389,7 @@ bool SqliteOutbox::unreadable(const std::string& session, SessionRows& s, std::m
     log::error("outbox: dropping message ", id, " of ", session, ": ",
                why.missing ? why.why : "it could not be read back " + std::to_string(tries) + " times: " + why.why);
     read_failures_.erase(id);
-    drop(s, session, it, "unreadable");
+    evict(s, session, it, "unreadable");
     return true;
 }
 
@@ -513,16 +419,22 @@ std::vector<OutboxMessage> SqliteOutbox::next(const std::string& session, uint64
     return out;
 }
 
-void SqliteOutbox::acknowledge(uint64_t id) {
+SqliteOutbox::SessionRows* SqliteOutbox::remove(uint64_t id) {
     for (auto& [name, s] : sessions_) {
         auto it = s.rows.find(id);
         if (it == s.rows.end()) continue;
         forget(s, it);
-        ++s.delivered;
-        return;
+        return &s;
     }
     // Unknown: dropped by a limit while in flight, or acknowledged twice.
+    return nullptr;
 }
+
+void SqliteOutbox::acknowledge(uint64_t id) {
+    if (SessionRows* s = remove(id)) ++s->delivered;
+}
+
+void SqliteOutbox::drop(uint64_t id) { remove(id); }
 
 std::vector<std::string> SqliteOutbox::sessions() const {
     std::vector<std::string> out;
@@ -538,30 +450,13 @@ OutboxCounters SqliteOutbox::counters(const std::string& session) const {
     return OutboxCounters{s.rows.size(), s.bytes, s.dropped, s.delivered};
 }
 
-std::vector<SqliteOutbox::Row> load_rows(const sqlite::Db& db) {
-    std::vector<SqliteOutbox::Row> rows;
-    // length() of a blob reads the record header only, not the payload's overflow pages.
-    sqlite::Stmt s(db, "SELECT id, session, length(payload), created_ms FROM messages ORDER BY id");
-    while (s.step())
-        rows.push_back({static_cast<uint64_t>(s.int64(0)), s.text(1), static_cast<uint64_t>(s.int64(2)), s.int64(3)});
-    return rows;
-}
-
 }  // namespace
 
 std::unique_ptr<Outbox> open_outbox(Scheduler& sched, const OutboxConfig& config, std::string& error) {
     try {
-        constexpr int kFlags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-        auto writer = std::make_unique<sqlite::Db>(config.path, kFlags | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-        check_or_create_schema(*writer);
-        set_durable_wal(*writer);
-        auto rows = load_rows(*writer);
-        sync_parent_dir(config.path);
-        auto reader = std::make_unique<sqlite::Db>(config.path, kFlags | SQLITE_OPEN_READONLY);
-        // A WAL reader only waits while another connection recovers the WAL: never for long.
-        sqlite3_busy_timeout(reader->get(), 50);
-        log::debug("outbox: ", config.path, ": ", rows.size(), " messages recovered");
-        return std::make_unique<SqliteOutbox>(sched, config, std::move(writer), std::move(reader), std::move(rows));
+        auto file = detail::open_outbox_file(config.path);
+        log::debug("outbox: ", config.path, ": ", file.rows.size(), " messages recovered");
+        return std::make_unique<SqliteOutbox>(sched, config, std::move(file));
     } catch (const std::exception& e) {
         error = config.path + ": " + e.what();
         return nullptr;

@@ -45,7 +45,7 @@ struct OutboxCounters {
     uint64_t queued = 0;        // rows waiting (committed, not yet acknowledged)
     uint64_t queued_bytes = 0;
     uint64_t dropped = 0;       // removed by a limit (oldest first) since start
-    uint64_t delivered = 0;     // removed on PUBACK since start
+    uint64_t delivered = 0;     // removed on PUBACK (acknowledge()) since start
 };
 
 class Outbox {
@@ -61,8 +61,11 @@ public:
     // Up to `max` committed messages of `session` with id > `after_id`, oldest first.
     virtual std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) = 0;
     // The cloud acknowledged `id`: delete it (grouped; a crash before the delete only means the
-    // message is sent again, at least once).
+    // message is sent again, at least once). Counted as delivered.
     virtual void acknowledge(uint64_t id) = 0;
+    // The caller gave up on `id` (it can never be sent): delete it the same way. Counted by the
+    // caller, which knows why; neither delivered nor a limit's drop here.
+    virtual void drop(uint64_t id) = 0;
     virtual OutboxCounters counters(const std::string& session) const = 0;
     // Every session with committed rows waiting.
     virtual std::vector<std::string> sessions() const = 0;

@@ -11,9 +11,10 @@
 #include <deque>
 #include <exception>
 
-#include "mqtt/mosquitto_connect.hpp"
 #include "base/duration_text.hpp"
+#include "base/lifetime.hpp"
 #include "base/log.hpp"
+#include "mqtt/mosquitto_connect.hpp"
 
 namespace cellgate::mqtt {
 
@@ -22,7 +23,19 @@ using namespace detail;
 
 namespace {
 
+// One connection attempt and its life: idle -> resolving (the connect worker) -> handshake (our
+// socket, CONNECT/TLS until CONNACK) -> connected; any failure or disconnect() goes back to idle.
 enum class Phase { idle, resolving, handshake, connected };
+
+const char* to_string(Phase p) {
+    switch (p) {
+    case Phase::idle: return "idle";
+    case Phase::resolving: return "resolving";
+    case Phase::handshake: return "handshake";
+    case Phase::connected: return "connected";
+    }
+    return "unknown";
+}
 
 // What libmosquitto reported from inside one of its calls; handled once the call has returned.
 struct Event {
@@ -50,8 +63,9 @@ constexpr int kMaxReadsOnHangup = 64;
 
 struct MosquittoClient::Impl {
     Impl(MosquittoClient& o, Scheduler& s, std::string p, MosquittoTuning t);
-    ~Impl() { teardown(); }
+    ~Impl() { teardown("client destroyed"); }
 
+    void set_phase(Phase next, std::string_view reason);
     void connect(const ConnectParams& p);
     void disconnect();
     int publish(const std::string& topic, const std::string& payload, int qos, bool retain);
@@ -71,7 +85,8 @@ struct MosquittoClient::Impl {
     void schedule_pump();
     void pump();
     void handle(Event& ev);
-    void teardown();
+    // Ends the attempt (whatever phase it is in) and drops everything it queued.
+    void teardown(std::string_view reason);
     void notify_failed(int code, const std::string& reason);
     void notify_disconnected(const std::string& reason);
 
@@ -98,11 +113,13 @@ struct MosquittoClient::Impl {
     std::deque<Event> events;
     int sock_err = 0;            // SO_ERROR seen with EPOLLERR, preferred over errno guesses
     std::string lib_error;       // libmosquitto's last error-level log line of this attempt
-    uint64_t generation = 0;     // bumped by teardown: late deferred work of an old attempt is dropped
+    // Bumped by teardown: work deferred for one attempt (a failure report, the rest of a pump) is
+    // dropped once a newer attempt exists; `life` only says whether the client itself is gone.
+    uint64_t generation = 0;
     bool pump_scheduled = false;
     bool closed_queued = false;  // a `closed` event of this attempt was recorded
     bool out_muted = false;      // handshake: EPOLLOUT off until the server speaks (see on_socket)
-    std::shared_ptr<char> alive = std::make_shared<char>(0);
+    Lifetime life;
 };
 
 MosquittoClient::Impl::Impl(MosquittoClient& o, Scheduler& s, std::string p, MosquittoTuning t)
@@ -119,13 +136,18 @@ milliseconds MosquittoClient::Impl::connect_budget() const {
     return budget;
 }
 
+void MosquittoClient::Impl::set_phase(Phase next, std::string_view reason) {
+    if (next == phase) return;
+    log::debug("mqtt ", prefix, ": ", to_string(phase), " -> ", to_string(next), " (", reason, ")");
+    phase = next;
+}
+
 void MosquittoClient::Impl::connect(const ConnectParams& p) {
-    teardown();
+    teardown("a new connect");
     params = p;
-    phase = Phase::resolving;
+    set_phase(Phase::resolving, "connect to " + p.host + ":" + std::to_string(p.port) + (p.tls ? " (TLS)" : "") +
+                                    ", keepalive " + std::to_string(p.keepalive.count()) + " s");
     connect_timer->arm(connect_budget());
-    log::debug(prefix, ": connecting to ", p.host, ":", p.port, p.tls ? " (TLS)" : "", ", keepalive ",
-               p.keepalive.count(), " s");
 
     if (p.keepalive.count() > 0 && p.keepalive.count() < 5)
         return fail_soon(-EINVAL, "keepalive must be 0 or at least 5 s (libmosquitto)");
@@ -142,9 +164,9 @@ void MosquittoClient::Impl::connect(const ConnectParams& p) {
 
 // Failures found inside connect() are reported from the loop, never re-entrantly.
 void MosquittoClient::Impl::fail_soon(int code, std::string reason) {
-    teardown();
-    sched.defer([this, w = std::weak_ptr<char>(alive), gen = generation, code, reason = std::move(reason)] {
-        if (w.expired() || gen != generation) return;
+    teardown(reason);
+    sched.defer([this, alive = life.token(), gen = generation, code, reason = std::move(reason)] {
+        if (alive.expired() || gen != generation) return;
         notify_failed(code, reason);
     });
 }
@@ -161,13 +183,14 @@ void MosquittoClient::Impl::on_job_done() {
     const int err = finished->err;
     if (rc != MOSQ_ERR_SUCCESS) {
         const auto f = connect_failure(rc, err, params.host, params.port, finished->lib_error);
-        teardown();
+        teardown(f.reason);
         return notify_failed(f.code, f.reason);
     }
     const int fd = mosquitto_socket(mosq.get());
     if (fd < 0) {
-        teardown();
-        return notify_failed(-EIO, "libmosquitto reported a connect without a socket");
+        const char* why = "libmosquitto reported a connect without a socket";
+        teardown(why);
+        return notify_failed(-EIO, why);
     }
     start_driving(fd);
 }
@@ -182,7 +205,7 @@ void MosquittoClient::Impl::start_driving(int fd) {
     // Set while the SYN may still be out: TCP_USER_TIMEOUT then also bounds the handshake.
     if (const int err = tune_socket(fd, tuning.tcp_user_timeout, params.keepalive); err != 0)
         log::debug(prefix, ": TCP tuning refused: ", std::strerror(err));
-    phase = Phase::handshake;
+    set_phase(Phase::handshake, "socket open, waiting for CONNACK");
     sock_events = EPOLLIN | (mosquitto_want_write(mosq.get()) ? EPOLLOUT : 0U);
     sock_watch = sched.watch_fd(fd, sock_events, [this](uint32_t revents) { on_socket(revents); });
     misc_timer->arm(until_next_second());
@@ -236,14 +259,15 @@ void MosquittoClient::Impl::on_connect_deadline() {
     const std::string what = phase == Phase::resolving ? "name resolution and TCP connect to " : "no CONNACK from ";
     const std::string reason =
         what + params.host + ":" + std::to_string(params.port) + " within " + duration_text(connect_budget());
-    teardown();
+    teardown(reason);
     notify_failed(-ETIMEDOUT, reason);
 }
 
 void MosquittoClient::Impl::on_pingresp_deadline() {
     if (phase != Phase::connected) return;
-    teardown();
-    notify_disconnected("keepalive timeout (no PINGRESP within " + duration_text(tuning.pingresp_timeout) + ")");
+    const std::string reason = "keepalive timeout (no PINGRESP within " + duration_text(tuning.pingresp_timeout) + ")";
+    teardown(reason);
+    notify_disconnected(reason);
 }
 
 // libmosquitto 2.0.11 closes the socket without calling on_disconnect on some paths (a TLS
@@ -266,8 +290,8 @@ void MosquittoClient::Impl::schedule_pump() {
     update_interest();
     if (events.empty() || pump_scheduled) return;
     pump_scheduled = true;
-    sched.defer([this, w = std::weak_ptr<char>(alive)] {
-        if (w.expired()) return;
+    sched.defer([this, alive = life.token()] {
+        if (alive.expired()) return;
         pump_scheduled = false;
         pump();
     });
@@ -275,13 +299,13 @@ void MosquittoClient::Impl::schedule_pump() {
 
 void MosquittoClient::Impl::pump() {
     update_interest();
-    const std::weak_ptr<char> w = alive;
+    const auto alive = life.token();
     const auto gen = generation;
     while (!events.empty() && gen == generation) {
         Event ev = std::move(events.front());
         events.pop_front();
         handle(ev);  // may run user code, which may destroy us
-        if (w.expired()) return;
+        if (alive.expired()) return;
     }
     update_interest();
 }
@@ -294,25 +318,24 @@ void MosquittoClient::Impl::handle(Event& ev) {
         if (ev.rc != 0) {
             const std::string reason = "CONNACK refused (" + std::to_string(ev.rc) + "): " +
                                        mosquitto_connack_string(ev.rc);
-            teardown();
+            teardown(reason);
             return notify_failed(ev.rc, reason);
         }
-        phase = Phase::connected;
+        set_phase(Phase::connected, "CONNACK accepted");
         out_muted = false;
         connect_timer->cancel();
-        log::debug(prefix, ": CONNACK accepted");
         if (owner.on_connected) owner.on_connected();
         return;
     case K::closed: {
         const int err = sock_err != 0 ? sock_err : ev.err;
         if (phase == Phase::handshake) {
             const auto f = connect_failure(ev.rc, err, params.host, params.port, lib_error);
-            teardown();
+            teardown(f.reason);
             return notify_failed(f.code, f.reason);
         }
         if (phase == Phase::connected) {
             const auto reason = link_loss_reason(ev.rc, err, tuning.tcp_user_timeout, lib_error);
-            teardown();
+            teardown(reason);
             return notify_disconnected(reason);
         }
         return;
@@ -334,9 +357,9 @@ void MosquittoClient::Impl::handle(Event& ev) {
     }
 }
 
-void MosquittoClient::Impl::teardown() {
+void MosquittoClient::Impl::teardown(std::string_view reason) {
     ++generation;
-    phase = Phase::idle;
+    set_phase(Phase::idle, reason);
     events.clear();
     // The watch goes before libmosquitto closes the fd it watches.
     sock_watch.reset();
@@ -372,7 +395,7 @@ void MosquittoClient::Impl::disconnect() {
         // Queues DISCONNECT and writes it at once when the socket takes it; best effort.
         (void)mosquitto_disconnect(mosq.get());
     }
-    teardown();
+    teardown("disconnect requested");
 }
 
 int MosquittoClient::Impl::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {

@@ -1,176 +1,25 @@
 // The bridge against real Session state machines over scripted MQTT clients, an in-memory outbox
 // and a clock that moves only when the test says: routing (first match wins), capture templates,
-// refused payloads, the QoS 0 policy, the in-flight window, the rate-limited drain, resend after a
-// lost connection, PUBACK -> acknowledge mapping, reply counters, downlink both ways and the
-// D-Bus Publish() checks.
+// refused payloads, the QoS 0 policy, status coalescing, reply routing, downlink both ways and the
+// D-Bus Publish() checks. Delivery itself (window, pacing, resend, the poison probe) is tested on
+// the lane in delivery_lane_test.cpp, the request/answer pairing in downlink_test.cpp.
 #include "bridge/bridge.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <map>
-#include <set>
 
 #include "cloud/platform.hpp"
-#include "cloud/session.hpp"
-#include "unit/support/fake_mqtt.hpp"
-#include "unit/support/fake_scheduler.hpp"
+#include "unit/bridge/bridge_fixture.hpp"
 
 namespace cellgate::bridge {
 namespace {
 
-using namespace std::chrono_literals;
 using namespace cellgate::cloud;
-using testing::FakeMqttClient;
-using testing::FakeScheduler;
+using namespace cellgate::bridge::testing;
 
-// An Outbox whose commits happen when the test says so.
-class FakeOutbox final : public Outbox {
-public:
-    void enqueue(OutboxMessage m, Done done) override { pending.push_back({std::move(m), std::move(done)}); }
-
-    std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) override {
-        ++next_calls;
-        std::vector<OutboxMessage> out;
-        for (auto it = rows.upper_bound(after_id); it != rows.end() && out.size() < max; ++it)
-            if (it->second.session == session) out.push_back(it->second);
-        return out;
-    }
-
-    void acknowledge(uint64_t id) override {
-        acked.push_back(id);
-        if (keep_acknowledged_rows) hidden.insert(id);  // the grouped delete has not happened yet
-        else rows.erase(id);
-    }
-
-    std::vector<std::string> sessions() const override {
-        std::set<std::string> names;
-        for (const auto& [id, m] : rows)
-            if (!hidden.contains(id)) names.insert(m.session);
-        return {names.begin(), names.end()};
-    }
-
-    OutboxCounters counters(const std::string& session) const override {
-        OutboxCounters c;
-        for (const auto& [id, m] : rows)
-            if (m.session == session && !hidden.contains(id)) ++c.queued;
-        if (auto it = dropped.find(session); it != dropped.end()) c.dropped = it->second;
-        return c;
-    }
-
-    // The writer's group commit: ids, rows, completions, then on_available per session.
-    void commit() {
-        auto batch = std::move(pending);
-        pending.clear();
-        std::set<std::string> sessions;
-        for (auto& p : batch) {
-            p.message.id = next_id++;
-            rows[p.message.id] = p.message;
-            sessions.insert(p.message.session);
-            p.done(p.message.id);
-        }
-        for (const auto& s : sessions)
-            if (on_available) on_available(s);
-    }
-
-    void fail(const std::string& why) {
-        auto batch = std::move(pending);
-        pending.clear();
-        for (auto& p : batch) p.done(std::unexpected(why));
-    }
-
-    // Committed rows, as a restart finds them.
-    void seed(const std::string& session, int count, const std::string& format = "raw", int qos = 1) {
-        for (int i = 0; i < count; ++i) {
-            OutboxMessage m;
-            m.session = session;
-            m.topic = "gw/" + std::to_string(next_id);
-            m.format = format;
-            m.payload = format == "raw" ? "p" + std::to_string(next_id) : R"({"temp":21})";
-            m.qos = qos;
-            m.created_ms = 1'700'000'000'000;
-            m.id = next_id++;
-            rows[m.id] = m;
-        }
-    }
-
-    void drop_oldest(const std::string& session, uint64_t n) {
-        for (uint64_t i = 0; i < n && !rows.empty(); ++i) rows.erase(rows.begin());
-        dropped[session] += n;
-        if (on_dropped) on_dropped(session, n, "max_messages");
-    }
-
-    struct Pending {
-        OutboxMessage message;
-        Done done;
-    };
-    std::vector<Pending> pending;
-    std::map<uint64_t, OutboxMessage> rows;
-    std::set<uint64_t> hidden;
-    std::map<std::string, uint64_t> dropped;
-    std::vector<uint64_t> acked;
-    uint64_t next_id = 1;
-    int next_calls = 0;
-    bool keep_acknowledged_rows = false;
-};
-
-CloudConfig ali_config() {
-    CloudConfig c;
-    c.name = "ali";
-    c.platform = Platform::aliyun;
-    c.product_key = "a1B2c3D4e5F";
-    c.device_name = "gw-001";
-    c.device_secret = "ali-device-secret";
-    c.region = "cn-shanghai";
-    return c;
-}
-
-CloudConfig lab_config() {
-    CloudConfig c;
-    c.name = "lab";
-    c.platform = Platform::generic;
-    c.endpoint = "broker.example:1883";
-    c.client_id = "gw-7";
-    return c;
-}
-
-CloudConfig local_config() {
-    CloudConfig c;
-    c.name = "local-broker";
-    c.platform = Platform::generic;
-    c.endpoint = "127.0.0.1:1883";
-    c.client_id = "cellgated";
-    return c;
-}
-
-constexpr const char* kAliPost = "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post";
-constexpr const char* kAliPostReply = "/sys/a1B2c3D4e5F/gw-001/thing/event/property/post_reply";
-
-RouteConfig route(std::string from, std::string to, std::string as, std::string topic = "", int qos = 1) {
-    RouteConfig r;
-    r.from = std::move(from);
-    r.to = std::move(to);
-    r.as = *parse_uplink_format(as);
-    r.topic = std::move(topic);
-    r.qos = qos;
-    return r;
-}
-
-struct Peer {
-    FakeMqttClient* client = nullptr;
-    std::unique_ptr<Session> session;
-};
-
-class BridgeTest : public ::testing::Test {
+class BridgeTest : public BridgeFixture {
 protected:
-    Peer make(const CloudConfig& c) {
-        auto client = std::make_unique<FakeMqttClient>(sched_);
-        Peer p;
-        p.client = client.get();
-        p.session = std::make_unique<Session>(sched_, c, BackoffConfig{}, std::move(client), false, 7);
-        return p;
-    }
-
     void build(DeliveryTuning tuning = {}) {
         ali_ = make(ali_config());
         lab_ = make(lab_config());
@@ -184,38 +33,11 @@ protected:
         sched_.run_deferred();
     }
 
-    void up(Peer& p) {
-        p.client->accept();
-        sched_.run_deferred();
-    }
-
-    // Kicked, then connected again once the backoff lets it.
-    void bounce(Peer& p) {
-        p.client->kick("broker restarted");
-        for (int i = 0; i < 600 && !p.client->connecting; ++i) sched_.advance(500ms);
-        ASSERT_TRUE(p.client->connecting);
-        up(p);
-    }
-
     void local_publish(const std::string& topic, const std::string& payload) {
         local_.client->deliver(topic, payload);
         sched_.run_deferred();
     }
 
-    std::vector<std::string> published_topics(const Peer& p) const {
-        std::vector<std::string> out;
-        for (const auto& pub : p.client->publications) out.push_back(pub.topic);
-        return out;
-    }
-
-    std::vector<std::string> published_payloads(const Peer& p) const {
-        std::vector<std::string> out;
-        for (const auto& pub : p.client->publications) out.push_back(pub.payload);
-        return out;
-    }
-
-    FakeScheduler sched_;
-    FakeOutbox outbox_;
     RateBuckets buckets_;
     BridgeConfig config_;
     Peer ali_, lab_, local_;
@@ -319,86 +141,7 @@ TEST_F(BridgeTest, Qos0IsDroppedAndCountedWhileOfflineAndQueuedWhileConnected) {
     EXPECT_EQ(outbox_.pending[1].message.qos, 0);
 }
 
-// ---- delivery ----
-
-TEST_F(BridgeTest, DeliversInOrderWithinTheInFlightWindow) {
-    outbox_.seed("lab", 10);
-    DeliveryTuning t;
-    t.window = 4;
-    build(t);
-    EXPECT_TRUE(lab_.client->publications.empty());  // not connected: nothing sent
-    up(lab_);
-    EXPECT_EQ(published_topics(lab_), (std::vector<std::string>{"gw/1", "gw/2", "gw/3", "gw/4"}));
-    EXPECT_EQ(published_payloads(lab_)[0], "p1");  // raw passes through
-    lab_.client->acked(2);  // mids count from 1 per client; the first publish got mid 1
-    sched_.run_deferred();
-    EXPECT_EQ(lab_.client->publications.size(), 5u);
-    EXPECT_EQ(lab_.client->publications.back().topic, "gw/5");
-    EXPECT_EQ(outbox_.acked, (std::vector<uint64_t>{2}));
-    for (int mid = 1; mid <= 20; ++mid) lab_.client->acked(mid);
-    sched_.run_deferred();
-    EXPECT_EQ(lab_.client->publications.size(), 10u);
-    EXPECT_EQ(outbox_.acked.size(), 10u);
-    EXPECT_EQ(bridge_->status(1).queued, 0u);
-}
-
-TEST_F(BridgeTest, PubackAcknowledgesTheRowItsMessageIdBelongsTo) {
-    outbox_.seed("lab", 3);
-    build();
-    up(lab_);
-    ASSERT_EQ(lab_.client->publications.size(), 3u);
-    // mids 1..3 went to rows 1..3; out-of-order acks and unknown mids.
-    lab_.client->acked(3);
-    lab_.client->acked(99);
-    lab_.client->acked(1);
-    lab_.client->acked(3);
-    EXPECT_EQ(outbox_.acked, (std::vector<uint64_t>{3, 1}));
-}
-
-TEST_F(BridgeTest, PropertyPostsAreWrappedAtSendTime) {
-    config_.routes = {route("sensors/+", "ali", "property")};
-    build();
-    local_publish("sensors/a", R"({"temp":21.5})");
-    outbox_.commit();
-    EXPECT_TRUE(ali_.client->publications.empty());
-    up(ali_);
-    ASSERT_EQ(ali_.client->publications.size(), 1u);
-    const auto& row = outbox_.rows.at(1);
-    EXPECT_EQ(ali_.client->publications[0].topic, kAliPost);
-    EXPECT_EQ(ali_.client->publications[0].payload,
-              wrap_uplink(Platform::aliyun, UplinkFormat{UplinkKind::property, ""}, row.payload, 1, row.created_ms));
-    EXPECT_EQ(ali_.client->publications[0].qos, 1);
-}
-
-TEST_F(BridgeTest, DrainIsPacedByTheSessionRateLimit) {
-    config_.rate_limits["ali"] = RateLimit{2, 1};
-    outbox_.seed("ali", 5, "property");
-    build();
-    up(ali_);
-    EXPECT_EQ(ali_.client->publications.size(), 1u);
-    sched_.advance(499ms);
-    EXPECT_EQ(ali_.client->publications.size(), 1u);
-    sched_.advance(1ms);
-    EXPECT_EQ(ali_.client->publications.size(), 2u);
-    sched_.advance(1500ms);
-    EXPECT_EQ(ali_.client->publications.size(), 5u);
-    sched_.advance(10s);
-    EXPECT_EQ(ali_.client->publications.size(), 5u);
-}
-
-TEST_F(BridgeTest, TheDefaultRateLimitOfAliyunHoldsItsCeiling) {
-    outbox_.seed("ali", 200, "property");
-    DeliveryTuning t;
-    t.window = 1000;
-    build(t);
-    up(ali_);
-    // Any one-second window: at most burst + rate = 25, under Aliyun's 30.
-    EXPECT_LE(ali_.client->publications.size(), 25u);
-    sched_.advance(1s);
-    EXPECT_LE(ali_.client->publications.size(), 45u);
-    sched_.advance(9s);
-    EXPECT_EQ(ali_.client->publications.size(), 200u);
-}
+// ---- delivery, as far as the bridge is concerned ----
 
 // A reload rebuilds the bridge on a connection that stays up: the session's bucket is the same
 // one, so the rebuild adds no burst (the platform counts the device, not the lane).
@@ -436,43 +179,6 @@ TEST_F(BridgeTest, AnswersToTheCloudCountAgainstTheRateLimit) {
     EXPECT_EQ(ali_.client->publications.size(), 1u);  // the answer took the token
     sched_.advance(500ms);
     EXPECT_EQ(ali_.client->publications.size(), 2u);
-}
-
-TEST_F(BridgeTest, InFlightPublishesAreResentOldestFirstAfterALostConnection) {
-    outbox_.seed("lab", 5);
-    outbox_.keep_acknowledged_rows = true;  // deletes still on their way to the disk
-    DeliveryTuning t;
-    t.window = 3;
-    build(t);
-    up(lab_);
-    ASSERT_EQ(published_topics(lab_), (std::vector<std::string>{"gw/1", "gw/2", "gw/3"}));
-    lab_.client->acked(2);  // row 2 is delivered; 1 and 3 are lost with the connection
-    sched_.run_deferred();
-    ASSERT_EQ(lab_.client->publications.size(), 4u);  // row 4 took the free slot
-    lab_.client->publications.clear();
-    bounce(lab_);
-    EXPECT_EQ(published_topics(lab_), (std::vector<std::string>{"gw/1", "gw/3", "gw/4"}));
-    // The new connection's mids map to the resent rows.
-    const int first = lab_.client->next_mid - 3;
-    lab_.client->acked(first);
-    lab_.client->acked(first + 1);
-    sched_.run_deferred();
-    EXPECT_EQ(published_topics(lab_), (std::vector<std::string>{"gw/1", "gw/3", "gw/4", "gw/5"}));
-    EXPECT_EQ(outbox_.acked, (std::vector<uint64_t>{2, 1, 3}));
-}
-
-TEST_F(BridgeTest, ALostConnectionDuringResendKeepsEveryUnacknowledgedRow) {
-    outbox_.seed("lab", 4);
-    DeliveryTuning t;
-    t.window = 2;
-    build(t);
-    up(lab_);
-    lab_.client->publications.clear();
-    bounce(lab_);  // rows 1 and 2 pending again
-    lab_.client->publications.clear();
-    bounce(lab_);  // and again, before any PUBACK
-    EXPECT_EQ(published_topics(lab_), (std::vector<std::string>{"gw/1", "gw/2"}));
-    EXPECT_TRUE(outbox_.acked.empty());
 }
 
 TEST_F(BridgeTest, NewMessagesAreSentWhenTheirCommitLands) {
@@ -534,146 +240,6 @@ TEST_F(BridgeTest, RepliesAreMatchedToPostsAndCounted) {
     EXPECT_TRUE(local_.client->publications.empty());  // replies are not downlink
 }
 
-// The PUBACKs were lost with the connection, the platform had answered: the posts go again and
-// are answered again, and each counts once.
-TEST_F(BridgeTest, AReplyToAResentPostCountsOnce) {
-    outbox_.seed("ali", 2, "property");
-    build();
-    up(ali_);
-    ASSERT_EQ(ali_.client->publications.size(), 2u);
-    ali_.client->deliver(kAliPostReply, R"({"code":200,"id":"1"})");
-    ali_.client->deliver(kAliPostReply, R"({"code":6207,"id":"2","message":"bad"})");
-    bounce(ali_);
-    ASSERT_EQ(ali_.client->publications.size(), 4u);  // both resent
-    ali_.client->deliver(kAliPostReply, R"({"code":200,"id":"1"})");
-    ali_.client->deliver(kAliPostReply, R"({"code":6207,"id":"2","message":"bad"})");
-    sched_.run_deferred();
-    EXPECT_EQ(bridge_->status(0).accepted, 1u);
-    EXPECT_EQ(bridge_->status(0).rejected, 1u);
-}
-
-// A broker that answers PINGREQs but lost a publish: its window slot would be gone for as long
-// as the connection lives. After puback_timeout the session connects again and resends it.
-TEST_F(BridgeTest, APublishNeverAcknowledgedMakesTheSessionConnectAgain) {
-    outbox_.seed("lab", 2);
-    DeliveryTuning t;
-    t.puback_timeout = 30s;
-    build(t);
-    up(lab_);
-    ASSERT_EQ(lab_.client->publications.size(), 2u);
-    const int first_mid = lab_.client->next_mid - 1;  // the second publish; the first stays lost
-    lab_.client->acked(first_mid);
-    const size_t attempts = lab_.client->attempts.size();
-    sched_.advance(29s);
-    EXPECT_EQ(lab_.client->attempts.size(), attempts);
-    sched_.advance(1s);
-    EXPECT_EQ(lab_.client->disconnects, 1);
-    for (int i = 0; i < 20 && lab_.client->attempts.size() == attempts; ++i) sched_.advance(500ms);
-    ASSERT_GT(lab_.client->attempts.size(), attempts);
-    EXPECT_NE(lab_.session->status().last_disconnect_reason.find("no PUBACK for message 1"), std::string::npos)
-        << lab_.session->status().last_disconnect_reason;
-    up(lab_);
-    ASSERT_EQ(lab_.client->publications.size(), 3u);
-    EXPECT_EQ(lab_.client->publications[2].payload, "p1");  // only the lost one again
-}
-
-// 65 535 publishes after a lost one, the client hands out its message id again: the old row can
-// no longer be acknowledged, so the session connects again and sends it again, not forgets it.
-TEST_F(BridgeTest, AReusedMessageIdSendsTheOlderRowAgain) {
-    outbox_.seed("lab", 2);
-    build();
-    up(lab_);
-    ASSERT_EQ(lab_.client->publications.size(), 2u);
-    const int lost_mid = lab_.client->next_mid - 2;  // row 1's, never acknowledged
-    lab_.client->acked(lab_.client->next_mid - 1);
-    lab_.client->next_mid = lost_mid;  // the id counter came round
-    outbox_.seed("lab", 1);
-    outbox_.on_available("lab");
-    sched_.run_deferred();
-    ASSERT_EQ(lab_.client->publications.size(), 3u);
-    EXPECT_EQ(lab_.client->disconnects, 0);
-    sched_.advance(1ms);
-    EXPECT_EQ(lab_.client->disconnects, 1) << "the reused id must make the session connect again";
-    for (int i = 0; i < 20 && !lab_.client->connecting; ++i) sched_.advance(500ms);
-    up(lab_);
-    ASSERT_EQ(lab_.client->publications.size(), 5u);
-    EXPECT_EQ(lab_.client->publications[3].payload, "p1");
-    EXPECT_EQ(lab_.client->publications[4].payload, "p3");
-}
-
-// A broker that closes the connection for one row (AWS IoT, for a topic the policy denies): that
-// row would go first on every connection for ever. After poison_strikes such connections in a
-// row, the next one holds it back; that connection lives, so the row is dropped and counted, and
-// the rows behind it flow.
-TEST_F(BridgeTest, ARowTheBrokerKeepsClosingTheConnectionForIsDropped) {
-    outbox_.seed("lab", 3);
-    DeliveryTuning t;
-    t.window = 1;
-    build(t);
-    up(lab_);
-    for (unsigned i = 0; i < t.poison_strikes; ++i) {
-        ASSERT_EQ(lab_.client->publications.back().payload, "p1");
-        sched_.advance(100ms);
-        bounce(lab_);
-    }
-    EXPECT_EQ(lab_.client->publications.back().payload, "p2");  // p1 held back
-    EXPECT_EQ(bridge_->status(1).dropped, 0u);
-    sched_.advance(t.poison_window);
-    EXPECT_EQ(bridge_->status(1).dropped, 1u);
-    EXPECT_EQ(std::count(outbox_.acked.begin(), outbox_.acked.end(), 1u), 1);
-    bounce(lab_);  // p1 is gone for good: p2 (unacknowledged) goes first
-    EXPECT_EQ(lab_.client->publications.back().payload, "p2");
-}
-
-// A broker in a crash loop closes every connection, with or without the row: the row held back
-// was innocent, is not dropped, and goes first again.
-TEST_F(BridgeTest, ABrokerThatDiesAnywayDropsNothing) {
-    outbox_.seed("lab", 3);
-    DeliveryTuning t;
-    t.window = 1;
-    build(t);
-    up(lab_);
-    for (unsigned i = 0; i < t.poison_strikes; ++i) {
-        sched_.advance(100ms);
-        bounce(lab_);
-    }
-    ASSERT_EQ(lab_.client->publications.back().payload, "p2");  // the probe
-    sched_.advance(100ms);
-    bounce(lab_);  // died without p1 too
-    EXPECT_EQ(lab_.client->publications.back().payload, "p1");
-    sched_.advance(t.poison_window * 2);
-    EXPECT_EQ(bridge_->status(1).dropped, 0u);
-    EXPECT_TRUE(std::find(outbox_.acked.begin(), outbox_.acked.end(), 1u) == outbox_.acked.end());
-}
-
-// A link that keeps failing is not a poison row: connections that lasted longer than the
-// window, or that a row's PUBACK came through on, never drop anything.
-TEST_F(BridgeTest, ConnectionsThatLastedAWhileDropNothing) {
-    outbox_.seed("lab", 3);
-    DeliveryTuning t;
-    t.window = 1;
-    build(t);
-    up(lab_);
-    for (unsigned i = 0; i < 2 * t.poison_strikes; ++i) {
-        sched_.advance(t.poison_window);
-        bounce(lab_);
-    }
-    EXPECT_EQ(lab_.client->publications.back().payload, "p1");
-    EXPECT_EQ(bridge_->status(1).dropped, 0u);
-}
-
-// Rows accepted under another configuration (before a reload): what the platform would refuse
-// now is dropped at sending, not sent.
-TEST_F(BridgeTest, ARowThePlatformWouldRefuseNowIsDroppedAtSending) {
-    outbox_.seed("ali", 2, "property");
-    outbox_.rows.begin()->second.topic = "/" + std::string(200, 'x');
-    build();
-    up(ali_);
-    ASSERT_EQ(ali_.client->publications.size(), 1u);
-    EXPECT_EQ(ali_.client->publications[0].topic, outbox_.rows.rbegin()->second.topic);
-    EXPECT_EQ(bridge_->status(0).dropped, 1u);
-}
-
 // A session renamed or removed by a reload leaves its rows in the outbox: they are not sent to
 // another session, and the journal says how many wait.
 TEST_F(BridgeTest, RowsOfASessionNoLongerConfiguredWaitAndAreReported) {
@@ -718,32 +284,6 @@ TEST_F(BridgeTest, AliyunRequestsReachTheLocalPrefixAndAnswersGoBack) {
     EXPECT_NE(ali_.client->publications[0].payload.find("200"), std::string::npos);
     // Answers do not go through the outbox.
     EXPECT_TRUE(outbox_.pending.empty());
-}
-
-// An application that answers with just its data: the reply names the request it answers, the
-// oldest unanswered one of that topic.
-TEST_F(BridgeTest, AnAnswerWithoutAnIdAnswersTheOldestRequestOfItsTopic) {
-    DownlinkConfig d;
-    d.from = "ali";
-    d.to = "cloud/ali";
-    config_.downlink = {d};
-    build();
-    up(ali_);
-    const std::string set = "/sys/a1B2c3D4e5F/gw-001/thing/service/property/set";
-    const std::string call = "/sys/a1B2c3D4e5F/gw-001/thing/service/reboot";
-    ali_.client->deliver(set, R"({"id":"11","version":"1.0","params":{"p":1},"method":"thing.service.property.set"})");
-    ali_.client->deliver(call, R"({"id":"21","version":"1.0","params":{},"method":"thing.service.reboot"})");
-    ali_.client->deliver(set, R"({"id":"12","version":"1.0","params":{"p":2},"method":"thing.service.property.set"})");
-    local_publish("cloud/ali/thing/service/reboot_reply", R"({"data":{"ok":true}})");
-    local_publish("cloud/ali/thing/service/property/set/reply", "");
-    local_publish("cloud/ali/thing/service/property/set/reply", R"({"id":"12","code":460})");
-    local_publish("cloud/ali/thing/service/property/set/reply", "{}");  // nothing left to answer
-    ASSERT_EQ(ali_.client->publications.size(), 3u);
-    EXPECT_EQ(ali_.client->publications[0].topic, call + "_reply");
-    EXPECT_EQ(ali_.client->publications[0].payload, R"({"id":"21","code":200,"data":{"ok":true}})");
-    EXPECT_EQ(ali_.client->publications[1].topic, set + "_reply");
-    EXPECT_EQ(ali_.client->publications[1].payload, R"({"id":"11","code":200,"data":{}})");
-    EXPECT_EQ(ali_.client->publications[2].payload, R"({"id":"12","code":460,"data":{}})");
 }
 
 TEST_F(BridgeTest, GenericDownlinkUsesItsFiltersAndRawAnswers) {

@@ -24,6 +24,7 @@
 #include "bridge/outbox.hpp"
 #include "bridge/outbox_stats.hpp"
 #include "unit/support/poll_scheduler.hpp"
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate::bridge {
 namespace {
@@ -31,6 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 
 using testing::PollScheduler;
+using testing::TempDir;
 
 int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -72,15 +74,8 @@ std::string sql_text(const std::string& path, const std::string& sql) {
 class OutboxTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/cellgate-outbox-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        cfg_.path = dir_ + "/outbox.db";
+        cfg_.path = dir_ / "outbox.db";
         cfg_.commit_window = 5ms;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
     }
 
     std::unique_ptr<Outbox> open() {
@@ -127,7 +122,7 @@ protected:
         return o;
     }
 
-    std::string dir_;
+    TempDir dir_{"cellgate-outbox"};
     OutboxConfig cfg_;
     PollScheduler loop_;
     std::vector<std::string> available_;
@@ -254,6 +249,28 @@ TEST_F(OutboxTest, AcknowledgeRemovesTheRowAndTheRemovalSurvivesReopen) {
     auto o = open();
     EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"m1", "m3"}));
     EXPECT_EQ(o->counters("ali").delivered, 0u);
+}
+
+// A row the delivery side gave up on is deleted like an acknowledged one, but it was not
+// delivered, and it is no limit's drop either (the lane counts it, and says why).
+TEST_F(OutboxTest, DropRemovesTheRowWithoutCountingItDelivered) {
+    std::vector<uint64_t> ids;
+    {
+        auto o = open();
+        for (const char* p : {"m1", "m2"}) ids.push_back(put(*o, msg("ali", p)));
+        o->drop(ids[0]);
+        o->drop(ids[0]);  // twice: harmless
+        EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"m2"}));
+        const auto c = o->counters("ali");
+        EXPECT_EQ(c.queued, 1u);
+        EXPECT_EQ(c.queued_bytes, 2u);
+        EXPECT_EQ(c.delivered, 0u);
+        EXPECT_EQ(c.dropped, 0u);
+        loop_.run_for(10ms);
+        EXPECT_TRUE(dropped_.empty());
+    }
+    auto o = open();
+    EXPECT_EQ(payloads(o->next("ali", 0, 10)), (std::vector<std::string>{"m2"}));
 }
 
 TEST_F(OutboxTest, DestroyingFlushesPendingInsertsWithoutCallingBack) {

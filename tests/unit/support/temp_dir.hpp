@@ -4,19 +4,21 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace cellgate::testing {
 
 class TempDir {
 public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "cellgate-test-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    explicit TempDir(std::string_view prefix = "cellgate-test") {
+        std::string tmpl = (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+        if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
         path_ = tmpl;
     }
     ~TempDir() {
@@ -27,8 +29,9 @@ public:
     TempDir& operator=(const TempDir&) = delete;
 
     const std::filesystem::path& path() const { return path_; }
+    std::string str() const { return path_.string(); }
     // The path of `name` in the directory.
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+    std::string operator/(std::string_view name) const { return (path_ / name).string(); }
 
     // Writes `content` to `name` with `mode` and returns its path.
     std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) const {
