@@ -191,6 +191,22 @@ def _children(pid: int) -> list:
         return []
 
 
+def _descendant(top: int, match) -> int | None:
+    """The first of `top` and its descendants whose NSpid list (its PID in each namespace, the
+    innermost last) satisfies match(list)."""
+    todo = [top]
+    while todo:
+        pid = todo.pop()
+        try:
+            nspid = _status(pid).get("NSpid", "").split()
+        except OSError:
+            continue
+        if nspid and match(nspid):
+            return pid
+        todo += _children(pid)
+    return None
+
+
 class Container:
     """systemd-nspawn --boot of `root`, read-only under a tmpfs overlay, private network (lo only),
     with host directories bound read-only. .leader is the container's PID 1 as seen from the host."""
@@ -233,16 +249,9 @@ class Container:
         while time.monotonic() - start < BOOT_TIMEOUT:
             if self.proc.poll() is not None:
                 raise AssertionError(f"systemd-nspawn exited {self.proc.returncode}:\n{self.console()[-3000:]}")
-            todo = _children(self.proc.pid)
-            while todo:
-                pid = todo.pop()
-                try:
-                    nspid = _status(pid).get("NSpid", "").split()
-                except OSError:
-                    continue
-                if len(nspid) >= 2 and nspid[-1] == "1":
-                    return pid
-                todo += _children(pid)
+            pid = _descendant(self.proc.pid, lambda nspid: len(nspid) >= 2 and nspid[-1] == "1")
+            if pid:
+                return pid
             time.sleep(0.05)
         raise AssertionError(f"no container PID 1 after {BOOT_TIMEOUT}s:\n{self.console()[-3000:]}")
 
@@ -284,16 +293,9 @@ class Container:
 
     def host_pid(self, container_pid: int) -> int:
         """The host's PID of a process the container knows as container_pid."""
-        todo = [self.leader]
-        while todo:
-            pid = todo.pop()
-            try:
-                nspid = _status(pid).get("NSpid", "").split()
-            except OSError:
-                continue
-            if nspid and nspid[-1] == str(container_pid):
-                return pid
-            todo += _children(pid)
+        pid = _descendant(self.leader, lambda nspid: nspid[-1] == str(container_pid))
+        if pid:
+            return pid
         raise AssertionError(f"container PID {container_pid} not found under PID 1 (host {self.leader})")
 
     def __exit__(self, *exc) -> None:

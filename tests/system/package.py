@@ -1,9 +1,9 @@
 """The .deb the system test installs: CPack on a build tree of the source under test.
 
-A sanitizer build cannot run under the shipped unit (ASan's setrlimit() and LeakSanitizer's
-ptrace() are outside its system call filter), and it is not what users install; so for such a
-build tree the package comes from a plain build of the same source, kept beside it and rebuilt
-incrementally."""
+A sanitizer build cannot run under the shipped unit (LeakSanitizer stops the threads with ptrace(),
+which its system call filter refuses: the daemon ends with "LeakSanitizer has encountered a fatal
+error" and a failure status), and it is not what users install; so for such a build tree the
+package comes from a plain build of the same source, kept beside it and rebuilt incrementally."""
 
 from __future__ import annotations
 

@@ -225,7 +225,7 @@ class SystemTest:
                              "/dev/zero": "dd if=/dev/zero of=/dev/null count=1 status=none"}.items():
             r = in_unit(script)
             assert r.returncode == 0, f"{what} does not open from the unit's cgroup: {r.stderr}"
-        self.measures["DeviceAllow (resolved by systemd)"] = self.show("DeviceAllow")["DeviceAllow"]
+        self.measures["DeviceAllow (systemctl show)"] = self.show("DeviceAllow")["DeviceAllow"]
 
     def bus_name(self):
         pid = self.busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -385,6 +385,8 @@ class SystemTest:
         # Control: the daemon's <N> prefixes reach the journal as priorities (else -p err sees nothing).
         assert "reload: modem unchanged; cloud: lab added" in self.journal("-p", "notice"), \
             "the reload summary (log::notice) is not at priority notice in the journal"
+        warnings = [l for l in self.journal("-p", "warning").splitlines() if not l.startswith("-- ")]
+        self.measures["journal lines at warning or worse"] = "\n  ".join([str(len(warnings)), *warnings[:10]])
         errors = [l for l in self.journal("-p", "err").splitlines() if not l.startswith("-- ")]
         assert not errors, "the journal has errors from the service's run:\n" + "\n".join(errors)
 
