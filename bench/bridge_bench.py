@@ -40,7 +40,7 @@ RUN_PROBE, RUN_WARM, RUN_LAT, RUN_FLOOD, RUN_BACKLOG, RUN_SLOW = 1, 2, 3, 4, 5, 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--daemon", default="/work/build-bench/cellgated",
+    p.add_argument("--daemon", default=os.path.join(REPO, "build/bench/cellgated"),
                    help="cellgated to measure (a release build without sanitizers)")
     p.add_argument("--policy", default=os.path.join(REPO, "etc/dbus-1/system.d/org.cellgate.Gateway1.conf"))
     p.add_argument("--count", type=int, default=5000, help="messages in the latency run")

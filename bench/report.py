@@ -194,7 +194,7 @@ def write_results(path, results, args, mach, notes, load_before):
         f"- machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']}; load average "
         f"{' '.join(load_before)} before, {' '.join(mach['loadavg'])} after (the machine was shared)",
         f"- {mach['mosquitto']}; Python {mach['python']} with paho-mqtt",
-        f"- cellgated: `{args.daemon}` (RelWithDebInfo, no sanitizers), log_level {args.cellgate_log_level}",
+        f"- cellgated: `{os.path.relpath(os.path.abspath(args.daemon), REPO)}` (RelWithDebInfo, no sanitizers), log_level {args.cellgate_log_level}",
         f"- load: QoS 1, {args.payload}-byte payloads; low-rate run {args.slow_count} msgs at "
         f"{args.slow_rate:g} msg/s; latency run {args.count} msgs at {args.rate:g} msg/s; "
         f"flood run {args.flood} msgs; backlog {args.backlog} msgs; publisher window {args.inflight}",
