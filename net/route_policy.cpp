@@ -62,6 +62,17 @@ std::string validate(const RoutePolicy& p) {
     return {};
 }
 
+LinkConfig link_config(int ifindex, const DhcpLease& lease) {
+    LinkConfig c;
+    c.ifindex = ifindex;
+    c.address = lease.address;
+    c.prefix = lease.prefix;
+    c.gateway = lease.router;
+    c.mtu = lease.mtu;
+    c.lease_seconds = lease.lease_seconds;
+    return c;
+}
+
 std::vector<RtnlOp> plan_up(const RoutePolicy& p, const LinkConfig& c) {
     std::vector<RtnlOp> ops;
     ops.push_back({OpKind::add, LinkSpec{c.ifindex, true, c.mtu}});

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/dhcp_lease.hpp"
 #include "net/rtnl_ops.hpp"
 
 namespace cellgate::net {
@@ -49,6 +50,9 @@ struct LinkConfig {
     uint32_t lease_seconds = 0;   // a DHCP address expires with its lease unless renewed; 0 = never
     friend bool operator==(const LinkConfig&, const LinkConfig&) = default;
 };
+
+// A DHCP lease on an ECM-like link (a broadcast link: routes go via the router).
+LinkConfig link_config(int ifindex, const DhcpLease& lease);
 
 // Link up (and MTU) first, then the address, the default route(s), the source rule. A broadcast
 // link without a gateway gets only its address: a default route would ARP for the whole Internet.

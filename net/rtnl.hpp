@@ -29,6 +29,7 @@ public:
     // Opens and binds the socket; `groups` is an RTMGRP_* mask for a monitor, 0 for requests only.
     // Throws std::system_error when the kernel refuses (no netlink in the sandbox, for example).
     Rtnl(Scheduler& loop, unsigned groups = 0);
+    // Requests still waiting for their ACK are dropped: their callbacks never run.
     ~Rtnl();
     Rtnl(const Rtnl&) = delete;
     Rtnl& operator=(const Rtnl&) = delete;

@@ -109,6 +109,14 @@ void build(std::vector<uint8_t>& buf, OpKind, const LinkSpec& l, uint32_t seq) {
     if (l.mtu) mnl_attr_put_u32(header(buf), IFLA_MTU, *l.mtu);
 }
 
+template <class Header, class Fill>
+std::vector<uint8_t> dump_request(uint16_t type, uint32_t seq, Fill fill) {
+    std::vector<uint8_t> buf;
+    fill(*start<Header>(buf, type, NLM_F_REQUEST | NLM_F_DUMP, seq));
+    finish(buf);
+    return buf;
+}
+
 struct Attrs {
     static constexpr int kMax = 64;
     const nlattr* at[kMax + 1] = {};
@@ -131,19 +139,11 @@ std::vector<uint8_t> build_request(const RtnlOp& op, uint32_t seq) {
 }
 
 std::vector<uint8_t> build_link_dump(uint32_t seq) {
-    std::vector<uint8_t> buf;
-    auto* ifi = start<ifinfomsg>(buf, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq);
-    ifi->ifi_family = AF_UNSPEC;
-    finish(buf);
-    return buf;
+    return dump_request<ifinfomsg>(RTM_GETLINK, seq, [](ifinfomsg& ifi) { ifi.ifi_family = AF_UNSPEC; });
 }
 
 std::vector<uint8_t> build_address_dump(uint32_t seq) {
-    std::vector<uint8_t> buf;
-    auto* ifa = start<ifaddrmsg>(buf, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq);
-    ifa->ifa_family = AF_INET;
-    finish(buf);
-    return buf;
+    return dump_request<ifaddrmsg>(RTM_GETADDR, seq, [](ifaddrmsg& ifa) { ifa.ifa_family = AF_INET; });
 }
 
 std::optional<LinkEvent> parse_link(const nlmsghdr* nlh) {

@@ -214,15 +214,8 @@ DhcpLease lease_and_apply(PollScheduler& loop, DhcpClient& client, Story& story,
     EXPECT_TRUE(loop.run_until([&] { return !story.leases.empty(); }, 15000ms));
     if (story.leases.empty()) return {};
     const DhcpLease l = story.leases.back();
-    LinkConfig c;
-    c.ifindex = static_cast<int>(if_nametoindex("cell0"));
-    c.address = l.address;
-    c.prefix = l.prefix;
-    c.gateway = l.router;
-    c.mtu = l.mtu;
-    c.lease_seconds = l.lease_seconds;
     std::optional<int> error;
-    rtnl.apply(plan_up(RoutePolicy{}, c), [&](int e, const std::string&) { error = e; });
+    rtnl.apply(plan_up(RoutePolicy{}, link_config(static_cast<int>(if_nametoindex("cell0")), l)), [&](int e, const std::string&) { error = e; });
     EXPECT_TRUE(loop.run_until([&] { return error.has_value(); }));
     EXPECT_EQ(error, 0);
     return l;

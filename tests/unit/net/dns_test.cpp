@@ -194,15 +194,8 @@ TEST(DataPathNetns, CloudNameResolvedByTheModulesDnsThroughTheLease) {
         const auto t0 = Clock::now();
         dhcp.start();
         ASSERT_TRUE(loop.run_until([&] { return lease.has_value(); }, 15000ms));
-        LinkConfig c;
-        c.ifindex = static_cast<int>(if_nametoindex("cell0"));
-        c.address = lease->address;
-        c.prefix = lease->prefix;
-        c.gateway = lease->router;
-        c.mtu = lease->mtu;
-        c.lease_seconds = lease->lease_seconds;
         std::optional<int> error;
-        rtnl.apply(plan_up(RoutePolicy{}, c), [&](int e, const std::string&) { error = e; });
+        rtnl.apply(plan_up(RoutePolicy{}, link_config(static_cast<int>(if_nametoindex("cell0")), *lease)), [&](int e, const std::string&) { error = e; });
         ASSERT_TRUE(loop.run_until([&] { return error.has_value(); }));
         ASSERT_EQ(*error, 0);
 

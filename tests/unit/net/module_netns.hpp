@@ -27,6 +27,11 @@ public:
         if (pid_ == 0) {
             ::close(ready[0]);
             ::close(go[1]);
+            // Another test may have left SIGTERM blocked (an sd-event loop does that); dnsmasq
+            // must still die of it.
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
             if (::unshare(CLONE_NEWNET) != 0) ::_exit(1);
             char c = 'r';
             if (::write(ready[1], &c, 1) != 1 || ::read(go[0], &c, 1) != 1) ::_exit(1);

@@ -80,6 +80,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "route add default via 192.168.225.1 dev #5 src 192.168.225.51 metric 700 table 100",
                 "rule add from 192.168.225.51/32 lookup 100 priority 1000"}}));
 
+TEST(RoutePolicy, LinkConfigFromALease) {
+    DhcpLease l;
+    l.address = ip("192.168.225.51");
+    l.prefix = 24;
+    l.router = ip("192.168.225.1");
+    l.dns = {ip("192.168.225.1")};
+    l.mtu = 1400;
+    l.lease_seconds = 120;
+    EXPECT_EQ(link_config(5, l), ecm());
+}
+
 TEST(RoutePolicy, RawIpRoutesNameTheDeviceNotTheGateway) {
     EXPECT_EQ(lines(plan_up(policy(RouteMode::failover), raw_ip())),
               (std::vector<std::string>{"link set dev #6 up", "address add 10.64.64.2/30 dev #6",
