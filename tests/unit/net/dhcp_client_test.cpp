@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -208,81 +209,83 @@ DhcpOptions real_options() {
     return o;
 }
 
-// Gets a lease from dnsmasq and applies it as the daemon will (so udhcpc can renew by unicast).
-DhcpLease lease_and_apply(PollScheduler& loop, DhcpClient& client, Story& story, Rtnl& rtnl) {
-    client.start();
-    EXPECT_TRUE(loop.run_until([&] { return !story.leases.empty(); }, 15000ms));
-    if (story.leases.empty()) return {};
-    const DhcpLease l = story.leases.back();
-    std::optional<int> error;
-    rtnl.apply(plan_up(RoutePolicy{}, link_config(static_cast<int>(if_nametoindex("cell0")), l)), [&](int e, const std::string&) { error = e; });
-    EXPECT_TRUE(loop.run_until([&] { return error.has_value(); }));
-    EXPECT_EQ(error, 0);
-    return l;
-}
+// dnsmasq as the module, the real udhcpc on cell0, and the lease applied as the daemon will
+// (so udhcpc can renew by unicast).
+struct RealPath {
+    testing::ModuleNamespace module{"cell0"};
+    PollScheduler loop;
+    Rtnl rtnl{loop};
+    Story story;
+    DhcpClient client;
+
+    explicit RealPath(DhcpOptions o) : client(loop, std::move(o), story.callbacks()) {}
+
+    DhcpLease lease_and_apply() {
+        client.start();
+        EXPECT_TRUE(loop.run_until([&] { return !story.leases.empty(); }, 15000ms));
+        if (story.leases.empty()) return {};
+        const DhcpLease l = story.leases.back();
+        std::optional<int> error;
+        rtnl.apply(plan_up(RoutePolicy{}, link_config(static_cast<int>(if_nametoindex("cell0")), l)),
+                   [&](int e, const std::string&) { error = e; });
+        EXPECT_TRUE(loop.run_until([&] { return error.has_value(); }));
+        EXPECT_EQ(error, 0);
+        return l;
+    }
+
+    // Stops the module's DHCP server, runs `poke`, and returns the milliseconds until the loss.
+    long long loss_after_server_stops(const std::function<void()>& poke, const char* how) {
+        module.stop_dnsmasq();
+        const auto t0 = Clock::now();
+        poke();
+        EXPECT_TRUE(loop.run_until([&] { return !story.losses.empty(); }, 15000ms));
+        const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
+        std::printf("lease lost %lld ms after the server stopped (%s)\n", static_cast<long long>(ms), how);
+        return ms;
+    }
+};
 
 TEST(DhcpClientNetns, LeaseFromTheModuleThenLossWhenItsServerStops) {
     if (!have("busybox") || !have("dnsmasq")) GTEST_SKIP() << "needs busybox and dnsmasq";
     CELLGATE_IN_NETNS([] {
-        testing::ModuleNamespace module("cell0");
-        PollScheduler loop;
-        Rtnl rtnl(loop);
-        Story story;
-        DhcpClient client(loop, real_options(), story.callbacks());
-        const auto t0 = Clock::now();
-        const DhcpLease l = lease_and_apply(loop, client, story, rtnl);
-        RecordProperty("lease_ms", static_cast<int>(std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count()));
+        RealPath path(real_options());
+        const DhcpLease l = path.lease_and_apply();
         EXPECT_TRUE(in_subnet(l.address, ip("192.168.225.0"), 24)) << to_string(l.address);
         EXPECT_EQ(l.prefix, 24);
         EXPECT_EQ(l.router, ip("192.168.225.1"));
         EXPECT_EQ(l.dns, std::vector<Ipv4>{ip("192.168.225.1")});
         EXPECT_EQ(l.mtu, 1400U);
         EXPECT_EQ(l.lease_seconds, 120U);  // dnsmasq's shortest
-        EXPECT_TRUE(story.losses.empty());
+        EXPECT_TRUE(path.story.losses.empty());
 
         // A renewal while the server answers: the same lease again, no loss.
-        client.renew();
-        ASSERT_TRUE(loop.run_until([&] { return story.leases.size() == 2; }, 5000ms));
-        EXPECT_EQ(story.leases[1].address, l.address);
+        path.client.renew();
+        ASSERT_TRUE(path.loop.run_until([&] { return path.story.leases.size() == 2; }, 5000ms));
+        EXPECT_EQ(path.story.leases[1].address, l.address);
 
         // The module's DHCP server dies. The next renewal goes unanswered and udhcpc gives the
         // lease up after its retries instead of waiting for the lease to run out.
-        module.stop_dnsmasq();
-        const auto t1 = Clock::now();
-        client.renew();
-        ASSERT_TRUE(loop.run_until([&] { return !story.losses.empty(); }, 15000ms));
-        const auto loss_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t1).count();
-        RecordProperty("loss_ms", static_cast<int>(loss_ms));
-        std::printf("lease lost %lld ms after the server stopped (renewal)\n", static_cast<long long>(loss_ms));
-        EXPECT_EQ(story.losses[0], "lease lost");
-        EXPECT_EQ(client.state(), DhcpState::requesting);
-        EXPECT_LT(loss_ms, 8000);
+        EXPECT_LT(path.loss_after_server_stops([&] { path.client.renew(); }, "renewal"), 8000);
+        ASSERT_FALSE(path.story.losses.empty());
+        EXPECT_EQ(path.story.losses[0], "lease lost");
+        EXPECT_EQ(path.client.state(), DhcpState::requesting);
     });
 }
 
 TEST(DhcpClientNetns, ProbingNoticesADeadServerWithoutBeingAsked) {
     if (!have("busybox") || !have("dnsmasq")) GTEST_SKIP() << "needs busybox and dnsmasq";
     CELLGATE_IN_NETNS([] {
-        testing::ModuleNamespace module("cell0");
-        PollScheduler loop;
-        Rtnl rtnl(loop);
-        Story story;
         DhcpOptions o = real_options();
         o.probe_interval = 2000ms;
-        DhcpClient client(loop, o, story.callbacks());
-        lease_and_apply(loop, client, story, rtnl);
-        ASSERT_FALSE(story.leases.empty());
-        module.stop_dnsmasq();
-        const auto t1 = Clock::now();
-        ASSERT_TRUE(loop.run_until([&] { return !story.losses.empty(); }, 15000ms));
-        const auto loss_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t1).count();
-        std::printf("lease lost %lld ms after the server stopped (2 s probe)\n", static_cast<long long>(loss_ms));
-        EXPECT_LT(loss_ms, 10000);
+        RealPath path(o);
+        path.lease_and_apply();
+        ASSERT_FALSE(path.story.leases.empty());
+        EXPECT_LT(path.loss_after_server_stops([] {}, "2 s probe"), 10000);
 
-        // The address goes with the stop, and udhcpc releases what it had.
+        // udhcpc exits on SIGTERM (releasing what it had) without waiting for the dead server.
         bool stopped = false;
-        client.stop([&] { stopped = true; });
-        EXPECT_TRUE(loop.run_until([&] { return stopped; }, 5000ms));
+        path.client.stop([&] { stopped = true; });
+        EXPECT_TRUE(path.loop.run_until([&] { return stopped; }, 5000ms));
     });
 }
 
