@@ -28,11 +28,13 @@ std::optional<double> read_number(Errors& e, const Field& f, double lo, double h
     if (!s) return std::nullopt;
     double v = 0;
     const auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (s->empty() || ec != std::errc{} || end != s->data() + s->size()) {
+    // Past a double ("1e999") is out of range, not malformed.
+    const bool too_big = ec == std::errc::result_out_of_range;
+    if (s->empty() || (ec != std::errc{} && !too_big) || end != s->data() + s->size()) {
         e.add(f.at(), f.path, "expected a number, got " + quoted(*s));
         return std::nullopt;
     }
-    if (!(v >= lo && v <= hi)) {
+    if (too_big || !(v >= lo && v <= hi)) {
         const auto text = [](double x) { return std::to_string(static_cast<long long>(x)); };
         e.add(f.at(), f.path, "must be between " + text(lo) + " and " + text(hi) + ", got " + *s);
         return std::nullopt;
