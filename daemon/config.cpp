@@ -20,9 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 using namespace config_detail;
 
-// The bounds of a config, far above any real gateway's and low enough that the worst file costs
-// --check-config (and a reload on the event loop) well under a second and a few tens of MB: the
-// shipped example is 11 KiB, a config with every list full and commented about 100 KiB; and
+// The bounds of a config: far above any real gateway's (the shipped example is 11 KiB; 64 sessions
+// and 256 routes written out are about 40 KiB) and low enough that the worst file costs
+// --check-config, or a reload on the event loop, well under a second and a few tens of MB.
 // yaml-cpp's node tree costs about 2 KB per value, so the values are counted before it is built.
 constexpr size_t kMaxFileSize = 256 << 10;
 constexpr int kMaxValues = 20'000;  // a config with every list full has under 10 000
@@ -69,9 +69,9 @@ std::string syntax_message(const std::string& msg) {
 }
 
 // Counts the documents, values and nesting with yaml-cpp's event parser before building any node
-// tree, which costs far more per value than the text does. YAML::LoadAll
-// cannot be used: in yaml-cpp 0.7 a token that cannot start a node (a stray ',' after the first
-// document, or alone) makes it loop forever, adding an empty document per turn until memory runs out
+// tree, which costs far more per value than the text does. YAML::LoadAll cannot be used: in
+// yaml-cpp 0.7 a token that cannot start a node (a stray ',' after the first document, or alone)
+// makes it loop forever, adding an empty document per turn until memory runs out
 // (jbeder/yaml-cpp#1040, fixed upstream by #1319). Here such a loop shows as a document starting
 // where the previous one started, and becomes a syntax error.
 struct DocumentScan {
@@ -226,7 +226,8 @@ std::optional<milliseconds> parse_duration(std::string_view text) {
     const char* const end = text.data() + text.size();
     const char* p = text.data();
     while (p != end) {
-        // from_chars takes no sign; its own digit loop cannot overflow.
+        // A duration has no sign (from_chars would take a '-'); a number past long long is
+        // reported by from_chars, not overflowed.
         if (*p < '0' || *p > '9') return std::nullopt;
         long long value = 0;
         const auto [next, ec] = std::from_chars(p, end, value);
