@@ -238,7 +238,7 @@ void read_secret(Errors& e, const MapWalker& m, std::string_view key, std::strin
 // valid config could hold is read.
 Field first_entries(Errors& e, const Field& f, size_t max, std::string_view what);
 
-// ---- files the config is, or names ----
+// ---- files the config is, or names (config_files.cpp) ----
 
 // Opens a file without blocking and without side effects: anything but a regular file (a FIFO,
 // a socket, a device, a directory) is refused before it is opened, and again after (it may have
