@@ -2,6 +2,8 @@
 // Everything a route will do per message is tried once here (its topic template expanded with the
 // session's fields and placeholder captures), so a route that can never work is a config error,
 // not a warning per message in the field.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -18,17 +20,21 @@ namespace {
 // A route's `topic:` and `from:` and a downlink prefix: MQTT allows 65535 bytes, no platform
 // comes near 1024.
 constexpr size_t kMaxTopic = 1024;
+// A downlink entry's `filters:`; a generic broker's device needs a handful.
+constexpr size_t kMaxFilters = 32;
 
 std::optional<double> read_number(Errors& e, const Field& f, double lo, double hi) {
     auto s = read_scalar(e, f, "a number");
     if (!s) return std::nullopt;
     double v = 0;
     const auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (s->empty() || ec != std::errc{} || end != s->data() + s->size()) {
+    // Past a double ("1e999") is out of range, not malformed.
+    const bool too_big = ec == std::errc::result_out_of_range;
+    if (s->empty() || (ec != std::errc{} && !too_big) || end != s->data() + s->size()) {
         e.add(f.at(), f.path, "expected a number, got " + quoted(*s));
         return std::nullopt;
     }
-    if (!(v >= lo && v <= hi)) {
+    if (too_big || !(v >= lo && v <= hi)) {
         const auto text = [](double x) { return std::to_string(static_cast<long long>(x)); };
         e.add(f.at(), f.path, "must be between " + text(lo) + " and " + text(hi) + ", got " + *s);
         return std::nullopt;
@@ -53,13 +59,15 @@ std::optional<uint64_t> read_size(Errors& e, const Field& f, uint64_t lo, uint64
     }
     uint64_t v = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v > hi / unit) {
+    if (text.empty() || end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
         e.add(f.at(), f.path, "expected a size in bytes such as 67108864 or 64MiB (units B, KiB, MiB, GiB), got " +
                                   quoted(*s));
         return std::nullopt;
     }
-    v *= unit;
-    if (v < lo || v > hi) {
+    // Past uint64_t, or past it once multiplied by the unit: out of range, checked before the multiply.
+    const bool too_big = ec == std::errc::result_out_of_range || v > hi / unit;
+    if (!too_big) v *= unit;
+    if (too_big || v < lo || v > hi) {
         e.add(f.at(), f.path,
               "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + " bytes, got " + *s);
         return std::nullopt;
@@ -253,7 +261,8 @@ std::optional<bridge::DownlinkConfig> read_downlink_entry(Errors& e, const Field
         ok = false;
     } else if (filters) {
         std::vector<Field> storage;
-        for (const Field* f : sequence_items(e, *filters, "MQTT topic filters", storage)) {
+        const Field bounded = first_entries(e, *filters, kMaxFilters, "filters");
+        for (const Field* f : sequence_items(e, bounded, "MQTT topic filters", storage)) {
             if (auto s = read_filter(e, *f)) d.filters.push_back(*s);
             else ok = false;
         }
@@ -360,7 +369,10 @@ bridge::OutboxConfig read_outbox(Errors& e, const Field& section) {
     MapWalker m(e, section.value, section.path, where_of(section.key), {"path", "max_messages", "max_bytes", "max_age"});
     if (auto f = m.get("path")) {
         if (auto p = read_path(e, *f)) {
+            struct stat st {};
+            // Created at start if missing; what is there already must be a file SQLite can use.
             if (p->ends_with('/')) e.add(f->at(), f->path, "must name a file, not a directory, got " + quoted(*p));
+            else if (::stat(p->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) e.add(f->at(), f->path, *p + " " + not_regular(st.st_mode));
             else o.path = *p;
         }
     }

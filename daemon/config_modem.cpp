@@ -63,7 +63,8 @@ void read_apn(Errors& e, const Field& section, modem::ApnSettings& apn) {
     }
     bool user_ok = true;
     if (auto f = m.get("user")) user_ok = read_credential(e, *f, apn.user);
-    if (auto f = m.get("password")) read_credential(e, *f, apn.password);
+    if (auto f = m.get("password"); f && read_credential(e, *f, apn.password) && !apn.password.empty())
+        e.saw_inline_secret(f->at(), f->path);
     if (auto f = m.get("auth")) {
         if (auto v = read_choice(e, *f, kAuths)) {
             apn.auth = *v;
@@ -110,10 +111,12 @@ std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section) {
     if (auto f = m.get("pin"); f && !f->value.IsNull()) {  // `pin:` with no value: no PIN
         if (auto s = read_scalar(e, *f, "a quoted PIN such as \"1234\"")) {
             const bool digits = std::all_of(s->begin(), s->end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-            if (!digits || s->size() < 4 || s->size() > 8)
+            if (!digits || s->size() < 4 || s->size() > 8) {
                 e.add(f->at(), f->path, "must be 4-8 digits");  // never echo the PIN
-            else
+            } else {
+                e.saw_inline_secret(f->at(), f->path);
                 c.pin = *s;
+            }
         }
     }
     if (auto f = m.require("apn", "set at least apn.name")) read_apn(e, *f, c.apn);

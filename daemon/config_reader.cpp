@@ -1,16 +1,12 @@
 #include "daemon/config_reader.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <expected>
 
 #include "base/duration_text.hpp"
-#include "base/log.hpp"
 #include "base/unique_fd.hpp"
 
 namespace cellgate::config_detail {
@@ -24,42 +20,53 @@ constexpr size_t kMaxSecretFile = 64 * 1024;
 // MQTT allows 65535; no platform credential comes near this.
 constexpr size_t kMaxSecret = 4096;
 
-// Opens `path` without blocking on a FIFO or acquiring a terminal. The error names the file and
-// errno only.
-std::expected<UniqueFd, std::string> open_regular(const std::string& path, struct stat& st) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
-    if (::fstat(fd.get(), &st) < 0) return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) return std::unexpected("cannot read " + path + ": " + std::strerror(EISDIR));
-    if (!S_ISREG(st.st_mode)) return std::unexpected(path + " is not a regular file");
-    return fd;
+// "-123456789012345678901": an integer, if one too big for any reader.
+bool is_integer_text(std::string_view s) {
+    if (s.starts_with('-')) s.remove_prefix(1);
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// "99999999999999999999s": the shape of a duration with a number too big for parse_duration().
+bool oversized_duration(std::string_view s) {
+    if (s.empty() || s.find_first_not_of("0123456789hms") != std::string_view::npos) return false;
+    size_t run = 0;
+    for (char c : s) {
+        run = c >= '0' && c <= '9' ? run + 1 : 0;
+        if (run > 9) return true;
+    }
+    return false;
+}
+
+std::string secret_open_error(const FileError& error) {
+    // The service's own check runs as cellgate: a refusal is the rule not being followed.
+    return error.err == EACCES ? error.message + "; " + std::string(kSecretFileRule) : error.message;
+}
+
+// Reports what the secret-file rule says about `st`; false when it is an error.
+bool check_secret_file(Errors& e, const Field& f, const struct stat& st) {
+    const auto problem = secret_file_problem(st, service_user_to_check());
+    if (problem.message.empty()) return true;
+    if (problem.severity == Severity::warning) {
+        e.warn(f.at(), f.path, problem.message);
+        return true;
+    }
+    e.add(f.at(), f.path, problem.message);
+    return false;
 }
 
 struct SecretFile {
     std::string value;
-    bool world_readable = false;
+    struct stat st {};
 };
 
+// The file's name is not in the errors: it may be the secret itself, pasted into the wrong key.
 std::expected<SecretFile, std::string> read_secret_file(const std::string& path) {
-    struct stat st {};
-    const auto fd = open_regular(path, st);
-    if (!fd) return std::unexpected(fd.error());
-    if (static_cast<unsigned long long>(st.st_size) > kMaxSecretFile)
-        return std::unexpected(path + " is too big for a secret (over 64 KiB)");
-
     SecretFile out;
-    out.world_readable = (st.st_mode & S_IROTH) != 0;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd->get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return std::unexpected("cannot read " + path + ": " + std::strerror(errno));
-        }
-        if (n == 0) break;
-        out.value.append(buf, static_cast<size_t>(n));
-        if (out.value.size() > kMaxSecretFile) return std::unexpected(path + " is too big for a secret (over 64 KiB)");
-    }
+    const auto fd = open_regular(path, out.st);
+    if (!fd) return std::unexpected(secret_open_error(fd.error()));
+    auto text = read_all(fd->get(), kMaxSecretFile);
+    if (!text) return std::unexpected(text.error());
+    out.value = std::move(*text);
     // Editors and `echo` end the file with a newline that is not part of the secret.
     if (out.value.ends_with('\n')) out.value.pop_back();
     if (out.value.ends_with('\r')) out.value.pop_back();
@@ -133,11 +140,11 @@ std::optional<int> read_int(Errors& e, const Field& f, int lo, int hi) {
     auto s = read_scalar(e, f, "an integer");
     if (!s) return std::nullopt;
     auto v = parse_integer(*s);
-    if (!v) {
+    if (!v && !is_integer_text(*s)) {
         e.add(f.at(), f.path, "expected an integer, got " + quoted(*s));
         return std::nullopt;
     }
-    if (*v < lo || *v > hi) {
+    if (!v || *v < lo || *v > hi) {
         e.add(f.at(), f.path,
               "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + *s);
         return std::nullopt;
@@ -149,6 +156,11 @@ std::optional<milliseconds> read_duration(Errors& e, const Field& f, millisecond
     auto s = read_scalar(e, f, "a duration like 90s");
     if (!s) return std::nullopt;
     auto d = parse_duration(*s);
+    if (!d && oversized_duration(*s)) {
+        e.add(f.at(), f.path,
+              "must be between " + duration_text(lo) + " and " + duration_text(hi) + ", got " + quoted(*s));
+        return std::nullopt;
+    }
     if (!d) {
         if (parse_integer(*s))
             e.add(f.at(), f.path,
@@ -209,11 +221,13 @@ std::optional<std::string> read_text(Errors& e, const Field& f, std::string_view
     return s;
 }
 
-std::optional<std::string> read_path(Errors& e, const Field& f) {
+std::optional<std::string> read_path(Errors& e, const Field& f, Echo echo) {
     auto s = read_scalar(e, f, "an absolute file path");
     if (!s) return std::nullopt;
     if (s->empty() || s->front() != '/' || s->size() > 4095 || has_control_chars(*s)) {
-        e.add(f.at(), f.path, "must be an absolute file path, got " + quoted(*s));
+        e.add(f.at(), f.path,
+              echo == Echo::value ? "must be an absolute file path, got " + quoted(*s)
+                                  : "must be an absolute file path (the value is not shown: it may be the secret itself)");
         return std::nullopt;
     }
     return s;
@@ -227,10 +241,33 @@ std::optional<std::string> read_readable_path(Errors& e, const Field& f) {
     struct stat st {};
     // Opened to prove it can be, and closed again at once.
     if (const auto fd = open_regular(*path, st); !fd) {
-        e.add(f.at(), f.path, fd.error());
+        e.add(f.at(), f.path, *path + ": " + fd.error().message);
         return std::nullopt;
     }
     return path;
+}
+
+std::optional<std::string> read_secret_path(Errors& e, const Field& f) {
+    auto path = read_path(e, f, Echo::never);
+    if (!path) return std::nullopt;
+    struct stat st {};
+    const auto fd = open_regular(*path, st);
+    if (!fd) {
+        e.add(f.at(), f.path, secret_open_error(fd.error()));
+        return std::nullopt;
+    }
+    if (!check_secret_file(e, f, st)) return std::nullopt;
+    return path;
+}
+
+Field first_entries(Errors& e, const Field& f, size_t max, std::string_view what) {
+    if (!f.value.IsSequence() || f.value.size() <= max) return f;
+    e.add(where_of(f.key), f.path,
+          "has " + std::to_string(f.value.size()) + " entries; at most " + std::to_string(max) + " " +
+              std::string(what) + " are supported (the first " + std::to_string(max) + " were checked)");
+    YAML::Node first(YAML::NodeType::Sequence);
+    for (size_t i = 0; i < max; ++i) first.push_back(f.value[i]);
+    return {f.path, f.key, first};
 }
 
 bool is_dns_label(std::string_view s) {
@@ -275,27 +312,25 @@ void read_secret(Errors& e_, const MapWalker& m, std::string_view key, std::stri
     if (inline_f) {
         auto s = read_scalar(e_, *inline_f, "a string");
         if (!s) return;
-        if (auto why = secret_problem(*s); !why.empty())
+        if (auto why = secret_problem(*s); !why.empty()) {
             e_.add(inline_f->at(), inline_f->path, why);
-        else
-            out = *s;
+            return;
+        }
+        e_.saw_inline_secret(inline_f->at(), inline_f->path);
+        out = *s;
         return;
     }
-    auto path = read_path(e_, *file_f);
+    auto path = read_path(e_, *file_f, Echo::never);
     if (!path) return;
     auto file = read_secret_file(*path);
     if (!file) {
         e_.add(file_f->at(), file_f->path, file.error());
         return;
     }
+    if (!check_secret_file(e_, *file_f, file->st)) return;
     if (auto why = secret_problem(file->value); !why.empty()) {
-        e_.add(file_f->at(), file_f->path, *path + " " + why);
+        e_.add(file_f->at(), file_f->path, "the file " + why);
         return;
-    }
-    if (file->world_readable) {
-        const Where w = file_f->at();
-        log::warning("config: ", e_.file(), ":", w.line, ":", w.column, ": ", file_f->path, ": ", *path,
-                     " is readable by every user; chmod 600 it");
     }
     out = std::move(file->value);
 }

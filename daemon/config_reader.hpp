@@ -3,9 +3,12 @@
 // outside daemon/config* and their tests.
 #pragma once
 
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <expected>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "base/duration_text.hpp"
+#include "base/unique_fd.hpp"
 #include "daemon/config.hpp"
 
 namespace cellgate::config_detail {
@@ -32,14 +36,32 @@ inline Where where_of(const YAML::Mark& m) {
 
 inline Where where_of(const YAML::Node& n) { return n.IsDefined() ? where_of(n.Mark()) : Where{}; }
 
+// The problems found in one config: errors (the config is refused) and warnings (it loads). A
+// hostile file can hold hundreds of thousands of mistakes; only the first kKept are stored and the
+// first kShown in file order are reported, with a count of the rest.
 class Errors {
 public:
+    static constexpr size_t kKept = 1000;
+    static constexpr size_t kShown = 50;
+
     explicit Errors(std::string file) : file_(std::move(file)) {}
 
     void add(Where w, std::string key, std::string message) {
-        errors_.push_back({file_, w.line, w.column, std::move(key), std::move(message)});
+        ++count_;
+        if (errors_.size() < kKept) errors_.push_back({file_, w.line, w.column, std::move(key), std::move(message)});
     }
-    bool empty() const { return errors_.empty(); }
+    void warn(Where w, std::string key, std::string message) {
+        if (warnings_.size() < kShown)
+            warnings_.push_back({file_, w.line, w.column, std::move(key), std::move(message), Severity::warning});
+    }
+    // A non-empty secret written in the config itself (the first one): the file then needs the
+    // secret-file rule too.
+    void saw_inline_secret(Where w, std::string key) {
+        if (!inline_secret_) inline_secret_ = std::pair(w, std::move(key));
+    }
+    const std::optional<std::pair<Where, std::string>>& inline_secret() const { return inline_secret_; }
+
+    bool empty() const { return count_ == 0; }
     bool has_key(std::string_view key) const {
         return std::any_of(errors_.begin(), errors_.end(), [&](const ConfigError& e) { return e.key == key; });
     }
@@ -49,20 +71,39 @@ public:
     }
     const std::string& file() const { return file_; }
 
-    // Sorted by position so --check-config reads top to bottom; positionless errors come first.
+    // Sorted by position so --check-config reads top to bottom (positionless errors first), cut to
+    // kShown, then "and K more errors".
     std::vector<ConfigError> take() {
-        std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
-            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-        });
+        by_position(errors_);
+        if (count_ > kShown) {
+            errors_.resize(kShown);
+            errors_.push_back({file_, 0, 0, "", "and " + std::to_string(count_ - kShown) + " more errors"});
+        }
+        count_ = 0;
         return std::move(errors_);
+    }
+    std::vector<ConfigError> take_warnings() {
+        by_position(warnings_);
+        return std::move(warnings_);
     }
 
 private:
+    static void by_position(std::vector<ConfigError>& v) {
+        std::stable_sort(v.begin(), v.end(), [](const ConfigError& a, const ConfigError& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+    }
+
     std::string file_;
     std::vector<ConfigError> errors_;
+    std::vector<ConfigError> warnings_;
+    size_t count_ = 0;
+    std::optional<std::pair<Where, std::string>> inline_secret_;
 };
 
-// Values are echoed to help the user, but they may be binary junk or huge.
+// Values are echoed to help the user, but they may be binary junk or huge. Never the value of a
+// key that holds a secret or names a secret file: a secret pasted into the wrong key would land in
+// the journal at every start.
 std::string quoted(std::string_view s);
 std::string join(std::span<const std::string_view> names, std::string_view sep);
 const char* describe(const YAML::Node& n);
@@ -181,12 +222,55 @@ struct OrderedDuration {
 void read_ordered_durations(Errors& e, const MapWalker& m, OrderedDuration low, OrderedDuration high);
 // 1..max_len characters, no control characters.
 std::optional<std::string> read_text(Errors& e, const Field& f, std::string_view what, size_t max_len);
-std::optional<std::string> read_path(Errors& e, const Field& f);
+// Whether a message may quote the value: never for a key that names a secret file.
+enum class Echo { value, never };
+std::optional<std::string> read_path(Errors& e, const Field& f, Echo echo = Echo::value);
 // An absolute path to a regular file that can be opened now (its content is not read).
 std::optional<std::string> read_readable_path(Errors& e, const Field& f);
+// Likewise for a file holding a secret (a TLS private key): never echoed, and held to the
+// secret-file rule.
+std::optional<std::string> read_secret_path(Errors& e, const Field& f);
 // `key` inline or `key`_file read now, exactly one of them (neither: `out` is untouched). The value
 // never reaches a message.
 void read_secret(Errors& e, const MapWalker& m, std::string_view key, std::string& out);
+
+// `f` with its list cut to the first `max` entries: a longer list is one error, and only what a
+// valid config could hold is read.
+Field first_entries(Errors& e, const Field& f, size_t max, std::string_view what);
+
+// ---- files the config is, or names (config_files.cpp) ----
+
+// Opens a file without blocking and without side effects: anything but a regular file (a FIFO,
+// a socket, a device, a directory) is refused before it is opened, and again after (it may have
+// been swapped in between). A symlink is followed: /etc/cellgate/cellgate.yaml may be one. The
+// error does not name the file ("cannot open: No such file or directory").
+struct FileError {
+    int err = 0;  // errno, 0 for a file of the wrong type
+    std::string message;
+};
+std::expected<UniqueFd, FileError> open_regular(const std::string& path, struct stat& st);
+// "is a FIFO, not a regular file" and the like, for a file that is not one.
+std::string not_regular(mode_t mode);
+// The whole content of `fd`, or an error when it holds more than `max` bytes.
+std::expected<std::string, std::string> read_all(int fd, size_t max);
+
+// The secret-file rule, as the unit runs the service: owner root, group cellgate, mode 0640, or
+// owned by cellgate, mode 0600.
+inline constexpr std::string_view kSecretFileRule = "secret files are root:cellgate 0640 (or cellgate's own, 0600)";
+// The account the service runs as (the unit's User= and Group=).
+struct ServiceUser {
+    uid_t uid;
+    gid_t gid;
+};
+// Set when this process is root and the service user exists: then a secret file it cannot read is
+// worth a warning (the service's own check would refuse it).
+std::optional<ServiceUser> service_user_to_check();
+struct SecretFileProblem {
+    Severity severity = Severity::error;
+    std::string message;  // "" when the file follows the rule
+};
+// An error when every user may read the file; a warning when `service` cannot read it.
+SecretFileProblem secret_file_problem(const struct stat& st, std::optional<ServiceUser> service);
 
 template <class T>
 struct Choice {

@@ -185,6 +185,7 @@ void Gateway::reload() {
 
     // Small and local: reading it on the loop costs less than any handoff would.
     ConfigResult loaded = load_config_file(path);
+    for (const auto& w : loaded.warnings) log::warning("reload: ", w.to_string());
     if (!loaded.config || !loaded.errors.empty()) {
         for (const auto& e : loaded.errors) log::error("reload: ", e.to_string());
         if (loaded.errors.empty()) log::error("reload: ", path, ": the configuration could not be loaded");
@@ -192,6 +193,7 @@ void Gateway::reload() {
     } else {
         const ReloadPlan plan = plan_reload(config_, *loaded.config);
         log::notice("reload: ", plan.empty() ? "nothing changed (" + plan.summary() + ")" : plan.summary());
+        if (const auto notice = config_notice(*loaded.config); !notice.empty()) log::notice("reload: ", notice);
         try {
             apply(plan, *loaded.config);
         } catch (const std::exception& e) {

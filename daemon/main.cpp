@@ -65,8 +65,13 @@ int main(int argc, char** argv) {
     }
 
     ConfigResult loaded = load_config_file(config_path);
+    // Plain lines for a human at --check-config, in the compilers' form; journald-prefixed lines
+    // at service start.
+    for (const auto& w : loaded.warnings) {
+        if (check_only) std::fprintf(stderr, "%s\n", w.to_string().c_str());
+        else log::warning("config: ", w.to_string());
+    }
     if (!loaded.errors.empty() || !loaded.config) {
-        // Plain lines for a human at --check-config; journald-prefixed lines at service start.
         for (const auto& e : loaded.errors) {
             if (check_only) std::fprintf(stderr, "%s\n", e.to_string().c_str());
             else log::error("config: ", e.to_string());
@@ -74,8 +79,10 @@ int main(int argc, char** argv) {
         if (loaded.errors.empty()) std::fprintf(stderr, "%s: configuration could not be loaded\n", config_path.c_str());
         return EX_CONFIG;  // 78: systemd's RestartPreventExitStatus= stops the restart loop
     }
+    const std::string notice = config_notice(*loaded.config);
     if (check_only) {
         std::printf("%s: configuration OK\n", config_path.c_str());
+        if (!notice.empty()) std::printf("%s: notice: %s\n", config_path.c_str(), notice.c_str());
         return 0;
     }
 
@@ -86,6 +93,7 @@ int main(int argc, char** argv) {
     const Config& config = *loaded.config;
     log::set_max_level(config.log_level);
     log::info("cellgated ", kVersion, " starting (config ", config_path, ")");
+    if (!notice.empty()) log::notice("config: ", notice);
     try {
         Gateway gateway(config);
         int r = gateway.run();

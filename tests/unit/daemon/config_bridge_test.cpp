@@ -260,6 +260,9 @@ TEST(BridgeConfig, RateLimitsThatBreakThePlatformAreRejected) {
         {"{ per_second: 0 }", "cloud[0].rate_limit", ""},  // unlimited
         {"{ per_second: fast }", "cloud[0].rate_limit.per_second", "expected a number"},
         {"{ burst: 0.5 }", "cloud[0].rate_limit.burst", "between 1 and"},
+        // Past a double, or NaN: a range error, as in the integer readers.
+        {"{ per_second: 1e999 }", "cloud[0].rate_limit.per_second", "must be between 0 and 1000000, got 1e999"},
+        {"{ burst: nan }", "cloud[0].rate_limit.burst", "must be between 1 and 1000000, got nan"},
         {"{ rate: 1 }", "cloud[0].rate_limit.rate", "unknown key 'rate'"},
         {"10", "cloud[0].rate_limit", "expected a map with keys per_second, burst"},
     };

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -128,14 +129,132 @@ TEST_F(ConfigReadablePath, ARegularFileIsAccepted) {
 
 TEST_F(ConfigReadablePath, WhatCannotBeReadNamesTheFileAndTheReason) {
     const auto missing = dir_ / "nope.pem";
-    EXPECT_EQ(problem(missing), "cannot read " + missing + ": " + std::strerror(ENOENT));
+    EXPECT_EQ(problem(missing), missing + ": cannot open: " + std::strerror(ENOENT));
     const auto dir = dir_.path().string();
-    EXPECT_EQ(problem(dir), "cannot read " + dir + ": " + std::strerror(EISDIR));
-    // A FIFO is refused without waiting for a writer.
+    EXPECT_EQ(problem(dir), dir + ": is a directory, not a regular file");
+    // A FIFO is refused without waiting for a writer, a device without being opened.
     const auto fifo = dir_ / "fifo";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    EXPECT_EQ(problem(fifo), fifo + " is not a regular file");
+    EXPECT_EQ(problem(fifo), fifo + ": is a FIFO, not a regular file");
+    EXPECT_EQ(problem("/dev/null"), "/dev/null: is a character device, not a regular file");
     EXPECT_EQ(problem("ca.pem"), "must be an absolute file path, got 'ca.pem'");
+}
+
+// A TLS private key: the secret-file rule, and its value never echoed.
+class ConfigSecretPath : public ConfigReadablePath {
+protected:
+    std::vector<ConfigError> read(const std::string& value, std::optional<std::string>& got) {
+        Errors e("test.yaml");
+        const Field f{"tls.key", YAML::Node("key"), YAML::Node(value)};
+        got = read_secret_path(e, f);
+        auto out = e.take();
+        for (auto& w : e.take_warnings()) out.push_back(std::move(w));
+        return out;
+    }
+};
+
+TEST_F(ConfigSecretPath, AKeyFileFollowingTheRuleIsAccepted) {
+    std::optional<std::string> got;
+    const auto key = dir_.write("gw.key", "-----BEGIN PRIVATE KEY-----\n", 0640);
+    const auto problems = read(key, got);
+    EXPECT_EQ(got, key);
+    // As root with a cellgate user, root:root 0640 is a warning (the service could not read it).
+    for (const auto& p : problems) EXPECT_EQ(p.severity, Severity::warning) << p.to_string();
+}
+
+TEST_F(ConfigSecretPath, NeitherAPemPastedInNorAMissingPathIsEchoed) {
+    std::optional<std::string> got;
+    for (const std::string& value : {std::string("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"),
+                                    dir_ / "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"}) {
+        const auto problems = read(value, got);
+        EXPECT_FALSE(got.has_value());
+        ASSERT_EQ(problems.size(), 1u);
+        EXPECT_EQ(problems[0].to_string().find("MIIEvQIBADANBgkq"), std::string::npos) << problems[0].to_string();
+    }
+}
+
+TEST_F(ConfigSecretPath, AWorldReadableKeyIsRefused) {
+    std::optional<std::string> got;
+    const auto problems = read(dir_.write("open.key", "k\n", 0644), got);
+    EXPECT_FALSE(got.has_value());
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].to_string(), "test.yaml: tls.key: is readable by every user; secret files are "
+                                       "root:cellgate 0640 (or cellgate's own, 0600)");
+}
+
+// ---- the secret-file rule ----
+
+struct stat file_stat(uid_t uid, gid_t gid, mode_t mode) {
+    struct stat st {};
+    st.st_uid = uid;
+    st.st_gid = gid;
+    st.st_mode = S_IFREG | mode;
+    return st;
+}
+
+TEST(ConfigSecretFileRule, RootCellgate0640AndCellgate0600AreTheRule) {
+    const ServiceUser cellgate{995, 995};
+    for (const auto& st : {file_stat(0, 995, 0640), file_stat(995, 995, 0600), file_stat(995, 0, 0400)}) {
+        EXPECT_EQ(secret_file_problem(st, cellgate).message, "") << std::oct << st.st_mode;
+        EXPECT_EQ(secret_file_problem(st, std::nullopt).message, "");
+    }
+}
+
+TEST(ConfigSecretFileRule, ReadableByEveryUserIsAnError) {
+    for (const auto& st : {file_stat(0, 995, 0644), file_stat(995, 995, 0604), file_stat(0, 0, 0444)}) {
+        const auto p = secret_file_problem(st, ServiceUser{995, 995});
+        EXPECT_EQ(p.severity, Severity::error);
+        EXPECT_EQ(p.message, "is readable by every user; secret files are root:cellgate 0640 (or cellgate's own, 0600)");
+        EXPECT_EQ(secret_file_problem(st, std::nullopt).severity, Severity::error);
+    }
+}
+
+// `chmod 600` as root works for root and fails the service's own check, which runs as cellgate.
+TEST(ConfigSecretFileRule, WhatTheServiceUserCannotReadIsAWarningForRoot) {
+    for (const auto& st : {file_stat(0, 0, 0600), file_stat(0, 995, 0600), file_stat(995, 0, 0040)}) {
+        const auto p = secret_file_problem(st, ServiceUser{995, 995});
+        EXPECT_EQ(p.severity, Severity::warning) << std::oct << st.st_mode;
+        EXPECT_EQ(p.message, "the service runs as user cellgate, which cannot read it; secret files are "
+                             "root:cellgate 0640 (or cellgate's own, 0600)");
+        // Not root (or no such user): the open itself tells.
+        EXPECT_EQ(secret_file_problem(st, std::nullopt).message, "");
+    }
+}
+
+// ---- lists ----
+
+TEST(ConfigFirstEntries, ALongListIsOneErrorAndItsFirstEntriesAreKept) {
+    const auto doc = YAML::Load("list: [a, b, c, d]\n");
+    const Field f{"list", doc.begin()->first, doc.begin()->second};
+    Errors e("test.yaml");
+    const Field same = first_entries(e, f, 4, "items");
+    EXPECT_TRUE(e.empty());
+    EXPECT_EQ(same.value.size(), 4u);
+    const Field cut = first_entries(e, f, 2, "items");
+    ASSERT_EQ(cut.value.size(), 2u);
+    EXPECT_EQ(cut.value[1].Scalar(), "b");
+    EXPECT_EQ(where_of(cut.value[1]).column, 11);  // positions survive the cut
+    EXPECT_EQ(messages(e), (std::vector<std::string>{
+                               "list: has 4 entries; at most 2 items are supported (the first 2 were checked)"}));
+}
+
+// ---- numbers past any integer type ----
+
+TEST(ConfigNumbers, OverflowIsARangeErrorNotAFormatError) {
+    Errors e("test.yaml");
+    EXPECT_EQ(read_int(e, {"n", YAML::Node("n"), YAML::Node("99999999999999999999")}, 1, 15), std::nullopt);
+    EXPECT_EQ(read_int(e, {"n", YAML::Node("n"), YAML::Node("-99999999999999999999")}, 1, 15), std::nullopt);
+    EXPECT_EQ(read_int(e, {"n", YAML::Node("n"), YAML::Node("1e99")}, 1, 15), std::nullopt);
+    EXPECT_EQ(read_duration(e, {"d", YAML::Node("d"), YAML::Node("99999999999999999999s")}, 1s, 1h), std::nullopt);
+    EXPECT_EQ(read_duration(e, {"d", YAML::Node("d"), YAML::Node("1h99999999999999999999ms")}, 1s, 1h),
+              std::nullopt);
+    EXPECT_EQ(messages(e), (std::vector<std::string>{
+                               "n: must be between 1 and 15, got 99999999999999999999",
+                               "n: must be between 1 and 15, got -99999999999999999999",
+                               "n: expected an integer, got '1e99'",
+                               "d: must be between 1s and 1h, got '99999999999999999999s'",
+                               "d: must be between 1s and 1h, got '1h99999999999999999999ms'",
+                           }));
 }
 
 // ---- text checks ----
