@@ -75,7 +75,7 @@ void read_tls(Errors& e, const Field& f, cloud::TlsConfig& tls) {
     if (cert)
         if (auto p = read_readable_path(e, *cert)) tls.cert_file = *p;
     if (key)
-        if (auto p = read_readable_path(e, *key)) tls.key_file = *p;
+        if (auto p = read_secret_path(e, *key)) tls.key_file = *p;
     if (cert && !key) e.add(cert->at(), cert->path, "a client certificate needs its tls.key too");
     if (key && !cert) e.add(key->at(), key->path, "a client key needs its tls.cert too");
     if (auto v = m.get("verify"))
@@ -164,7 +164,7 @@ private:
             // MQTT carries the keepalive as 16-bit seconds.
             if (auto d = read_duration(e_, *f, 1s, 65535s)) {
                 if (d->count() % 1000 != 0)
-                    e_.add(f->at(), f->path, "must be whole seconds, got " + format_duration(*d));
+                    e_.add(f->at(), f->path, "must be whole seconds, got " + duration_text(*d));
                 else
                     c_.keepalive = std::chrono::duration_cast<std::chrono::seconds>(*d);
             }
@@ -223,8 +223,7 @@ private:
 
     void warn() const {
         for (const auto& w : cloud::platform_warnings(c_))
-            log::warning("config: ", e_.file(), ":", at_.line, ": ", path_, w.key.empty() ? "" : ".", w.key, ": ",
-                         w.message);
+            e_.warn(at_, w.key.empty() ? path_ : path_ + "." + w.key, w.message);
     }
 
     Errors& e_;
@@ -273,21 +272,7 @@ std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
 cloud::BackoffConfig read_backoff(Errors& e, const Field& section) {
     cloud::BackoffConfig b;
     MapWalker m(e, section.value, section.path, where_of(section.key), {"initial", "max", "stable_after"});
-    bool initial_ok = true;
-    if (auto f = m.get("initial")) {
-        const auto v = read_duration(e, *f, 100ms, 1min);
-        initial_ok = v.has_value();
-        if (v) b.initial = *v;
-    }
-    if (auto f = m.get("max")) {
-        if (auto v = read_duration(e, *f, 100ms, 1h)) {
-            if (initial_ok && *v < b.initial)
-                e.add(f->at(), f->path,
-                      "must be at least initial (" + format_duration(b.initial) + "), got " + format_duration(*v));
-            else
-                b.max = *v;
-        }
-    }
+    read_ordered_durations(e, m, {"initial", 100ms, 1min, b.initial}, {"max", 100ms, 1h, b.max});
     if (auto f = m.get("stable_after"))
         if (auto v = read_duration(e, *f, 1s, 1h)) b.stable_after = *v;
     return b;

@@ -107,8 +107,6 @@ private:
 std::string quoted(std::string_view s);
 std::string join(std::span<const std::string_view> names, std::string_view sep);
 const char* describe(const YAML::Node& n);
-// The old name of duration_text(); config_cloud.cpp still calls it.
-inline std::string format_duration(milliseconds d) { return duration_text(d); }
 bool has_control_chars(std::string_view s);
 std::optional<long long> parse_integer(std::string_view s);
 // "" when `s` is host:port or [v6 address]:port, else what is wrong.
