@@ -185,7 +185,15 @@ struct Bus::Impl {
                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
         auto* self = static_cast<Impl*>(userdata);
         return bus_guarded("State getter", error, [&] {
-            return sd_bus_message_append_basic(reply, 's', self->gateway_state.c_str());
+            return sd_bus_message_append_basic(reply, 's', self->gateway.state.c_str());
+        });
+    }
+
+    static int get_gateway_reason(sd_bus*, const char*, const char*, const char*,
+                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        auto* self = static_cast<Impl*>(userdata);
+        return bus_guarded("StateReason getter", error, [&] {
+            return sd_bus_message_append_basic(reply, 's', self->gateway.reason.c_str());
         });
     }
 
@@ -310,13 +318,15 @@ struct Bus::Impl {
         // Clients that connect later read current values, so a change made while the bus was not
         // yet up needs no signal; just mark it published.
         const bool ready = sd_bus_is_ready(bus.get()) > 0;
-        if (gateway_state != gateway_emitted) {
-            gateway_emitted = gateway_state;
-            if (ready) {
-                int r = sd_bus_emit_properties_changed(bus.get(), kGatewayPath, kGatewayInterface,
-                                                       "State", nullptr);
-                if (r < 0) log::debug("bus: emitting Gateway1.State failed: ", -r);
-            }
+        std::vector<const char*> gateway_names;
+        if (gateway.state != gateway_emitted.state) gateway_names.push_back("State");
+        if (gateway.reason != gateway_emitted.reason) gateway_names.push_back("StateReason");
+        gateway_emitted = gateway;
+        if (ready && !gateway_names.empty()) {
+            gateway_names.push_back(nullptr);
+            int r = sd_bus_emit_properties_changed_strv(bus.get(), kGatewayPath, kGatewayInterface,
+                                                        const_cast<char**>(gateway_names.data()));
+            if (r < 0) log::debug("bus: emitting Gateway1 PropertiesChanged failed: ", -r);
         }
         auto names = modem_properties().changed(modem_emitted, modem_current);
         modem_emitted = modem_current;
@@ -380,11 +390,17 @@ struct Bus::Impl {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", &Impl::get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", &Impl::get_gateway_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StateReason", "s", &Impl::get_gateway_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
     };
 
     Handlers handlers;
-    std::string gateway_state = "starting", gateway_emitted = "starting";
+    struct GatewayValues {
+        std::string state = "starting";
+        std::string reason;
+        bool operator==(const GatewayValues&) const = default;
+    };
+    GatewayValues gateway, gateway_emitted;
     modem::ModemStatus modem_current, modem_emitted;
 
     // Declared so that slots and sources go before the vtable they point into and the bus.
@@ -400,9 +416,11 @@ Bus::Bus(SdEventLoop& loop, Handlers handlers) : impl_(std::make_unique<Impl>(lo
 
 Bus::~Bus() = default;
 
-void Bus::set_gateway_state(std::string_view state) {
-    if (impl_->gateway_state == state) return;
-    impl_->gateway_state = state;
+void Bus::set_gateway_state(std::string_view state, std::string_view reason) {
+    auto& g = impl_->gateway;
+    if (g.state == state && g.reason == reason) return;
+    g.state = state;
+    g.reason = reason;
     impl_->schedule_emit();
 }
 

@@ -346,8 +346,8 @@ void Gateway::update() {
     if (verdict.state != state_) {
         log::notice("gateway: ", to_string(state_), " -> ", to_string(verdict.state), " (", verdict.reason, ")");
         state_ = verdict.state;
-        bus_->set_gateway_state(to_string(state_));
     }
+    bus_->set_gateway_state(to_string(state_), verdict.reason);
 
     std::string status = status_line(state_, inputs_);
     std::string message;
