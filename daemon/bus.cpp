@@ -322,20 +322,10 @@ struct Bus::Impl {
         if (gateway.state != gateway_emitted.state) gateway_names.push_back("State");
         if (gateway.reason != gateway_emitted.reason) gateway_names.push_back("StateReason");
         gateway_emitted = gateway;
-        if (ready && !gateway_names.empty()) {
-            gateway_names.push_back(nullptr);
-            int r = sd_bus_emit_properties_changed_strv(bus.get(), kGatewayPath, kGatewayInterface,
-                                                        const_cast<char**>(gateway_names.data()));
-            if (r < 0) log::debug("bus: emitting Gateway1 PropertiesChanged failed: ", -r);
-        }
+        if (ready) emit(kGatewayPath, kGatewayInterface, std::move(gateway_names));
         auto names = modem_properties().changed(modem_emitted, modem_current);
         modem_emitted = modem_current;
-        if (ready && !names.empty()) {
-            names.push_back(nullptr);
-            int r = sd_bus_emit_properties_changed_strv(bus.get(), kModemPath, kModemInterface,
-                                                        const_cast<char**>(names.data()));
-            if (r < 0) log::debug("bus: emitting Modem PropertiesChanged failed: ", -r);
-        }
+        if (ready) emit(kModemPath, kModemInterface, std::move(names));
         uint64_t now = 0;
         (void)sd_event_now(sd_bus_get_event(bus.get()), CLOCK_MONOTONIC, &now);
         uint64_t next_flush = UINT64_MAX;
@@ -355,13 +345,17 @@ struct Bus::Impl {
             obj->emitted = obj->current;
             obj->delivery_emitted = obj->delivery;
             if (std::any_of(changed.begin(), changed.end(), is_counter_property)) obj->counters_emitted_usec = now;
-            if (!ready) continue;
-            changed.push_back(nullptr);
-            int r = sd_bus_emit_properties_changed_strv(bus.get(), obj->path.c_str(), kCloudSessionInterface,
-                                                        const_cast<char**>(changed.data()));
-            if (r < 0) log::debug("bus: emitting CloudSession PropertiesChanged failed: ", -r);
+            if (ready) emit(obj->path.c_str(), kCloudSessionInterface, std::move(changed));
         }
         if (next_flush != UINT64_MAX) arm_flush(next_flush);
+    }
+
+    // One PropertiesChanged with the current values of `names`; nothing when there are none.
+    void emit(const char* path, const char* interface, std::vector<const char*> names) {
+        if (names.empty()) return;
+        names.push_back(nullptr);
+        int r = sd_bus_emit_properties_changed_strv(bus.get(), path, interface, const_cast<char**>(names.data()));
+        if (r < 0) log::debug("bus: emitting PropertiesChanged of ", interface, " on ", path, " failed: ", -r);
     }
 
     // Wakes emit_changes() again for counters held back.
