@@ -5,6 +5,7 @@
 #include <ctime>
 #include <string>
 
+#include "base/guarded.hpp"
 #include "base/wall_clock.hpp"
 #include "ctl/render.hpp"
 
@@ -82,35 +83,31 @@ struct Watcher {
             print("cloud", s.name, pick(client.get_all(s.path, kCloudInterface), {"State"}));
     }
 
+    // sd-bus callbacks: base/guarded.hpp keeps exceptions out of the C frames.
     static int on_changed(sd_bus_message* m, void* userdata, sd_bus_error*) {
         auto* self = static_cast<Watcher*>(userdata);
-        const char* sender = sd_bus_message_get_sender(m);
-        if (!sender || self->owner != sender) return 0;
-        std::string session;
-        const std::string object = object_of(sd_bus_message_get_path(m), session);
-        if (object.empty()) return 0;
-        const char* interface = nullptr;
-        Properties changed;
-        if (sd_bus_message_read_basic(m, 's', &interface) < 0 || read_properties(m, changed) < 0) return 0;
-        if (!changed.empty()) self->print(object, session, changed);
-        return 0;
+        return guarded("watch: PropertiesChanged", [&] {
+            const char* sender = sd_bus_message_get_sender(m);
+            if (!sender || self->owner != sender) return;
+            std::string session;
+            const std::string object = object_of(sd_bus_message_get_path(m), session);
+            if (object.empty()) return;
+            const char* interface = nullptr;
+            Properties changed;
+            if (sd_bus_message_read_basic(m, 's', &interface) < 0 || read_properties(m, changed) < 0) return;
+            if (!changed.empty()) self->print(object, session, changed);
+        });
     }
 
     static int on_owner(sd_bus_message* m, void* userdata, sd_bus_error*) {
         auto* self = static_cast<Watcher*>(userdata);
-        const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
-        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return 0;
-        self->owner = new_owner ? new_owner : "";
-        if (self->owner.empty()) {
-            self->print_daemon(false);
-            return 0;
-        }
-        try {
-            self->print_current();
-        } catch (const CtlError& e) {
-            std::fprintf(stderr, "cellgatectl: %s\n", e.what());
-        }
-        return 0;
+        return guarded("watch: NameOwnerChanged", [&] {
+            const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
+            if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return;
+            self->owner = new_owner ? new_owner : "";
+            if (self->owner.empty()) self->print_daemon(false);
+            else self->print_current();  // a restarted daemon: where its changes start from
+        });
     }
 };
 

@@ -46,8 +46,6 @@ public:
     // the will: a clean stop says offline itself. Nothing is published afterwards.
     void stop(const std::string& last);
 
-    const std::string& topic() const { return topic_; }
-
 private:
     void publish_latest();
 
