@@ -22,6 +22,10 @@ struct LocalBrokerConfig {
     std::string client_id = "cellgated";
     std::string username;
     std::string password;  // secret (from password or password_file)
+    // The gateway's retained status and last will (daemon/status_publisher.hpp), published when
+    // cellgated talks to the local broker at all; "" = not published. The bridge ignores it.
+    std::string status_topic = "cellgate/status";
+    bool configured = false;  // the config has a local: section
     bool operator==(const LocalBrokerConfig&) const = default;
 };
 

@@ -185,7 +185,15 @@ struct Bus::Impl {
                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
         auto* self = static_cast<Impl*>(userdata);
         return bus_guarded("State getter", error, [&] {
-            return sd_bus_message_append_basic(reply, 's', self->gateway_state.c_str());
+            return sd_bus_message_append_basic(reply, 's', self->gateway.state.c_str());
+        });
+    }
+
+    static int get_gateway_reason(sd_bus*, const char*, const char*, const char*,
+                                  sd_bus_message* reply, void* userdata, sd_bus_error* error) {
+        auto* self = static_cast<Impl*>(userdata);
+        return bus_guarded("StateReason getter", error, [&] {
+            return sd_bus_message_append_basic(reply, 's', self->gateway.reason.c_str());
         });
     }
 
@@ -310,22 +318,14 @@ struct Bus::Impl {
         // Clients that connect later read current values, so a change made while the bus was not
         // yet up needs no signal; just mark it published.
         const bool ready = sd_bus_is_ready(bus.get()) > 0;
-        if (gateway_state != gateway_emitted) {
-            gateway_emitted = gateway_state;
-            if (ready) {
-                int r = sd_bus_emit_properties_changed(bus.get(), kGatewayPath, kGatewayInterface,
-                                                       "State", nullptr);
-                if (r < 0) log::debug("bus: emitting Gateway1.State failed: ", -r);
-            }
-        }
+        std::vector<const char*> gateway_names;
+        if (gateway.state != gateway_emitted.state) gateway_names.push_back("State");
+        if (gateway.reason != gateway_emitted.reason) gateway_names.push_back("StateReason");
+        gateway_emitted = gateway;
+        if (ready) emit(kGatewayPath, kGatewayInterface, std::move(gateway_names));
         auto names = modem_properties().changed(modem_emitted, modem_current);
         modem_emitted = modem_current;
-        if (ready && !names.empty()) {
-            names.push_back(nullptr);
-            int r = sd_bus_emit_properties_changed_strv(bus.get(), kModemPath, kModemInterface,
-                                                        const_cast<char**>(names.data()));
-            if (r < 0) log::debug("bus: emitting Modem PropertiesChanged failed: ", -r);
-        }
+        if (ready) emit(kModemPath, kModemInterface, std::move(names));
         uint64_t now = 0;
         (void)sd_event_now(sd_bus_get_event(bus.get()), CLOCK_MONOTONIC, &now);
         uint64_t next_flush = UINT64_MAX;
@@ -345,13 +345,17 @@ struct Bus::Impl {
             obj->emitted = obj->current;
             obj->delivery_emitted = obj->delivery;
             if (std::any_of(changed.begin(), changed.end(), is_counter_property)) obj->counters_emitted_usec = now;
-            if (!ready) continue;
-            changed.push_back(nullptr);
-            int r = sd_bus_emit_properties_changed_strv(bus.get(), obj->path.c_str(), kCloudSessionInterface,
-                                                        const_cast<char**>(changed.data()));
-            if (r < 0) log::debug("bus: emitting CloudSession PropertiesChanged failed: ", -r);
+            if (ready) emit(obj->path.c_str(), kCloudSessionInterface, std::move(changed));
         }
         if (next_flush != UINT64_MAX) arm_flush(next_flush);
+    }
+
+    // One PropertiesChanged with the current values of `names`; nothing when there are none.
+    void emit(const char* path, const char* interface, std::vector<const char*> names) {
+        if (names.empty()) return;
+        names.push_back(nullptr);
+        int r = sd_bus_emit_properties_changed_strv(bus.get(), path, interface, const_cast<char**>(names.data()));
+        if (r < 0) log::debug("bus: emitting PropertiesChanged of ", interface, " on ", path, " failed: ", -r);
     }
 
     // Wakes emit_changes() again for counters held back.
@@ -380,11 +384,17 @@ struct Bus::Impl {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", &Impl::get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", &Impl::get_gateway_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StateReason", "s", &Impl::get_gateway_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
     };
 
     Handlers handlers;
-    std::string gateway_state = "starting", gateway_emitted = "starting";
+    struct GatewayValues {
+        std::string state = "starting";
+        std::string reason;
+        bool operator==(const GatewayValues&) const = default;
+    };
+    GatewayValues gateway, gateway_emitted;
     modem::ModemStatus modem_current, modem_emitted;
 
     // Declared so that slots and sources go before the vtable they point into and the bus.
@@ -400,9 +410,11 @@ Bus::Bus(SdEventLoop& loop, Handlers handlers) : impl_(std::make_unique<Impl>(lo
 
 Bus::~Bus() = default;
 
-void Bus::set_gateway_state(std::string_view state) {
-    if (impl_->gateway_state == state) return;
-    impl_->gateway_state = state;
+void Bus::set_gateway_state(std::string_view state, std::string_view reason) {
+    auto& g = impl_->gateway;
+    if (g.state == state && g.reason == reason) return;
+    g.state = state;
+    g.reason = reason;
     impl_->schedule_emit();
 }
 

@@ -1,7 +1,7 @@
 // The D-Bus adapter: exports the gateway and modem state on the system bus and forwards the few
 // methods to callbacks. It only reads plain snapshots; nothing in the core includes sd-bus.
 //
-//   org.cellgate.Gateway1 at /org/cellgate/Gateway1        Version (const), State
+//   org.cellgate.Gateway1 at /org/cellgate/Gateway1        Version (const), State, StateReason
 //   org.cellgate.Gateway1.Modem at /org/cellgate/Gateway1/Modem   see daemon/bus_modem.hpp; Reset()
 //   org.cellgate.Gateway1.CloudSession at /org/cellgate/Gateway1/Cloud/<escaped name>, one per
 //     cloud session                     see daemon/bus_cloud.hpp; Reconnect(), Publish(s, ay, y) -> t
@@ -89,7 +89,8 @@ public:
 
     // All publish on the next loop iteration, as one PropertiesChanged per object and interface
     // however many updates arrived before it.
-    void set_gateway_state(std::string_view state);
+    // State (starting, offline, degraded, online) and StateReason, the verdict's reason.
+    void set_gateway_state(std::string_view state, std::string_view reason);
     void set_modem_status(const modem::ModemStatus& status);
     void set_session_status(size_t index, const cloud::SessionStatus& status);
     void set_delivery_status(size_t index, const bridge::DeliveryStatus& status);

@@ -305,8 +305,9 @@ void read_rate_limit(Errors& e, const Field& f, cloud::Platform p, std::optional
 
 bridge::LocalBrokerConfig read_local(Errors& e, const Field& section) {
     bridge::LocalBrokerConfig l;
+    l.configured = true;
     MapWalker m(e, section.value, section.path, where_of(section.key),
-                {"endpoint", "client_id", "username", "password", "password_file"});
+                {"endpoint", "client_id", "username", "password", "password_file", "status_topic"});
     if (auto f = m.get("endpoint")) {
         if (auto s = read_text(e, *f, "host:port", 255)) {
             if (auto why = endpoint_problem(*s); !why.empty()) e.add(f->at(), f->path, why + ", got " + quoted(*s));
@@ -322,6 +323,18 @@ bridge::LocalBrokerConfig read_local(Errors& e, const Field& section) {
     if (!l.password.empty() && !user) {
         const auto f = m.get("password") ? m.get("password") : m.get("password_file");
         e.add(f->at(), f->path, "MQTT 3.1.1 sends a password only with a username (§3.1.2.9); set local.username");
+    }
+    if (auto f = m.get("status_topic")) {
+        // "" turns the status off; anything else must be a topic a retained message can go to.
+        const auto s = read_scalar(e, *f, "an MQTT topic name, or \"\" for none");
+        if (s && s->empty()) {
+            l.status_topic.clear();
+        } else if (s) {
+            if (auto t = read_text(e, *f, "an MQTT topic name", kMaxTopic)) {
+                if (cloud::valid_topic_name(*t)) l.status_topic = *t;
+                else e.add(f->at(), f->path, "must be an MQTT topic name without + or #, got " + quoted(*t));
+            }
+        }
     }
     return l;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <random>
+#include <system_error>
 
 #include "base/log.hpp"
 #include "bridge/bridge.hpp"
@@ -19,6 +20,8 @@
 #include "daemon/local_session.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
+#include "daemon/status_message.hpp"
+#include "daemon/status_publisher.hpp"
 #include "modem/modem.hpp"
 #include "mqtt/mosquitto_client.hpp"
 
@@ -51,13 +54,27 @@ Gateway::Gateway(const Config& config) : config_(config), loop_(std::make_unique
         make_local(config);
         start_bridge(config);
     }
+    make_status(config);
     loop_->set_reload_handler([this] { reload(); });
+    // A clean stop says "offline" itself, before the DISCONNECT that cancels the will: in the
+    // loop's exit phase, while the status connection can still publish. Floating: the loop,
+    // which this object owns, frees it.
+    const int r = sd_event_add_exit(loop_->raw(), nullptr, &Gateway::on_loop_exit, this);
+    if (r < 0) throw std::system_error(-r, std::generic_category(), "sd_event_add_exit");
+}
+
+int Gateway::on_loop_exit(sd_event_source*, void* userdata) {
+    auto* self = static_cast<Gateway*>(userdata);
+    return guarded("gateway exit", [&] {
+        if (self->status_) self->status_->stop(offline_message("cellgated stopped"));
+    });
 }
 
 Gateway::~Gateway() {
     // The modem's and sessions' callbacks point into bus_; drop them first whatever the member order.
     // The bridge holds the sessions and the outbox; the outbox's last completions answer Publish()
     // calls over the bus.
+    status_.reset();
     bridge_.reset();
     modem_.reset();
     sessions_.clear();
@@ -136,6 +153,13 @@ void Gateway::make_local(const Config& config) {
     if (config.bridge.needs_local()) local_ = make_local_session(*loop_, config.bridge.local, config.backoff);
 }
 
+void Gateway::make_status(const Config& config) {
+    if (status_) status_->stop("");  // a reload moved or ended it: no stale status stays behind
+    status_.reset();
+    if (publishes_status(config.bridge))
+        status_ = make_status_publisher(*loop_, config.bridge.local, config.backoff);
+}
+
 void Gateway::start_bridge(const Config& config) {
     std::vector<cloud::Session*> sessions;
     for (auto& s : sessions_) sessions.push_back(s.session.get());
@@ -156,6 +180,7 @@ int Gateway::run() {
     // Sessions first: with a modem they wait for the link, which the modem's first status gives.
     for (auto& s : sessions_) start_session(*s.session);
     if (local_) local_->start();
+    if (status_) status_->start();
     if (modem_) {
         modem_->start();
         // start() publishes the first status through on_change; if it did not, take it now.
@@ -293,6 +318,13 @@ void Gateway::apply(const ReloadPlan& plan, const Config& next) {
         }
     }
 
+    const bool status_changed = publishes_status(applied.bridge) != publishes_status(config_.bridge) ||
+                                (publishes_status(applied.bridge) && applied.bridge.local != config_.bridge.local);
+    if (status_changed) {
+        make_status(applied);
+        if (started_ && status_) status_->start();
+    }
+
     config_ = std::move(applied);
     sync_inputs();
     update();
@@ -348,8 +380,9 @@ void Gateway::update() {
     if (verdict.state != state_) {
         log::notice("gateway: ", to_string(state_), " -> ", to_string(verdict.state), " (", verdict.reason, ")");
         state_ = verdict.state;
-        bus_->set_gateway_state(to_string(state_));
     }
+    bus_->set_gateway_state(to_string(state_), verdict.reason);
+    if (status_) status_->update(status_message(state_, verdict.reason, inputs_));
 
     std::string status = status_line(state_, inputs_);
     std::string message;

@@ -1,6 +1,7 @@
 // The daemon's root object: owns the event loop, the D-Bus adapter, the modem and the cloud
 // sessions, feeds the modem's data link to the sessions, derives the gateway State from all of
-// them (daemon/gateway_state.hpp) and reports it to systemd (READY=1, STATUS=) and the journal.
+// them (daemon/gateway_state.hpp) and reports it to systemd (READY=1, STATUS=), the journal, the
+// bus and the local broker (daemon/status_publisher.hpp).
 // On SIGHUP it loads the config file again and applies what changed (daemon/reload.hpp).
 #pragma once
 
@@ -15,10 +16,13 @@
 #include "daemon/gateway_state.hpp"
 #include "modem/modem_status.hpp"
 
+struct sd_event_source;
+
 namespace cellgate {
 
 class Bus;
 class SdEventLoop;
+class StatusPublisher;
 struct ReloadPlan;
 namespace modem { class Modem; }
 namespace cloud { class Session; }
@@ -65,6 +69,7 @@ private:
         size_t bus_index = 0;
     };
 
+    static int on_loop_exit(sd_event_source* source, void* userdata);
     void on_modem_change(const modem::ModemStatus& status);
     void on_session_change(const std::string& name, const cloud::SessionStatus& status);
     void update();
@@ -73,6 +78,7 @@ private:
     void start_session(cloud::Session& s);
     void make_modem(const modem::ModemConfig& config);
     void make_local(const Config& config);
+    void make_status(const Config& config);
     void start_bridge(const Config& config);
     void apply(const ReloadPlan& plan, const Config& next);
     LiveSession* find_session(const std::string& name);
@@ -96,6 +102,7 @@ private:
     std::vector<LiveSession> sessions_;
     std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;
+    std::unique_ptr<StatusPublisher> status_;  // the retained status on the local broker, if configured
 };
 
 }  // namespace cellgate

@@ -44,46 +44,31 @@ std::string cloud_summary(const CloudTally& t) {
     return out;
 }
 
-enum class Uplink { up, coming, down };
-
-Uplink modem_uplink(const modem::ModemStatus& m) {
-    switch (m.state) {
-        case ModemState::connected: return Uplink::up;
-        case ModemState::failed:
-        case ModemState::absent:
-        case ModemState::disabled: return Uplink::down;
-        case ModemState::initializing:
-        case ModemState::locked:
-        case ModemState::searching:
-        case ModemState::registered:
-        case ModemState::connecting:
-        case ModemState::resetting: break;
-    }
-    return Uplink::coming;
-}
-
 }  // namespace
 
 GatewayVerdict evaluate_gateway(const GatewayInputs& in) {
     if (!in.name_acquired) return {GatewayState::starting, "waiting for the bus name"};
     if (in.modem_configured && !in.modem_known) return {GatewayState::starting, "waiting for the modem"};
 
-    Uplink uplink = Uplink::up;
+    // The links: the modem's data call (when there is a modem) and every cloud session.
+    size_t links = 0, up = 0;
     std::string reason;
     if (in.modem_configured) {
-        uplink = modem_uplink(in.modem);
+        ++links;
+        if (in.modem.state == ModemState::connected) ++up;
         reason = std::string("modem ") + modem::to_string(in.modem.state);
         if (in.modem.state == ModemState::failed && in.modem.failed_reason != modem::FailedReason::none)
             reason += std::string(": ") + modem::to_string(in.modem.failed_reason);
     }
     const CloudTally cloud = tally(in.sessions);
+    links += cloud.total;
+    up += cloud.connected;
     if (cloud.total > 0) reason += (reason.empty() ? "" : ", ") + cloud_summary(cloud);
 
-    if (uplink == Uplink::down) return {GatewayState::offline, reason};
-    if (cloud.total > 0 && cloud.connected == 0) return {GatewayState::offline, reason};
-    if (uplink == Uplink::coming || cloud.connected < cloud.total) return {GatewayState::degraded, reason};
-    if (reason.empty()) reason = "no modem configured, host network is the uplink";
-    return {GatewayState::online, reason};
+    if (links == 0) return {GatewayState::online, "no modem configured, host network is the uplink"};
+    if (up == links) return {GatewayState::online, reason};
+    if (up == 0) return {GatewayState::offline, reason};
+    return {GatewayState::degraded, reason};
 }
 
 std::string status_line(GatewayState state, const GatewayInputs& in) {

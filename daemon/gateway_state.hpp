@@ -1,6 +1,7 @@
 // The gateway's state, worked out from plain inputs: the verdict (starting, offline, degraded,
-// online) with the reason logged on each change, the line systemd shows as STATUS=, and the
-// data-link edges the cloud sessions are fed. Pure: the Gateway collects the inputs and acts.
+// online) and its reason (logged on each change, the StateReason property, the status message),
+// the line systemd shows as STATUS=, and the data-link edges the cloud sessions are fed. Pure:
+// the Gateway collects the inputs and acts.
 #pragma once
 
 #include <string>
@@ -29,17 +30,16 @@ struct GatewayInputs {
 
 struct GatewayVerdict {
     GatewayState state;
-    std::string reason;  // short, for the "gateway: old -> new (reason)" log line
+    std::string reason;  // short: "modem connected, cloud 0/1 connected (lab backoff)"
 };
 
-// starting until the bus name is ours and the modem (if any) reported once. Then, first match:
-//   offline   no uplink (the modem failed, is absent or disabled), or sessions are configured
-//             and none of them is connected;
-//   degraded  the modem is on its way (initializing, searching, connecting, resetting...), or
-//             some sessions are not connected;
-//   online    otherwise: the uplink is up and every session connected.
-// The uplink is the modem's data link, or the host network when no modem is configured.
-// A session is down in every state but connected.
+// starting until the bus name is ours and the modem (if any) reported once. Then the links are
+// counted: the modem's data call (when a modem is configured) and every cloud session, each up
+// only when connected:
+//   online    every link is up (with no modem and no session: the host network is the uplink);
+//   degraded  some are up (e.g. the modem is connected and a session is backing off);
+//   offline   none is.
+// The reason names the modem state and the sessions that are down.
 GatewayVerdict evaluate_gateway(const GatewayInputs& in);
 
 // One line for systemctl status, e.g.

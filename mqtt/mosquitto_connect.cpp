@@ -47,6 +47,14 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error) {
         error = std::string("credentials refused by libmosquitto: ") + mosquitto_strerror(rc);
         return nullptr;
     }
+    if (!p.will_topic.empty()) {
+        rc = mosquitto_will_set(m.get(), p.will_topic.c_str(), static_cast<int>(p.will_payload.size()),
+                                p.will_payload.data(), p.will_qos, p.will_retain);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            error = "last will on '" + p.will_topic + "' refused by libmosquitto: " + mosquitto_strerror(rc);
+            return nullptr;
+        }
+    }
     if (!p.tls) return m;
 
     const char* ca = or_null(p.ca_file);

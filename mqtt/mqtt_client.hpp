@@ -25,6 +25,12 @@ struct ConnectParams {
     bool verify_server = true;
     std::chrono::seconds keepalive{120};
     bool clean_session = true;
+    // The last will: published by the broker when the connection ends without a DISCONNECT
+    // (the process died, the link broke). No will when the topic is empty.
+    std::string will_topic;
+    std::string will_payload;
+    int will_qos = 0;
+    bool will_retain = false;
 };
 
 

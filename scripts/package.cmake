@@ -25,7 +25,7 @@ install(FILES etc/dbus-1/system.d/org.cellgate.Gateway1.conf DESTINATION ${CELLG
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Debian wants man pages compressed (gzip -n: no timestamp, so the package is reproducible).
-set(_cellgate_man_pages daemon/man/cellgated.8 daemon/man/cellgate.yaml.5)
+set(_cellgate_man_pages daemon/man/cellgated.8 daemon/man/cellgate.yaml.5 ctl/cellgatectl.1)
 set(_cellgate_man_gz)
 foreach(page ${_cellgate_man_pages})
   get_filename_component(name ${page} NAME)

@@ -310,12 +310,13 @@ def test_ca_files_and_docs(args):
     r = run([p.path("/usr/sbin/cellgated"), "--check-config", "--config", p.path("/etc/cellgate/cellgate.yaml")],
             check=False)
     assert r.returncode == 0, r.stderr
-    expected = {"/etc/cellgate/cellgate.yaml", UNIT, "/usr/sbin/cellgated",
+    expected = {"/etc/cellgate/cellgate.yaml", UNIT, "/usr/sbin/cellgated", "/usr/bin/cellgatectl",
                 "/usr/lib/sysusers.d/cellgate.conf", "/usr/lib/modules-load.d/cellgate.conf",
                 "/lib/udev/rules.d/70-cellgate.rules",
                 "/usr/share/dbus-1/system.d/org.cellgate.Gateway1.conf",
                 f"{ca_dir}/aliyun-ca.pem", f"{ca_dir}/onenet-ca.pem",
                 "/usr/share/man/man8/cellgated.8.gz", "/usr/share/man/man5/cellgate.yaml.5.gz",
+                "/usr/share/man/man1/cellgatectl.1.gz",
                 "/usr/share/doc/cellgate/README.md", "/usr/share/doc/cellgate/changelog.Debian.gz"}
     assert p.files() == expected, sorted(p.files() ^ expected)
 

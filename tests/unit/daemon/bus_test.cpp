@@ -82,7 +82,7 @@ TEST_F(BusTest, AChangeThatIsUndoneBeforeTheLoopTurnsEmitsNothing) {
     s.state = ModemState::searching;
     bus_->set_modem_status(s);
     bus_->set_modem_status(ModemStatus{});  // back to what was last published
-    bus_->set_gateway_state("starting");    // unchanged
+    bus_->set_gateway_state("starting", "");  // unchanged
     settle();
     EXPECT_TRUE(signals_.empty());
 }
@@ -91,6 +91,7 @@ TEST_F(BusTest, VersionAndInitialStateAreReadable) {
     start_bus();
     EXPECT_EQ(get_string(kGatewayPath, kGatewayInterface, "Version"), kVersion);
     EXPECT_EQ(get_string(kGatewayPath, kGatewayInterface, "State"), "starting");
+    EXPECT_EQ(get_string(kGatewayPath, kGatewayInterface, "StateReason"), "");
     EXPECT_EQ(get_string(kModemPath, kModemInterface, "State"), "disabled");
     EXPECT_EQ(get_error(kModemPath, kModemInterface, "Nope"), "org.freedesktop.DBus.Error.UnknownProperty");
 }
@@ -99,13 +100,21 @@ TEST_F(BusTest, GatewayStateChangeIsSignalledOnTheGatewayObject) {
     start_bus();
     settle();
     signals_.clear();
-    bus_->set_gateway_state("degraded");
-    bus_->set_gateway_state("online");
+    bus_->set_gateway_state("degraded", "modem connected, cloud 0/1 connected (lab backoff)");
+    bus_->set_gateway_state("online", "modem connected, cloud 1/1 connected");
     settle();
     ASSERT_EQ(signals_.size(), 1u);
     EXPECT_EQ(signals_[0].path, kGatewayPath);
     EXPECT_EQ(signals_[0].interface, kGatewayInterface);
-    EXPECT_EQ(signals_[0].changed, (std::set<std::string>{"State"}));
+    EXPECT_EQ(signals_[0].changed, (std::set<std::string>{"State", "StateReason"}));
+    EXPECT_EQ(get_string(kGatewayPath, kGatewayInterface, "StateReason"), "modem connected, cloud 1/1 connected");
+
+    // The reason moves on its own while the state holds.
+    signals_.clear();
+    bus_->set_gateway_state("online", "modem connected, cloud 2/2 connected");
+    settle();
+    ASSERT_EQ(signals_.size(), 1u);
+    EXPECT_EQ(signals_[0].changed, (std::set<std::string>{"StateReason"}));
 }
 
 TEST_F(BusTest, ResetIsForwardedForRoot) {

@@ -50,6 +50,7 @@ local:
   client_id: gw-bridge
   username: cellgate
   password_file: )" + password_file + R"(
+  status_topic: site-7/gw/status
 routes:
   - from: sensors/+/telemetry      # local topic filter
     to: ali                        # cloud session name
@@ -81,6 +82,8 @@ outbox:
     EXPECT_EQ(b.local.client_id, "gw-bridge");
     EXPECT_EQ(b.local.username, "cellgate");
     EXPECT_EQ(b.local.password, "local-pw");
+    EXPECT_EQ(b.local.status_topic, "site-7/gw/status");
+    EXPECT_TRUE(b.local.configured);
 
     ASSERT_EQ(b.routes.size(), 3u);
     EXPECT_EQ(b.routes[0].from, "sensors/+/telemetry");
@@ -88,7 +91,7 @@ outbox:
     EXPECT_EQ(b.routes[0].as.kind, UplinkKind::property);
     EXPECT_EQ(b.routes[0].topic, "");  // the platform's
     EXPECT_EQ(b.routes[0].qos, 1);
-    EXPECT_EQ(b.routes[0].config_line, 25);
+    EXPECT_EQ(b.routes[0].config_line, 26);
     EXPECT_EQ(b.routes[1].as.kind, UplinkKind::event);
     EXPECT_EQ(b.routes[1].as.event_id, "overheat");
     EXPECT_EQ(b.routes[1].qos, 0);
@@ -118,10 +121,19 @@ TEST(BridgeConfig, DefaultsWithoutBridgeSections) {
     EXPECT_FALSE(b.needs_local());
     EXPECT_EQ(b.local.endpoint, "127.0.0.1:1883");
     EXPECT_EQ(b.local.client_id, "cellgated");
+    EXPECT_EQ(b.local.status_topic, "cellgate/status");
+    EXPECT_FALSE(b.local.configured);
     EXPECT_EQ(b.outbox.path, "/var/lib/cellgate/outbox.db");
     EXPECT_EQ(b.rate_limits.at("ali"), cloud::default_rate_limit(Platform::aliyun));
     EXPECT_EQ(b.rate_limits.at("one"), cloud::default_rate_limit(Platform::onenet));
     EXPECT_EQ(b.rate_limits.at("lab"), cloud::default_rate_limit(Platform::generic));
+}
+
+TEST(BridgeConfig, AnEmptyStatusTopicTurnsTheStatusOff) {
+    const auto r = load("local:\n  status_topic: \"\"\n");
+    ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+    EXPECT_EQ(r.config->bridge.local.status_topic, "");
+    EXPECT_TRUE(r.config->bridge.local.configured);
 }
 
 TEST(BridgeConfig, AnOutboxSectionAloneEnablesTheOutbox) {
@@ -242,6 +254,10 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{"LocalBadEndpoint", "local:\n  endpoint: localhost\n", "local.endpoint", 19, "host:port"},
         Rejection{"LocalPasswordWithoutUser", "local:\n  password: pw\n", "local.password", 19,
                   "only with a username"},
+        Rejection{"StatusTopicWithWildcard", "local:\n  status_topic: gw/+/status\n", "local.status_topic", 19,
+                  "without + or #"},
+        Rejection{"StatusTopicNotAScalar", "local:\n  status_topic: [a]\n", "local.status_topic", 19,
+                  "or \"\" for none"},
         Rejection{"LocalUnknownKey", "local:\n  tls: true\n", "local.tls", 19, "unknown key 'tls'"},
         Rejection{"LocalBothPasswords", "local:\n  username: u\n  password: a\n  password_file: /x\n",
                   "local.password_file", 21, "not both"}),

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,33 +40,16 @@ TEST(GatewayVerdict, StartingUntilTheModemReportedOnce) {
     EXPECT_EQ(evaluate_gateway(in).state, GatewayState::starting);
 }
 
-TEST(GatewayVerdict, WithoutAModemTheHostNetworkMakesItOnline) {
-    GatewayInputs in;
-    in.name_acquired = true;
-    auto v = evaluate_gateway(in);
-    EXPECT_EQ(v.state, GatewayState::online);
-    EXPECT_NE(v.reason.find("no modem"), std::string::npos) << v.reason;
-}
-
-TEST(GatewayVerdict, EveryModemStateMapsToOneGatewayState) {
-    struct Case {
-        ModemState modem;
-        GatewayState gateway;
-    };
-    const Case cases[] = {
-        {ModemState::connected, GatewayState::online},
-        {ModemState::failed, GatewayState::offline},
-        {ModemState::absent, GatewayState::offline},
-        {ModemState::disabled, GatewayState::offline},
-        {ModemState::initializing, GatewayState::degraded},
-        {ModemState::locked, GatewayState::degraded},
-        {ModemState::searching, GatewayState::degraded},
-        {ModemState::registered, GatewayState::degraded},
-        {ModemState::connecting, GatewayState::degraded},
-        {ModemState::resetting, GatewayState::degraded},
-    };
-    for (const auto& c : cases)
-        EXPECT_EQ(evaluate_gateway(with_modem(c.modem)).state, c.gateway) << modem::to_string(c.modem);
+TEST(GatewayVerdict, AModemAloneIsOnlineOnlyWithItsDataCall) {
+    // The modem is the only link: anything short of a data call means nothing reaches out.
+    const ModemState states[] = {ModemState::connected, ModemState::failed,     ModemState::absent,
+                                 ModemState::disabled,  ModemState::initializing, ModemState::locked,
+                                 ModemState::searching, ModemState::registered, ModemState::connecting,
+                                 ModemState::resetting};
+    for (const auto state : states)
+        EXPECT_EQ(evaluate_gateway(with_modem(state)).state,
+                  state == ModemState::connected ? GatewayState::online : GatewayState::offline)
+            << modem::to_string(state);
 }
 
 TEST(GatewayVerdict, FailureReasonIsInTheLogReason) {
@@ -117,72 +101,65 @@ GatewayInputs no_modem() {
     return in;
 }
 
-TEST(GatewayVerdict, WithoutAModemTheSessionsDecide) {
-    auto all = evaluate_gateway(
-        with_sessions(no_modem(), {{"ali", SessionState::connected}, {"lab", SessionState::connected}}));
-    EXPECT_EQ(all.state, GatewayState::online);
-    EXPECT_EQ(all.reason, "cloud 2/2 connected");
-
-    auto some = evaluate_gateway(
-        with_sessions(no_modem(), {{"ali", SessionState::connected}, {"lab", SessionState::backoff}}));
-    EXPECT_EQ(some.state, GatewayState::degraded);
-    EXPECT_EQ(some.reason, "cloud 1/2 connected (lab backoff)");
-
-    auto none = evaluate_gateway(
-        with_sessions(no_modem(), {{"ali", SessionState::auth_failed}, {"lab", SessionState::connecting}}));
-    EXPECT_EQ(none.state, GatewayState::offline);
-    EXPECT_EQ(none.reason, "cloud 0/2 connected (ali auth-failed, lab connecting)");
-}
-
-TEST(GatewayVerdict, EverySessionStateOfALoneSession) {
-    // With the uplink up, a lone session is the whole cloud: connected or offline, nothing between.
-    const std::pair<SessionState, GatewayState> cases[] = {
-        {SessionState::idle, GatewayState::offline},         {SessionState::waiting_link, GatewayState::offline},
-        {SessionState::connecting, GatewayState::offline},   {SessionState::connected, GatewayState::online},
-        {SessionState::backoff, GatewayState::offline},      {SessionState::auth_failed, GatewayState::offline},
-    };
-    for (const auto& [session, gateway] : cases) {
-        EXPECT_EQ(evaluate_gateway(with_sessions(with_modem(ModemState::connected), {{"lab", session}})).state, gateway)
-            << cloud::to_string(session);
-        // A second, connected session turns every "offline" into "degraded".
-        auto two = with_sessions(with_modem(ModemState::connected),
-                                 {{"lab", session}, {"ali", SessionState::connected}});
-        EXPECT_EQ(evaluate_gateway(two).state,
-                  gateway == GatewayState::online ? GatewayState::online : GatewayState::degraded)
-            << cloud::to_string(session);
-    }
-}
-
-TEST(GatewayVerdict, ModemAndSessionsTogether) {
+// The rule as the README states it: the links are the modem's data call (when a modem is
+// configured) and every cloud session; online when all are up, offline when none is, degraded
+// in between.
+TEST(GatewayVerdict, TheLinksCountedAsTheReadmeSays) {
+    using enum SessionState;
+    constexpr auto no = std::optional<ModemState>{};
     struct Case {
-        ModemState modem;
+        std::optional<ModemState> modem;  // nullopt: no modem section
         std::vector<SessionState> sessions;
         GatewayState expected;
         const char* reason;
     };
     const Case cases[] = {
-        {ModemState::connected, {SessionState::connected, SessionState::connected}, GatewayState::online,
+        // modem        sessions                  state                   StateReason
+        {no, {}, GatewayState::online, "no modem configured, host network is the uplink"},
+        {no, {connected, connected}, GatewayState::online, "cloud 2/2 connected"},
+        {no, {connected, backoff}, GatewayState::degraded, "cloud 1/2 connected (s1 backoff)"},
+        {no, {auth_failed, connecting}, GatewayState::offline,
+         "cloud 0/2 connected (s0 auth-failed, s1 connecting)"},
+        {ModemState::connected, {}, GatewayState::online, "modem connected"},
+        {ModemState::searching, {}, GatewayState::offline, "modem searching"},
+        {ModemState::connected, {connected, connected}, GatewayState::online,
          "modem connected, cloud 2/2 connected"},
-        {ModemState::connected, {SessionState::connected, SessionState::backoff}, GatewayState::degraded,
+        {ModemState::connected, {connected, backoff}, GatewayState::degraded,
          "modem connected, cloud 1/2 connected (s1 backoff)"},
-        {ModemState::connected, {SessionState::connecting, SessionState::connecting}, GatewayState::offline,
+        // The uplink is there, the cloud is not: some links are up.
+        {ModemState::connected, {backoff}, GatewayState::degraded, "modem connected, cloud 0/1 connected (s0 backoff)"},
+        {ModemState::connected, {connecting, connecting}, GatewayState::degraded,
          "modem connected, cloud 0/2 connected (s0 connecting, s1 connecting)"},
         // The link is being rebuilt: the sessions wait for it, nothing reaches the cloud.
-        {ModemState::searching, {SessionState::waiting_link}, GatewayState::offline,
+        {ModemState::searching, {waiting_link}, GatewayState::offline,
          "modem searching, cloud 0/1 connected (s0 waiting-link)"},
         // The modem says it is reconnecting while a session still holds (its socket has not noticed yet).
-        {ModemState::connecting, {SessionState::connected}, GatewayState::degraded,
-         "modem connecting, cloud 1/1 connected"},
-        {ModemState::failed, {SessionState::connected}, GatewayState::offline, "modem failed, cloud 1/1 connected"},
-        {ModemState::absent, {SessionState::waiting_link}, GatewayState::offline,
-         "modem absent, cloud 0/1 connected (s0 waiting-link)"},
+        {ModemState::connecting, {connected}, GatewayState::degraded, "modem connecting, cloud 1/1 connected"},
+        {ModemState::failed, {waiting_link}, GatewayState::offline, "modem failed, cloud 0/1 connected (s0 waiting-link)"},
+        {ModemState::absent, {waiting_link, waiting_link}, GatewayState::offline,
+         "modem absent, cloud 0/2 connected (s0 waiting-link, s1 waiting-link)"},
     };
     for (const auto& c : cases) {
-        auto in = with_modem(c.modem);
+        GatewayInputs in = c.modem ? with_modem(*c.modem) : no_modem();
         for (size_t i = 0; i < c.sessions.size(); ++i) in.sessions.push_back({"s" + std::to_string(i), c.sessions[i]});
         const auto v = evaluate_gateway(in);
         EXPECT_EQ(v.state, c.expected) << c.reason;
         EXPECT_EQ(v.reason, c.reason);
+    }
+}
+
+TEST(GatewayVerdict, EverySessionStateOfALoneSession) {
+    for (const auto session : {SessionState::idle, SessionState::waiting_link, SessionState::connecting,
+                               SessionState::connected, SessionState::backoff, SessionState::auth_failed}) {
+        const bool up = session == SessionState::connected;
+        // Without a modem the session is the only link.
+        EXPECT_EQ(evaluate_gateway(with_sessions(no_modem(), {{"lab", session}})).state,
+                  up ? GatewayState::online : GatewayState::offline)
+            << cloud::to_string(session);
+        // Beside a connected modem it can only take the gateway down to degraded.
+        EXPECT_EQ(evaluate_gateway(with_sessions(with_modem(ModemState::connected), {{"lab", session}})).state,
+                  up ? GatewayState::online : GatewayState::degraded)
+            << cloud::to_string(session);
     }
 }
 
