@@ -130,6 +130,10 @@ void ModemController::start() {
 }
 
 void ModemController::reset() {
+    if (reset_running_) {
+        log::info("modem: reset requested while one is in progress (", to_string(phase_), "); joining it");
+        return;
+    }
     if (!at_.is_open()) {
         log::warning("modem: reset requested but the port is not open, ignoring");
         return;
@@ -461,6 +465,7 @@ void ModemController::fetch_ip(int polls_left) {
 }
 
 void ModemController::enter_connected(const std::string& ip) {
+    reset_running_ = false;
     status_.ip_address = ip;
     status_.failed_reason = FailedReason::none;
     status_.recovery_step.clear();
@@ -535,6 +540,7 @@ void ModemController::fail_command(const std::string& what, const AtResult& r, F
 
 void ModemController::recover(FailedReason reason, const std::string& why) {
     cancel_pending();
+    reset_running_ = false;
     if (reason == FailedReason::no_response) silent_ = true;
     if (reason != FailedReason::none) status_.failed_reason = reason;
     status_.ip_address.clear();
@@ -577,6 +583,7 @@ void ModemController::run_recovery(RecoveryStep step) {
 
 void ModemController::halt(FailedReason reason, const std::string& why) {
     cancel_pending();
+    reset_running_ = false;
     status_.failed_reason = reason;
     status_.last_error = why;
     status_.recovery_step.clear();
@@ -596,6 +603,7 @@ void ModemController::data_lost(const std::string& why) {
 
 void ModemController::do_reset(const std::string& why) {
     cancel_pending();
+    reset_running_ = true;
     if (!vendor_) vendor_ = make_vendor_profile(config_.vendor.value_or(usb_vendor_.value_or(Vendor::generic)));
     ++status_.resets;
     status_.ip_address.clear();

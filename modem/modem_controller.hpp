@@ -37,7 +37,7 @@ public:
     void set_port_name(const std::string& port);
     // Starts bring-up if the port is open; otherwise waits for the transport's on_opened.
     void start();
-    // Reboots the module now (D-Bus Reset()).
+    // Reboots the module now (D-Bus Reset()). A request while a reset runs joins that one.
     void reset();
 
     Phase phase() const { return phase_; }
@@ -144,6 +144,9 @@ private:
     bool pin_sent_ = false;
     // Recovery started because the module stopped answering, and no line has come from it since.
     bool silent_ = false;
+    // From the reset command until the bring-up after it ends (connected, or failed again): a
+    // Reset() meanwhile would only reboot a module that is already rebooting or barely back.
+    bool reset_running_ = false;
     Clock::time_point opened_at_{};
 };
 

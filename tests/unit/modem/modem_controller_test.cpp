@@ -447,6 +447,41 @@ TEST_F(ModemControllerTest, ResetRequestRebootsTheModule) {
     EXPECT_EQ(status().state, ModemState::connected);
 }
 
+TEST_F(ModemControllerTest, ResetWhileAResetRunsJoinsIt) {
+    bring_up();
+    for (int i = 0; i < 100; ++i) controller->reset();
+    sched.advance(1s);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 1u);
+    EXPECT_EQ(drops.size(), 1u);
+    for (int i = 0; i < 100; ++i) controller->reset();  // the port is away
+    sched.advance(1s);
+    at.open();
+    controller->reset();  // the module is back, its bring-up runs
+    sched.advance(1s);
+    EXPECT_EQ(status().state, ModemState::connected);
+    EXPECT_EQ(status().resets, 1u);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 1u);
+    // Once the bring-up after it has ended, a request is a new reset.
+    controller->reset();
+    sched.advance(1s);
+    EXPECT_EQ(status().resets, 2u);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 2u);
+}
+
+// The module takes its time over the reset command; the ladder's reset is a reset all the same.
+TEST_F(ModemControllerTest, ResetJoinsTheLaddersOwnReset) {
+    at.answer("AT+CGACT=1,1", cme(33));
+    at.never_answer("AT+CFUN=1,1");
+    bring_up();
+    sched.advance(5s + 10s + 20s + 40s + 2s + 80s + 2s + 160s);
+    ASSERT_EQ(status().resets, 1u);
+    ASSERT_TRUE(at.is_open()) << "the reset command is still waiting for its answer";
+    controller->reset();
+    sched.advance(1s);
+    EXPECT_EQ(status().resets, 1u);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 1u);
+}
+
 TEST_F(ModemControllerTest, BootBannerRightAfterOpeningIsNotARestart) {
     bring_up();
     const auto count = at.count("AT");
