@@ -298,6 +298,7 @@ struct AtChannel::Impl {
     }
 
     void on_line(const std::string& line) {
+        if (self.on_heard) self.on_heard();
         const bool busy = state == ChannelState::busy;
         if (busy && !echo_seen && is_echo(line, current.text)) {
             echo_seen = true;

@@ -60,6 +60,9 @@ public:
     std::function<void(const std::string& line)> on_urc;
     std::function<void()> on_opened;               // port (re)appeared and is open
     std::function<void(const std::string& why)> on_lost;  // HUP/EIO/EOF; the transport reopens by itself
+    // Any line at all came from the module (a reply, a URC, a late or stray answer): it is alive.
+    // Runs before that line is handled; it must not send or cancel commands itself.
+    std::function<void()> on_heard;
 };
 
 }  // namespace cellgate::modem

@@ -32,6 +32,14 @@ constexpr int kDataCallPolls = 90;  // 180 s, ModemManager's connection timeout
 constexpr int kIpPolls = 5;
 // Three queries in a row without any answer means the module is wedged, not slow.
 constexpr int kMaxConsecutiveTimeouts = 3;
+// A recovery command sent to a module that has said nothing since it went silent gets a short
+// wait: most likely it is lost like the ones before it, and a nominal timeout (140 s for CGATT)
+// would only delay noticing that the module is back.
+constexpr milliseconds kIntoSilence = 5s;
+// While a silent module's recovery waits out its backoff (up to recovery_backoff_max), `AT` goes
+// out every few seconds, so its return is seen within seconds and not at the end of the wait.
+constexpr milliseconds kSilenceProbe = 2s;
+constexpr milliseconds kSilenceProbeGap = 1s;
 
 std::string strip_prefix(std::string line) {
     // "+CGMI: Quectel" and bare "Quectel" are both in the wild.
@@ -84,6 +92,8 @@ ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig 
         if (ladder_.attempts() > 0) log::info("modem: stable again, recovery ladder reset");
         ladder_.reset();
     });
+    silence_probe_timer_ = make_timer("silence probe", [this] { probe_silence(); });
+    revive_timer_ = make_timer("module heard", [this] { module_answers_again("it sent a line"); });
     port_timer_ = make_timer("port return", [this] {
         status_.failed_reason = FailedReason::port_missing;
         status_.last_error = "port " + config_.port + " did not return within " + duration_text(config_.port_return_timeout);
@@ -99,12 +109,14 @@ ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig 
     at_.on_opened = [this] { seq_.guard("port opened", [this] { handle_opened(); }); };
     at_.on_lost = [this](const std::string& why) { seq_.guard("port lost", [&] { handle_lost(why); }); };
     at_.on_urc = [this](const std::string& line) { seq_.guard("URC handler", [&] { handle_urc(line); }); };
+    at_.on_heard = [this] { seq_.guard("line heard", [this] { handle_heard(); }); };
 }
 
 ModemController::~ModemController() {
     at_.on_opened = nullptr;
     at_.on_lost = nullptr;
     at_.on_urc = nullptr;
+    at_.on_heard = nullptr;
 }
 
 void ModemController::set_port_name(const std::string& port) {
@@ -118,6 +130,10 @@ void ModemController::start() {
 }
 
 void ModemController::reset() {
+    if (reset_running_) {
+        log::info("modem: reset requested while one is in progress (", to_string(phase_), "); joining it");
+        return;
+    }
     if (!at_.is_open()) {
         log::warning("modem: reset requested but the port is not open, ignoring");
         return;
@@ -135,7 +151,7 @@ std::unique_ptr<Timer> ModemController::make_timer(const char* step, std::functi
 void ModemController::cancel_pending() {
     seq_.restart();
     for (auto* t : {signal_timer_.get(), poll_timer_.get(), reg_timeout_timer_.get(), grace_timer_.get(),
-                    stable_timer_.get()})
+                    stable_timer_.get(), silence_probe_timer_.get(), revive_timer_.get()})
         t->cancel();
 }
 
@@ -449,6 +465,7 @@ void ModemController::fetch_ip(int polls_left) {
 }
 
 void ModemController::enter_connected(const std::string& ip) {
+    reset_running_ = false;
     status_.ip_address = ip;
     status_.failed_reason = FailedReason::none;
     status_.recovery_step.clear();
@@ -523,6 +540,8 @@ void ModemController::fail_command(const std::string& what, const AtResult& r, F
 
 void ModemController::recover(FailedReason reason, const std::string& why) {
     cancel_pending();
+    reset_running_ = false;
+    if (reason == FailedReason::no_response) silent_ = true;
     if (reason != FailedReason::none) status_.failed_reason = reason;
     status_.ip_address.clear();
     status_.last_error = why;
@@ -534,6 +553,7 @@ void ModemController::recover(FailedReason reason, const std::string& why) {
     set_phase(Phase::backoff, why);
     publish();
     after(action.delay, [this, step = action.step] { run_recovery(step); });
+    if (silent_) probe_silence();
 }
 
 void ModemController::run_recovery(RecoveryStep step) {
@@ -544,15 +564,17 @@ void ModemController::run_recovery(RecoveryStep step) {
         case RecoveryStep::reattach:
             set_phase(Phase::recovering, why);
             if (!vendor_) vendor_ = make_vendor_profile(Vendor::generic);
-            send(vendor_->data_call_stop(config_.cid), [this, why](const AtResult&) {
-                send("AT+CGATT=0", kCgatt, [this, why](const AtResult&) { begin_bringup(why); });
+            send(into_silence(vendor_->data_call_stop(config_.cid)), [this, why](const AtResult&) {
+                send(into_silence({"AT+CGATT=0", kCgatt}), [this, why](const AtResult&) { begin_bringup(why); });
             });
             return;
         case RecoveryStep::radio_cycle:
             set_phase(Phase::recovering, why);
             // CFUN=0 rather than 4: it also powers the SIM down, which clears more wedged states.
-            send("AT+CFUN=0", kCfun, [this, why](const AtResult&) {
-                after(2s, [this, why] { send("AT+CFUN=1", kCfun, [this, why](const AtResult&) { begin_bringup(why); }); });
+            send(into_silence({"AT+CFUN=0", kCfun}), [this, why](const AtResult&) {
+                after(2s, [this, why] {
+                    send(into_silence({"AT+CFUN=1", kCfun}), [this, why](const AtResult&) { begin_bringup(why); });
+                });
             });
             return;
         case RecoveryStep::module_reset: do_reset(why); return;
@@ -561,6 +583,7 @@ void ModemController::run_recovery(RecoveryStep step) {
 
 void ModemController::halt(FailedReason reason, const std::string& why) {
     cancel_pending();
+    reset_running_ = false;
     status_.failed_reason = reason;
     status_.last_error = why;
     status_.recovery_step.clear();
@@ -580,12 +603,13 @@ void ModemController::data_lost(const std::string& why) {
 
 void ModemController::do_reset(const std::string& why) {
     cancel_pending();
+    reset_running_ = true;
     if (!vendor_) vendor_ = make_vendor_profile(config_.vendor.value_or(usb_vendor_.value_or(Vendor::generic)));
     ++status_.resets;
     status_.ip_address.clear();
     set_phase(Phase::resetting, why);
     port_timer_->arm(config_.port_return_timeout);
-    auto step = vendor_->reset_command();
+    auto step = into_silence(vendor_->reset_command());
     log::warning("modem: resetting the module (", step.command, ")");
     send(step, [this, why](const AtResult&) {
         // The module re-enumerates on USB; close our end so the transport waits for the new device
@@ -595,7 +619,39 @@ void ModemController::do_reset(const std::string& why) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Silence
+
+void ModemController::probe_silence() {
+    if (!silent_ || phase_ != Phase::backoff) return;
+    send("AT", kSilenceProbe, [this](const AtResult& r) {
+        if (r.status != AtStatus::timeout) module_answers_again("AT answered");
+        else silence_probe_timer_->arm(kSilenceProbeGap);
+    });
+}
+
+// The module may have rebooted while it was silent, so nothing it told us before is trusted: the
+// bring-up starts from the probe, and skips what is still in place (attached, data call up).
+void ModemController::module_answers_again(const std::string& how) {
+    silent_ = false;
+    if (phase_ != Phase::backoff) return;
+    log::notice("modem: module answers again (", how, "); bring-up without waiting out the backoff");
+    begin_bringup("module answers again");
+}
+
+AtStep ModemController::into_silence(AtStep step) const {
+    if (silent_) step.timeout = std::min(step.timeout, kIntoSilence);
+    return step;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Transport events
+
+// Runs inside the channel's line handling, so the bring-up starts from a timer, not from here.
+void ModemController::handle_heard() {
+    if (!silent_) return;
+    silent_ = false;
+    if (phase_ == Phase::backoff) revive_timer_->arm(0ms);
+}
 
 void ModemController::handle_opened() {
     opened_at_ = sched_.now();

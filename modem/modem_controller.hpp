@@ -37,7 +37,7 @@ public:
     void set_port_name(const std::string& port);
     // Starts bring-up if the port is open; otherwise waits for the transport's on_opened.
     void start();
-    // Reboots the module now (D-Bus Reset()).
+    // Reboots the module now (D-Bus Reset()). A request while a reset runs joins that one.
     void reset();
 
     Phase phase() const { return phase_; }
@@ -95,8 +95,15 @@ private:
     void do_reset(const std::string& why);
     void fail_command(const std::string& what, const AtResult& r, FailedReason reason_if_error);
 
+    // Silence: the module stopped answering altogether.
+    void probe_silence();
+    void module_answers_again(const std::string& how);
+    // A recovery command for a module that has said nothing since it went silent.
+    AtStep into_silence(AtStep step) const;
+
     // Transport events.
     void handle_opened();
+    void handle_heard();
     void handle_lost(const std::string& why);
     void handle_urc(const std::string& line);
     void handle_registration_urc(const std::string& line);
@@ -124,6 +131,8 @@ private:
     std::unique_ptr<Timer> grace_timer_;
     std::unique_ptr<Timer> stable_timer_;
     std::unique_ptr<Timer> port_timer_;
+    std::unique_ptr<Timer> silence_probe_timer_;
+    std::unique_ptr<Timer> revive_timer_;
 
     int probe_tries_ = 0;
     int sim_busy_tries_ = 0;
@@ -133,6 +142,11 @@ private:
     // burns one of three attempts, and a PUK-locked SIM needs a site visit.
     bool pin_rejected_ = false;
     bool pin_sent_ = false;
+    // Recovery started because the module stopped answering, and no line has come from it since.
+    bool silent_ = false;
+    // From the reset command until the bring-up after it ends (connected, or failed again): a
+    // Reset() meanwhile would only reboot a module that is already rebooting or barely back.
+    bool reset_running_ = false;
     Clock::time_point opened_at_{};
 };
 

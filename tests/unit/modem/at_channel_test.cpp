@@ -363,6 +363,21 @@ TEST_F(AtChannelTest, UnsolicitedLinesWhileIdle) {
     EXPECT_EQ(urcs, (std::vector<std::string>{"RDY", "+CPIN: READY", "SMS DONE", "vendor banner"}));
 }
 
+// The controller takes any line as a sign of life, also the ones no command is waiting for.
+TEST_F(AtChannelTest, EveryLineFromTheModuleIsHeardButNotLineNoise) {
+    open();
+    int heard = 0;
+    ch->on_heard = [&] { ++heard; };
+    modem.send(std::string("\xff\xfe\x01\r\n", 5));  // noise only
+    modem.send("\r\nOK\r\n\r\n+CEREG: 1\r\n");       // a stray final result and a URC
+    ASSERT_TRUE(sched.run_until([&] { return urcs.size() == 1; }));
+    EXPECT_EQ(heard, 2);
+    modem.on_command = [&](const std::string&) { modem.send("\r\n+CSQ: 21,99\r\n\r\nOK\r\n"); };
+    auto r = send("AT+CSQ");
+    ASSERT_TRUE(wait(r));
+    EXPECT_EQ(heard, 4);
+}
+
 TEST_F(AtChannelTest, CallbacksNeverRunInsideSend) {
     bool called = false;
     ch->send("AT", 1000ms, [&](const AtResult& r) {

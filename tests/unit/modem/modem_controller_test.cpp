@@ -346,10 +346,84 @@ TEST_F(ModemControllerTest, VanishedPortIsAbsentThenPortMissingThenRecovers) {
 TEST_F(ModemControllerTest, SilentModuleIsNoResponse) {
     at.silent = true;
     bring_up();
-    sched.advance(10s);
+    sched.advance(9s);
+    EXPECT_EQ(at.count("AT"), 3u) << "three tries, a second apart after each 3 s timeout";
+    sched.advance(1s);
     EXPECT_EQ(status().state, ModemState::failed);
     EXPECT_EQ(status().failed_reason, FailedReason::no_response);
-    EXPECT_LE(at.count("AT"), 3u);
+    // From now on one probe at a time (2 s timeout, 1 s apart) and the ladder's bring-ups: no flood.
+    const auto probes = at.count("AT");
+    sched.advance(60s);
+    EXPECT_LE(at.count("AT") - probes, 20u);
+}
+
+// Configured backoffs long enough that only the probe can explain a quick return.
+ModemConfig long_backoff_config() {
+    auto cfg = test_config();
+    cfg.recovery_backoff = 60s;
+    cfg.recovery_backoff_max = 300s;
+    return cfg;
+}
+
+TEST_F(ModemControllerTest, SilentModuleAnsweringAgainIsSeenByTheProbeDuringBackoff) {
+    bring_up(long_backoff_config());
+    at.silent = true;
+    sched.advance(61s);  // the status poll's three queries time out
+    ASSERT_EQ(status().failed_reason, FailedReason::no_response);
+    ASSERT_EQ(controller->phase(), Phase::backoff);
+    const auto recoveries = status().recoveries;
+    sched.advance(20s);  // still silent: probes go unanswered, the backoff goes on
+    EXPECT_EQ(controller->phase(), Phase::backoff);
+    at.silent = false;
+    sched.advance(3s);  // the probe in flight times out (it went into the silence), the next one answers
+    EXPECT_EQ(status().state, ModemState::connected);
+    EXPECT_EQ(status().failed_reason, FailedReason::none);
+    EXPECT_EQ(status().recoveries, recoveries) << "no recovery step ran: the module was back first";
+}
+
+TEST_F(ModemControllerTest, AnyLineFromASilentModuleEndsTheBackoffAtOnce) {
+    bring_up(long_backoff_config());
+    at.silent = true;
+    sched.advance(61s);
+    ASSERT_EQ(controller->phase(), Phase::backoff);
+    sched.advance(5s);
+    at.silent = false;
+    at.urc("+CEREG: 1");
+    sched.advance(100ms);
+    EXPECT_EQ(status().state, ModemState::connected);
+}
+
+TEST_F(ModemControllerTest, ALineWhileConnectedDoesNotRestartTheBringUp) {
+    bring_up();
+    const auto commands = at.history.size();
+    at.urc("+CEREG: 1");
+    sched.advance(100ms);
+    EXPECT_EQ(at.history.size(), commands);
+    EXPECT_EQ(status().state, ModemState::connected);
+}
+
+// A recovery step for a module that has said nothing since it went silent waits seconds per
+// command, not the command's nominal timeout (120 s to stop a data call, 140 s to detach).
+TEST_F(ModemControllerTest, RecoveryCommandsIntoSilenceUseShortTimeouts) {
+    at.silent = true;
+    bring_up();
+    for (int i = 0; i < 1200 && !at.sent("AT+CGACT=0,1"); ++i) sched.advance(100ms);
+    ASSERT_TRUE(at.sent("AT+CGACT=0,1")) << "the ladder reached its reattach step";
+    ASSERT_EQ(status().recovery_step, "reattach");
+    sched.advance(5s);
+    EXPECT_TRUE(at.sent("AT+CGATT=0"));
+    sched.advance(5s);
+    EXPECT_EQ(controller->phase(), Phase::probing) << "the step is over: bring-up again";
+}
+
+TEST_F(ModemControllerTest, RecoveryCommandsToAnAnsweringModuleKeepTheirTimeouts) {
+    at.answer("AT+CGACT=1,1", cme(33));
+    at.never_answer("AT+CGATT=0");
+    bring_up();
+    sched.advance(5s + 10s + 20s);  // retry, retry, then the reattach step
+    ASSERT_TRUE(at.sent("AT+CGATT=0"));
+    sched.advance(100s);
+    EXPECT_EQ(controller->phase(), Phase::recovering) << "a module that answers gets the full 140 s";
 }
 
 TEST_F(ModemControllerTest, WedgedWhileConnectedIsNoResponse) {
@@ -371,6 +445,41 @@ TEST_F(ModemControllerTest, ResetRequestRebootsTheModule) {
     at.open();
     sched.advance(1s);
     EXPECT_EQ(status().state, ModemState::connected);
+}
+
+TEST_F(ModemControllerTest, ResetWhileAResetRunsJoinsIt) {
+    bring_up();
+    for (int i = 0; i < 100; ++i) controller->reset();
+    sched.advance(1s);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 1u);
+    EXPECT_EQ(drops.size(), 1u);
+    for (int i = 0; i < 100; ++i) controller->reset();  // the port is away
+    sched.advance(1s);
+    at.open();
+    controller->reset();  // the module is back, its bring-up runs
+    sched.advance(1s);
+    EXPECT_EQ(status().state, ModemState::connected);
+    EXPECT_EQ(status().resets, 1u);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 1u);
+    // Once the bring-up after it has ended, a request is a new reset.
+    controller->reset();
+    sched.advance(1s);
+    EXPECT_EQ(status().resets, 2u);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 2u);
+}
+
+// The module takes its time over the reset command; the ladder's reset is a reset all the same.
+TEST_F(ModemControllerTest, ResetJoinsTheLaddersOwnReset) {
+    at.answer("AT+CGACT=1,1", cme(33));
+    at.never_answer("AT+CFUN=1,1");
+    bring_up();
+    sched.advance(5s + 10s + 20s + 40s + 2s + 80s + 2s + 160s);
+    ASSERT_EQ(status().resets, 1u);
+    ASSERT_TRUE(at.is_open()) << "the reset command is still waiting for its answer";
+    controller->reset();
+    sched.advance(1s);
+    EXPECT_EQ(status().resets, 1u);
+    EXPECT_EQ(at.count("AT+CFUN=1,1"), 1u);
 }
 
 TEST_F(ModemControllerTest, BootBannerRightAfterOpeningIsNotARestart) {

@@ -65,7 +65,10 @@ public:
             answer = plain_error();
         }
         if (answer) {
-            sched_.defer([cb, a = *answer] { cb(a); });
+            sched_.defer([this, cb, a = *answer] {
+                if (on_heard) on_heard();
+                cb(a);
+            });
         } else {
             pending_timeouts_.push_back({sched_.make_timer([cb] {
                 AtResult r;
@@ -99,6 +102,7 @@ public:
         if (on_lost) on_lost(why);
     }
     void urc(const std::string& line) {
+        if (on_heard) on_heard();
         if (on_urc) on_urc(line);
     }
 
