@@ -18,6 +18,7 @@
 namespace cellgate {
 
 class Bus;
+class ModuleLink;
 class SdEventLoop;
 struct ReloadPlan;
 namespace modem { class Modem; }
@@ -93,6 +94,9 @@ private:
     std::unique_ptr<bridge::Outbox> outbox_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
+    // The modem's AT channel for sessions with `transport: module`; outlives the modem (a reload
+    // replaces it) and the sessions' clients.
+    std::unique_ptr<ModuleLink> module_link_;
     std::vector<LiveSession> sessions_;
     std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;

@@ -41,6 +41,18 @@ ModuleLimits dialect_limits(std::string_view vendor) {
     return {};
 }
 
+bool is_module_mqtt_urc(std::string_view line) {
+    static constexpr std::string_view kWords[] = {"CONNECT OK", "CONNECT FAIL", "ALREADY CONNECT", "CONNACK OK",
+                                                  "SUBACK",     "UNSUBACK",     "PUBACK",          "PUBREC",
+                                                  "PUBCOMP",    "CLOSED"};
+    static constexpr std::string_view kPrefixes[] = {"+MSUB:", "+PDP DEACT", "+QMT", "+CMQTT"};
+    for (const auto w : kWords)
+        if (line == w) return true;
+    for (const auto p : kPrefixes)
+        if (line.starts_with(p)) return true;
+    return false;
+}
+
 namespace {
 
 // The decimal number that ends `s` (after a ','), or nullopt.

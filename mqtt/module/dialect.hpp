@@ -126,6 +126,9 @@ std::unique_ptr<Dialect> make_dialect(std::string_view vendor);
 bool has_mqtt_command_set(std::string_view vendor);
 ModuleLimits dialect_limits(std::string_view vendor);
 
+// A URC of one of the sets' MQTT clients (outcomes, downlink, lost links).
+bool is_module_mqtt_urc(std::string_view line);
+
 // The raw framing of every set's downlink URCs, for the AT line splitter: how many payload bytes
 // follow `head` (the line so far; the whole line when `line_end`). 0: none.
 std::size_t downlink_raw_length(std::string_view head, bool line_end);

@@ -52,7 +52,8 @@ constexpr milliseconds kPollWithoutKeepalive = 60s;
 
 struct ModuleClient::Impl {
     struct Op {
-        enum class Kind { tidy, connect, subscribe, unsubscribe, publish, status };
+        // tidy and close never fail; close is the module-side teardown of a connection.
+        enum class Kind { tidy, close, connect, subscribe, unsubscribe, publish, status };
         Kind kind = Kind::tidy;
         ModuleSteps steps;
         std::size_t next = 0;
@@ -116,8 +117,8 @@ struct ModuleClient::Impl {
             push(Op::Kind::tidy, dialect->route_urcs(), 0);
         }
         // Whatever the module still holds for this index (a daemon killed mid-session) goes first.
-        if (ops.empty() || ops.back().kind != Op::Kind::tidy || ops.back().cancelled)
-            push(Op::Kind::tidy, dialect->close(options.client_index), 0);
+        if (ops.empty() || ops.back().kind != Op::Kind::close || ops.back().cancelled)
+            push(Op::Kind::close, dialect->close(options.client_index), 0);
         push(Op::Kind::connect, std::move(*steps), generation);
         run();
     }
@@ -229,6 +230,7 @@ struct ModuleClient::Impl {
                 if (phase == Phase::connected && owner.on_published) owner.on_published(op.mid);
                 return;
             case Op::Kind::tidy:
+            case Op::Kind::close:
             case Op::Kind::subscribe:
             case Op::Kind::unsubscribe:
             case Op::Kind::status:
@@ -291,7 +293,7 @@ struct ModuleClient::Impl {
     // A failed step: a connect attempt ends, an established connection is lost; tidying never fails.
     void fail(Op& op, const std::string& why, int connack) {
         const auto kind = op.kind;
-        const bool current = op.generation == generation && kind != Op::Kind::tidy;
+        const bool current = op.generation == generation && kind != Op::Kind::tidy && kind != Op::Kind::close;
         op.cancelled = true;
         const auto was = phase;
         // Ended before the queue moves on, so nothing more of this connection goes out.
@@ -387,9 +389,9 @@ struct ModuleClient::Impl {
         ++generation;
         stop_timers();
         for (auto& op : ops)
-            if (op.kind != Op::Kind::tidy) op.cancelled = true;
+            if (op.kind != Op::Kind::tidy && op.kind != Op::Kind::close) op.cancelled = true;
         set_phase(Phase::idle, why);
-        if (dialect) push(Op::Kind::tidy, dialect->close(options.client_index), 0);
+        if (dialect) push(Op::Kind::close, dialect->close(options.client_index), 0);
     }
 
     void lose(const std::string& why) {
