@@ -84,10 +84,17 @@ def _case(vendor):
                          "the subscription sent again")
                 backend.publish(f"cmd/{cid}/after", b"again", qos=1)
                 app.wait_count(2, 20)
+                # The bearer goes (PDP lost): the session waits it out and comes back by itself.
+                t_pdp = time.monotonic()
+                sim.control("mqtt pdp 3")
+                case.wait("lab", lambda p: p["Reconnects"] >= 2, 30, "the PDP loss noticed")
+                case.wait("lab", connected, 60, "connected again after the PDP came back")
+                pdp = time.monotonic() - t_pdp
                 st = sim.control("mqtt state")
                 print(f"{vendor}: {n / elapsed:.1f} messages/s through the module (one in flight, sim speed 4); "
                       f"drop noticed {t_noticed - t_drop:.2f} s, {m} of {m} in order, "
-                      f"{total_drop - m} duplicates; downlink ok before and after; module state {st.strip()}")
+                      f"{total_drop - m} duplicates; downlink ok before and after; back {pdp:.1f} s after a 3 s PDP loss; "
+                      f"module state {st.strip()}")
     body.__name__ = f"test_module_mqtt_{vendor}"
     return body
 
