@@ -117,6 +117,19 @@ std::expected<std::string, std::string> quoted(std::string_view text, std::strin
     return "\"" + std::string(text) + "\"";
 }
 
+std::expected<QuotedIdentity, std::string> quoted_identity(const ConnectParams& p) {
+    auto id = quoted(p.client_id, "client id");
+    if (!id) return std::unexpected(id.error());
+    QuotedIdentity out{*id, {}};
+    if (p.username.empty() && p.password.empty()) return out;
+    auto user = quoted(p.username, "username");
+    if (!user) return std::unexpected(user.error());
+    auto pass = quoted(p.password, "password");
+    if (!pass) return std::unexpected(pass.error());
+    out.login = "," + *user + "," + *pass;
+    return out;
+}
+
 std::vector<std::string> fields(std::string_view rest) {
     std::vector<std::string> out;
     std::string cur;

@@ -15,6 +15,14 @@ using namespace std::chrono_literals;
 // `"text"` for a quoted AT argument, or why it cannot be: none of the sets escapes a quote or a
 // control byte inside one. `what` names the value in the error ("topic", "password").
 std::expected<std::string, std::string> quoted(std::string_view text, std::string_view what);
+// The CONNECT identity as quoted arguments; `login` is `,"user","pass"`, or empty when both are
+// (the sets take the pair as optional trailing arguments).
+struct QuotedIdentity {
+    std::string client_id;
+    std::string login;
+};
+std::expected<QuotedIdentity, std::string> quoted_identity(const ConnectParams& p);
+
 // The fields after a URC's prefix: split at commas outside quotes, quotes removed, spaces trimmed.
 std::vector<std::string> fields(std::string_view rest);
 std::optional<int> to_int(std::string_view s);

@@ -23,16 +23,11 @@ public:
     }
 
     Built connect(int, const ConnectParams& p) const override {
-        auto id = quoted(p.client_id, "client id");
-        auto user = quoted(p.username, "username");
-        auto pass = quoted(p.password, "password");
+        auto who = quoted_identity(p);
         auto host = quoted(p.host, "host");
-        if (!id) return std::unexpected(id.error());
-        if (!user) return std::unexpected(user.error());
-        if (!pass) return std::unexpected(pass.error());
+        if (!who) return std::unexpected(who.error());
         if (!host) return std::unexpected(host.error());
-        std::string config = "AT+MCONFIG=" + *id;
-        if (!p.username.empty() || !p.password.empty()) config += "," + *user + "," + *pass;
+        std::string config = "AT+MCONFIG=" + who->client_id + who->login;
         // TLS takes seconds longer on these modules (certificate checks at 9600 baud).
         const auto open_wait = p.tls ? 60s : 30s;
         return ModuleSteps{

@@ -55,18 +55,13 @@ public:
     }
 
     Built connect(int idx, const ConnectParams& p) const override {
-        auto id = quoted(p.client_id, "client id");
-        auto user = quoted(p.username, "username");
-        auto pass = quoted(p.password, "password");
+        auto who = quoted_identity(p);
         auto host = quoted(p.host, "host");
-        if (!id) return std::unexpected(id.error());
-        if (!user) return std::unexpected(user.error());
-        if (!pass) return std::unexpected(pass.error());
+        if (!who) return std::unexpected(who.error());
         if (!host) return std::unexpected(host.error());
         const auto i = std::to_string(idx);
         const std::string cfg = "AT+QMTCFG=";
-        std::string conn = "AT+QMTCONN=" + i + "," + *id;
-        if (!p.username.empty() || !p.password.empty()) conn += "," + *user + "," + *pass;
+        std::string conn = "AT+QMTCONN=" + i + "," + who->client_id + who->login;
         // The configuration does not survive a reboot: all of it, every time.
         return ModuleSteps{
             // Payload inside the URC, with its length ahead (binary-safe).

@@ -64,23 +64,18 @@ public:
     }
 
     Built connect(int idx, const ConnectParams& p) const override {
-        auto id = quoted(p.client_id, "client id");
-        auto user = quoted(p.username, "username");
-        auto pass = quoted(p.password, "password");
+        auto who = quoted_identity(p);
         auto addr = quoted("tcp://" + p.host + ":" + std::to_string(p.port), "host");
-        if (!id) return std::unexpected(id.error());
-        if (!user) return std::unexpected(user.error());
-        if (!pass) return std::unexpected(pass.error());
+        if (!who) return std::unexpected(who.error());
         if (!addr) return std::unexpected(addr.error());
         const auto i = std::to_string(idx);
         // The address starts with tcp:// even for TLS; the ACCQ server type chooses.
         std::string conn = "AT+CMQTTCONNECT=" + i + "," + *addr + "," + std::to_string(p.keepalive.count()) + "," +
-                           (p.clean_session ? "1" : "0");
-        if (!p.username.empty() || !p.password.empty()) conn += "," + *user + "," + *pass;
+                           (p.clean_session ? "1" : "0") + who->login;
         return ModuleSteps{
             // Activates the PDP context; a second START answers ERROR (already running): fine.
             ModuleStep::of("AT+CMQTTSTART").awaiting(ModuleUrc::started, 13s).optional(),
-            ModuleStep::of("AT+CMQTTACCQ=" + i + "," + *id + "," + (p.tls ? "1" : "0")),
+            ModuleStep::of("AT+CMQTTACCQ=" + i + "," + who->client_id + "," + (p.tls ? "1" : "0")),
             // The set defaults to MQTT 3.1; the platforms expect 3.1.1. Cleared by REL: every time.
             ModuleStep::of("AT+CMQTTCFG=\"version\"," + i + ",4"),
             // Binary payloads would fail the UTF-8 check with error 2. Not on every firmware.

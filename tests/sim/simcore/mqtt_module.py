@@ -167,6 +167,11 @@ class MqttModule:
         return c.link.publish(topic, payload, qos, retain, sent)
 
     # ---- the command sets -------------------------------------------------------------------------
+    def store_cfg(self, cmd):
+        """AT+QMTCFG / AT+CMQTTCFG="<option>",<idx>,<values...>: kept per client, read at connect."""
+        self.client(cmd.int_arg(1, 0)).cfg[cmd.arg(0)] = cmd.args[2:]
+        return Reply()
+
     def handlers(self):
         return {"luat": self._luat, "quectel": self._quectel, "simcom": self._simcom}.get(self.name, dict)()
 
@@ -276,11 +281,6 @@ class MqttModule:
                 self.urcport = cmd.arg(1)
             return Reply()
 
-        def qmtcfg(cmd):
-            c = self.client(cmd.int_arg(1, 0))
-            c.cfg[cmd.arg(0)] = cmd.args[2:]
-            return Reply()
-
         def qmtopen(cmd):
             c = idx_of(cmd)
             if c is None:
@@ -360,7 +360,7 @@ class MqttModule:
             c.opened = False
             return Reply(then=lambda: m.urc("+QMTCLOSE: %d,%d" % (c.idx, 0 if was else -1)))
 
-        return {"+QURCCFG": qurccfg, "+QMTCFG": qmtcfg, "+QMTOPEN": qmtopen, "+QMTCONN": qmtconn,
+        return {"+QURCCFG": qurccfg, "+QMTCFG": self.store_cfg, "+QMTOPEN": qmtopen, "+QMTCONN": qmtconn,
                 "+QMTSUB": qmtsub, "+QMTUNS": qmtuns, "+QMTPUBEX": qmtpubex, "+QMTDISC": qmtdisc,
                 "+QMTCLOSE": qmtclose}
 
@@ -398,11 +398,6 @@ class MqttModule:
             if c is None or not c.opened or c.connected:
                 return Reply([], "ERROR")
             c.opened = False
-            return Reply()
-
-        def cfg(cmd):
-            c = self.client(cmd.int_arg(1, 0))
-            c.cfg[cmd.arg(0)] = cmd.args[2:]
             return Reply()
 
         def connect(cmd):
@@ -484,6 +479,6 @@ class MqttModule:
             return Reply(then=lambda: m.urc("+CMQTTDISC: %d,%d" % (c.idx, 0 if was else 11)))
 
         return {"+CATR": lambda cmd: Reply(), "+CMQTTSTART": start, "+CMQTTSTOP": stop, "+CMQTTACCQ": accq,
-                "+CMQTTREL": rel, "+CMQTTCFG": cfg, "+CMQTTCONNECT": connect,
+                "+CMQTTREL": rel, "+CMQTTCFG": self.store_cfg, "+CMQTTCONNECT": connect,
                 "+CMQTTTOPIC": input_into("topic"), "+CMQTTPAYLOAD": input_into("payload"), "+CMQTTPUB": pub,
                 "+CMQTTSUB": sub, "+CMQTTUNSUB": unsub, "+CMQTTDISC": disc}
