@@ -17,6 +17,11 @@ const char* to_string(Platform p);  // the profile's name: "aliyun", "onenet", "
 // Inverse of to_string (exact, lower case); nullopt for anything else.
 std::optional<Platform> platform_from_string(std::string_view name);
 
+// How a session reaches its broker: libmosquitto over the host's network, or the module's own MQTT
+// client driven over AT (a module on a UART with no network interface).
+enum class Transport { host, module };
+inline const char* to_string(Transport t) { return t == Transport::module ? "module" : "host"; }
+
 struct TlsConfig {
     bool enabled = false;
     std::string ca_file;    // "" = the platform's shipped CA (aliyun/onenet) or the system store
@@ -55,6 +60,7 @@ struct CloudConfig {
     std::string password;                 // secret (from password or password_file)
 
     TlsConfig tls;
+    Transport transport = Transport::host;
     // MQTT carries whole seconds; the config reader refuses anything finer.
     std::chrono::seconds keepalive{120};
     // Compares config_line too; a reload compares entries without it (daemon/reload.cpp).

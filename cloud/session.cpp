@@ -116,6 +116,7 @@ Session::Impl::Impl(Session& s, Scheduler& sc, CloudConfig c, BackoffConfig b, s
     status.platform = platform.name();
     status.endpoint = platform.endpoint(config);
     status.client_id = config.client_id;
+    status.transport = to_string(config.transport);
     status.keepalive_s = static_cast<uint32_t>(config.keepalive.count());
     published = status;
 

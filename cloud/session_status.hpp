@@ -14,6 +14,7 @@ struct SessionStatus {
     std::string platform;
     std::string endpoint;
     std::string client_id;
+    std::string transport = "host";  // "host" (libmosquitto) or "module" (the module's MQTT client)
     SessionState state = SessionState::idle;
     uint32_t keepalive_s = 0;
     uint64_t connected_since_us = 0;  // wall clock, µs since the epoch; 0 when down

@@ -21,6 +21,7 @@ constexpr std::array kCloudProperties{
     SessionRow{"Platform", "s", [](const SessionStatus& s) { return BusValue{s.platform}; }},
     SessionRow{"Endpoint", "s", [](const SessionStatus& s) { return BusValue{s.endpoint}; }},
     SessionRow{"ClientId", "s", [](const SessionStatus& s) { return BusValue{s.client_id}; }},
+    SessionRow{"Transport", "s", [](const SessionStatus& s) { return BusValue{s.transport}; }},
     SessionRow{"State", "s", [](const SessionStatus& s) { return str(to_string(s.state)); }},
     SessionRow{"KeepAlive", "u", [](const SessionStatus& s) { return BusValue{s.keepalive_s}; }},
     SessionRow{"ConnectedSince", "t", [](const SessionStatus& s) { return BusValue{s.connected_since_us}; }},

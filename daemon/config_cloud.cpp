@@ -12,13 +12,33 @@
 #include "cloud/platform.hpp"
 #include "cloud/platform_profile.hpp"
 #include "daemon/config_reader.hpp"
+#include "daemon/module_link.hpp"
+#include "mqtt/module/dialect.hpp"
 
 namespace cellgate::config_detail {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kCommonCloudKeys[] = {"name", "platform", "endpoint", "tls", "keepalive", "rate_limit"};
+constexpr std::string_view kCommonCloudKeys[] = {"name",      "platform",   "endpoint", "tls",
+                                                 "keepalive", "rate_limit", "transport"};
+
+constexpr Choice<cloud::Transport> kTransports[] = {{"host", cloud::Transport::host},
+                                                    {"module", cloud::Transport::module}};
+
+// The module's vendor when the modem section names one with an MQTT command set.
+std::optional<std::string> module_vendor(const std::optional<modem::ModemConfig>& modem) {
+    if (!modem || !modem->vendor) return std::nullopt;
+    return std::string(modem::to_string(*modem->vendor));
+}
+
+// A modem on a UART has no network interface: its own MQTT client is the only way out, unless
+// the vendor is known to lack one. Everything else (USB, a pty, "auto") goes through the host.
+cloud::Transport default_transport(const std::optional<modem::ModemConfig>& modem) {
+    if (!modem || !is_uart_port(modem->port)) return cloud::Transport::host;
+    const auto vendor = module_vendor(modem);
+    return !vendor || mqtt::has_mqtt_command_set(*vendor) ? cloud::Transport::module : cloud::Transport::host;
+}
 
 // The keys an entry of platform `only` (of any platform: nullptr) accepts, in the order messages
 // list them; a secret is accepted as `<name>_file` too.
@@ -84,8 +104,9 @@ void read_tls(Errors& e, const Field& f, cloud::TlsConfig& tls) {
 
 class CloudEntryReader {
 public:
-    CloudEntryReader(Errors& e, const YAML::Node& node, size_t index, Where fallback)
-        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]") {
+    CloudEntryReader(Errors& e, const YAML::Node& node, size_t index, Where fallback,
+                     const std::optional<modem::ModemConfig>& modem)
+        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]"), modem_(modem) {
         at_ = where_of(node);
         if (at_.line == 0) at_ = fallback;
     }
@@ -115,6 +136,7 @@ public:
             // under another name ("requires device_secret" for an unreadable device_secret_file):
             // the rules wait until the entry itself reads cleanly, and advice until it is valid.
             if (clean()) check_rules(m);
+            if (clean()) read_transport(m);
             if (clean()) warn();
             if (auto f = m.get("rate_limit")) read_rate_limit(e_, *f, c_.platform, rate_limit_);
             else rate_limit_ = platform->default_rate_limit();
@@ -221,6 +243,36 @@ private:
 
     bool clean() const { return !e_.has_key(path_) && !e_.has_key_prefix(path_ + "."); }
 
+    void read_transport(const MapWalker& m) {
+        const auto f = m.get("transport");
+        if (!f) {
+            c_.transport = default_transport(modem_);
+        } else if (auto t = read_choice(e_, *f, kTransports)) {
+            c_.transport = *t;
+        } else {
+            return;
+        }
+        if (c_.transport != cloud::Transport::module) return;
+        const Where at = f ? f->at() : at_;
+        const std::string key = path_ + ".transport";
+        const std::string implied = f ? "" : " (the default for a modem on a UART)";
+        if (!modem_) return e_.add(at, key, "module needs a modem: section (the module's own MQTT client)");
+        const auto vendor = module_vendor(modem_);
+        if (vendor && !mqtt::has_mqtt_command_set(*vendor))
+            return e_.add(at, key, "module" + implied + ": the " + *vendor +
+                                       " modem has no MQTT command set of its own (luat, quectel and simcom do)");
+        if (c_.tls.enabled)
+            return e_.add(at, key, "module" + implied + ": TLS through the module's own MQTT client is not "
+                                                        "supported yet; set tls: false or transport: host");
+        if (!vendor) return;
+        const auto limits = mqtt::dialect_limits(*vendor);
+        const auto ka = static_cast<int>(c_.keepalive.count());
+        if (ka < limits.keepalive_min || ka > limits.keepalive_max)
+            e_.add(at, path_ + ".keepalive", "must be " + std::to_string(limits.keepalive_min) + "s to " +
+                                                 std::to_string(limits.keepalive_max) + "s for the MQTT client of a " +
+                                                 *vendor + " module, got " + std::to_string(ka) + "s");
+    }
+
     void warn() const {
         for (const auto& w : cloud::platform_warnings(c_))
             e_.warn(at_, w.key.empty() ? path_ : path_ + "." + w.key, w.message);
@@ -229,16 +281,33 @@ private:
     Errors& e_;
     const YAML::Node& node_;
     std::string path_;
+    const std::optional<modem::ModemConfig>& modem_;
     Where at_;
     cloud::CloudConfig c_;
     std::optional<Field> name_field_;
     std::optional<cloud::RateLimit> rate_limit_;
 };
 
+// Each `transport: module` session takes one of the module's MQTT clients (Luat has 1).
+void check_module_clients(Errors& e, const Field& section, const std::vector<cloud::CloudConfig>& entries,
+                          const std::optional<modem::ModemConfig>& modem) {
+    const auto vendor = module_vendor(modem);
+    if (!vendor || !mqtt::has_mqtt_command_set(*vendor)) return;
+    const int max = mqtt::dialect_limits(*vendor).max_clients;
+    int used = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].transport != cloud::Transport::module || ++used <= max) continue;
+        e.add(where_of(section.key), "cloud[" + std::to_string(i) + "].transport",
+              "module: a " + *vendor + " module has " + std::to_string(max) + " MQTT client" + (max == 1 ? "" : "s") +
+                  ", and the sessions before this one use them all");
+    }
+}
+
 }  // namespace
 
 std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
-                                           std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits) {
+                                           std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits,
+                                           const std::optional<modem::ModemConfig>& modem) {
     std::vector<cloud::CloudConfig> out;
     if (section.value.IsNull()) return out;  // `cloud:` with every entry commented out
     if (!section.value.IsSequence()) {
@@ -249,7 +318,7 @@ std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
     std::vector<std::pair<std::string, int>> names;  // name, line
     size_t index = 0;
     for (const auto& item : section.value) {
-        CloudEntryReader reader(e, item, index++, where_of(section.key));
+        CloudEntryReader reader(e, item, index++, where_of(section.key), modem);
         auto entry = reader.read();
         if (auto nf = reader.name_field()) {
             const auto dup =
@@ -266,6 +335,7 @@ std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
         if (auto r = reader.rate_limit()) rate_limits[entry.name] = *r;
         out.push_back(std::move(entry));
     }
+    check_module_clients(e, section, out, modem);
     return out;
 }
 

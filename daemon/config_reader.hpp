@@ -295,8 +295,10 @@ inline constexpr Choice<bool> kBools[] = {{"true", true}, {"false", false}};
 // config_modem.cpp
 std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section);
 // config_cloud.cpp; each entry's valid `rate_limit:` goes into `rate_limits` under its name.
+// `modem` (read before) decides each entry's default transport and what `transport: module` allows.
 std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
-                                           std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits);
+                                           std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits,
+                                           const std::optional<modem::ModemConfig>& modem);
 cloud::BackoffConfig read_backoff(Errors& e, const Field& section);
 
 // config_bridge.cpp

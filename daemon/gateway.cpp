@@ -18,11 +18,13 @@
 #include "daemon/bus.hpp"
 #include "daemon/bus_cloud.hpp"
 #include "daemon/local_session.hpp"
+#include "daemon/module_link.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
 #include "daemon/status_message.hpp"
 #include "daemon/status_publisher.hpp"
 #include "modem/modem.hpp"
+#include "mqtt/module/module_client.hpp"
 #include "mqtt/mosquitto_client.hpp"
 
 namespace cellgate {
@@ -42,6 +44,7 @@ Gateway::Gateway(const Config& config) : config_(config), loop_(std::make_unique
         log::error("bus: ", reason, "; exiting");
         loop_->exit(1);
     };
+    module_link_ = std::make_unique<ModuleLink>(*loop_);
     if (config.modem) make_modem(*config.modem);
     bus_ = std::make_unique<Bus>(*loop_, std::move(handlers));
     if (modem_) bus_->set_modem_reset([this] { modem_->reset(); });
@@ -76,8 +79,10 @@ Gateway::~Gateway() {
     // calls over the bus.
     status_.reset();
     bridge_.reset();
+    module_link_->attach(nullptr);
     modem_.reset();
     sessions_.clear();
+    module_link_.reset();
     local_.reset();
     outbox_.reset();
     bus_.reset();
@@ -105,6 +110,7 @@ void Gateway::open_outbox(const Config& config) {
 
 void Gateway::make_modem(const modem::ModemConfig& config) {
     modem_ = std::make_unique<modem::Modem>(*loop_, config);
+    module_link_->attach(modem_.get());
     modem_->on_change = [this](const modem::ModemStatus& s) { on_modem_change(s); };
     inputs_.modem_configured = true;
     inputs_.modem_known = false;
@@ -115,8 +121,18 @@ Gateway::LiveSession Gateway::make_session(const cloud::CloudConfig& c, const Co
     std::random_device entropy;
     LiveSession live;
     live.name = c.name;
-    live.session = std::make_unique<cloud::Session>(*loop_, c, config.backoff,
-                                                    mqtt::make_mosquitto_client(*loop_, c.name),
+    std::unique_ptr<mqtt::MqttClient> client;
+    if (c.transport == cloud::Transport::module) {
+        auto port = module_link_->make_port();
+        mqtt::ModuleOptions options;
+        options.client_index = port.index;
+        options.route_urcs = config.modem && is_uart_port(config.modem->port);
+        options.log_prefix = c.name;
+        client = std::make_unique<mqtt::ModuleClient>(*loop_, std::move(port.at), options);
+    } else {
+        client = mqtt::make_mosquitto_client(*loop_, c.name);
+    }
+    live.session = std::make_unique<cloud::Session>(*loop_, c, config.backoff, std::move(client),
                                                     config.modem.has_value(), entropy());
     // By name, not by position: a reload reorders, adds and removes sessions.
     live.session->on_change = [this, name = c.name](const cloud::SessionStatus& s) { on_session_change(name, s); };
@@ -259,6 +275,7 @@ void Gateway::apply(const ReloadPlan& plan, const Config& next) {
 
     const bool modem_restart = plan.modem != Change::unchanged;
     if (modem_restart && modem_) {
+        module_link_->attach(nullptr);
         modem_.reset();
         bus_->set_modem_reset({});
         // The data call was the old controller's; kept sessions wait for the new one's link.

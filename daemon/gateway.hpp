@@ -21,6 +21,7 @@ struct sd_event_source;
 namespace cellgate {
 
 class Bus;
+class ModuleLink;
 class SdEventLoop;
 class StatusPublisher;
 struct ReloadPlan;
@@ -99,6 +100,9 @@ private:
     std::unique_ptr<bridge::Outbox> outbox_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
+    // The modem's AT channel for sessions with `transport: module`; outlives the modem (a reload
+    // replaces it) and the sessions' clients.
+    std::unique_ptr<ModuleLink> module_link_;
     std::vector<LiveSession> sessions_;
     std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;

@@ -63,6 +63,7 @@ struct AtChannel::Impl {
         std::string text;
         milliseconds timeout;
         AtCallback cb;
+        std::optional<std::string> data;  // written after the prompt (send_data)
     };
 
     AtChannel& self;
@@ -204,7 +205,7 @@ struct AtChannel::Impl {
         }
     }
 
-    void send(std::string text, milliseconds timeout, AtCallback cb) {
+    void send(std::string text, milliseconds timeout, AtCallback cb, std::optional<std::string> data = {}) {
         if (state == ChannelState::closed) {
             post([cb = std::move(cb)] {
                 AtResult r;
@@ -214,7 +215,7 @@ struct AtChannel::Impl {
             });
             return;
         }
-        queue.push_back(Command{std::move(text), timeout, std::move(cb)});
+        queue.push_back(Command{std::move(text), timeout, std::move(cb), std::move(data)});
         pump();
     }
 
@@ -333,7 +334,10 @@ struct AtChannel::Impl {
     }
 
     void on_prompt() {
-        if (state == ChannelState::busy) {
+        if (state == ChannelState::busy && current.data) {
+            // The command goes on: its final result comes after the data.
+            write(*std::exchange(current.data, std::nullopt));
+        } else if (state == ChannelState::busy) {
             result.status = AtStatus::prompt;
             complete(ChannelState::idle, "prompt");
         } else if (state == ChannelState::draining) {
@@ -403,6 +407,14 @@ void AtChannel::drop(const std::string& why) {
 
 void AtChannel::send(std::string command, std::chrono::milliseconds timeout, AtCallback cb) {
     impl_->send(std::move(command), timeout, std::move(cb));
+}
+
+void AtChannel::send_data(std::string command, std::string data, std::chrono::milliseconds timeout, AtCallback cb) {
+    impl_->send(std::move(command), timeout, std::move(cb), std::move(data));
+}
+
+void AtChannel::set_raw_framer(std::function<std::size_t(std::string_view head, bool line_end)> framer) {
+    impl_->splitter.set_raw_framer(std::move(framer));
 }
 
 void AtChannel::cancel_all() { impl_->cancel_all(); }

@@ -28,6 +28,13 @@ public:
     void drop(const std::string& why);
 
     void send(std::string command, std::chrono::milliseconds timeout, AtCallback cb) override;
+    // For a command that takes input after the "> " prompt (a length-prefixed MQTT publish, a file
+    // upload): once the prompt came, `data` goes out exactly as given (no CR), and `cb` gets the
+    // final result that follows. Without a prompt the command ends as any other (ERROR, say) and
+    // nothing is written: the bytes would be read as commands. `timeout` covers the whole exchange.
+    void send_data(std::string command, std::string data, std::chrono::milliseconds timeout, AtCallback cb);
+    // URCs that carry counted raw bytes (see LineSplitter); delivered through on_urc as one line.
+    void set_raw_framer(std::function<std::size_t(std::string_view head, bool line_end)> framer);
     void cancel_all() override;
     bool is_open() const override;
 

@@ -1,7 +1,9 @@
 #include "modem/at_parser.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
 
 #include "modem/at_replies.hpp"
 
@@ -61,6 +63,15 @@ constexpr UrcPrefix kUrcPrefixes[] = {
     // Huawei / Luat caret indications.
     {"^MODE:"}, {"^NDISSTAT:"}, {"^SYSSTART"}, {"^RSSI:"}, {"^HCSQ:"}, {"^SIMST:"}, {"^SRVST:"}, {"^BOOT:"},
     {"^DSFLOWRPT:"}, {"^CEND:"},
+    // The modules' own MQTT clients (Luat AT manual, Quectel MQTT application note, SIMCom A76XX AT
+    // manual): outcomes, downlink and lost links, all sent after the command's OK.
+    {"+MSUB:"}, {"CONNECT OK"}, {"CONNECT FAIL"}, {"ALREADY CONNECT"}, {"CONNACK OK"}, {"SUBACK"}, {"UNSUBACK"},
+    {"PUBACK"}, {"PUBREC"}, {"PUBCOMP"}, {"CLOSED"}, {"+PDP DEACT"},
+    {"+QMTOPEN:"}, {"+QMTCONN:"}, {"+QMTSUB:"}, {"+QMTUNS:"}, {"+QMTPUB:"}, {"+QMTPUBEX:"}, {"+QMTDISC:"},
+    {"+QMTCLOSE:"}, {"+QMTRECV:"}, {"+QMTSTAT:"}, {"+QMTPING:"},
+    {"+CMQTTSTART:"}, {"+CMQTTSTOP:"}, {"+CMQTTCONNECT:"}, {"+CMQTTSUB:"}, {"+CMQTTUNSUB:"}, {"+CMQTTPUB:"},
+    {"+CMQTTDISC:"}, {"+CMQTTRXSTART:"}, {"+CMQTTRXTOPIC:"}, {"+CMQTTRXPAYLOAD:"}, {"+CMQTTRXEND:"},
+    {"+CMQTTCONNLOST:"}, {"+CMQTTNONET"}, {"+CMQTTPING:"},
 };
 
 // Whole lines a module prints once it has (re)started: Quectel, Huawei, ASR-based modules, and
@@ -120,14 +131,32 @@ bool valid_utf8(std::string_view s) {
 }  // namespace
 
 void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
-    for (const char ch : bytes) {
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const char ch = bytes[i];
         const auto c = static_cast<unsigned char>(ch);
+        if (raw_left_ > 0) {
+            if (std::exchange(skip_lf_, false) && ch == '\n') continue;
+            const auto take = std::min(raw_left_, bytes.size() - i);
+            partial_.append(bytes.substr(i, take));
+            raw_left_ -= take;
+            i += take - 1;
+            if (raw_left_ == 0) {
+                raw_end_ = partial_.size();
+                if (raw_after_line_) end_line(out);
+            }
+            continue;
+        }
         if (c == '\r' || c == '\n') {
             const auto line = trim(partial_);
-            if (!line.empty() && !corrupt_ && valid_utf8(line)) out.emplace_back(line);
-            partial_.clear();
-            overflow_ = false;
-            corrupt_ = false;
+            if (framer_ && raw_begin_ == npos && !corrupt_ && line.starts_with('+')) {
+                if (const auto n = framer_(line, true); n > 0 && n <= max_raw) {
+                    partial_ = std::string(line) + '\n';
+                    take_raw(n, true);
+                    skip_lf_ = c == '\r';
+                    continue;
+                }
+            }
+            end_line(out);
             continue;
         }
         if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -135,12 +164,48 @@ void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
             continue;
         }
         if (c >= 0x80 && partial_.empty()) continue;
-        if (partial_.size() < max_line) {
+        const auto raw_len = raw_begin_ == npos ? 0 : raw_end_ - raw_begin_;
+        if (partial_.size() - raw_len < max_line) {
             partial_.push_back(ch);
         } else {
             overflow_ = true;
         }
+        if (framer_ && (ch == ',' || ch == '"') && raw_begin_ == npos && !corrupt_ && !overflow_) {
+            const auto head = trim(partial_);
+            if (!head.starts_with('+')) continue;
+            if (const auto n = framer_(head, false); n > 0 && n <= max_raw) take_raw(n, false);
+        }
     }
+}
+
+void LineSplitter::take_raw(std::size_t n, bool after_line) {
+    raw_begin_ = partial_.size();
+    raw_end_ = npos;
+    raw_left_ = n;
+    raw_after_line_ = after_line;
+}
+
+void LineSplitter::end_line(std::vector<std::string>& out) {
+    if (raw_begin_ == npos) {
+        const auto line = trim(partial_);
+        if (!line.empty() && !corrupt_ && valid_utf8(line)) out.emplace_back(line);
+    } else {
+        // Only the text around the raw bytes is checked and trimmed: the bytes are the payload.
+        const std::string_view all(partial_);
+        const auto head = all.substr(0, raw_begin_);
+        const auto tail = all.substr(raw_end_);
+        if (!corrupt_ && valid_utf8(head) && valid_utf8(tail)) {
+            auto h = head;
+            while (!h.empty() && is_space(h.front())) h.remove_prefix(1);
+            std::string line(h);
+            line.append(all.substr(raw_begin_, raw_end_ - raw_begin_));
+            auto t = tail;
+            while (!t.empty() && is_space(t.back())) t.remove_suffix(1);
+            line.append(t);
+            out.push_back(std::move(line));
+        }
+    }
+    reset();
 }
 
 bool LineSplitter::at_prompt() const { return !overflow_ && trim(partial_) == ">"; }
@@ -149,6 +214,9 @@ void LineSplitter::reset() {
     partial_.clear();
     overflow_ = false;
     corrupt_ = false;
+    raw_begin_ = raw_end_ = npos;
+    raw_left_ = 0;
+    raw_after_line_ = skip_lf_ = false;
 }
 
 std::optional<FinalResult> parse_final_result(std::string_view raw) {
@@ -165,7 +233,8 @@ std::optional<FinalResult> parse_final_result(std::string_view raw) {
         r.error_text = std::string(line);
         return r;
     }
-    if (line == "CONNECT" || line.starts_with("CONNECT ")) {
+    // "CONNECT OK" / "CONNECT FAIL" report a module's own TCP connection, never data mode.
+    if (line == "CONNECT" || (line.starts_with("CONNECT ") && line != "CONNECT OK" && line != "CONNECT FAIL")) {
         r.status = AtStatus::connect;
         return r;
     }

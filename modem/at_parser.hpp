@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,10 +21,22 @@ namespace cellgate::modem {
 // corrupted by it), and a fragment of it must never become a value such as the model name, nor
 // reach D-Bus, whose strings must be UTF-8. A line longer than max_line keeps its first max_line
 // bytes and the rest is ignored until the next line end.
+//
+// A URC can carry counted raw bytes (MQTT downlink through the module's own client: Luat
+// `+MSUB: "t",5 byte,<5 bytes>`, Quectel `+QMTRECV: 0,1,"t",5,"<5 bytes>"`, SIMCom
+// `+CMQTTRXPAYLOAD: 0,5` CR LF `<5 bytes>`). The framer, when set, is asked after each ',' or '"'
+// of a line that starts with '+' (line_end false) and with each whole '+' line (line_end true),
+// and returns how many raw bytes follow (0: none): right there, or after that line's end. Those
+// bytes are taken as they are (CR, LF, NUL, any encoding) and the line reads
+// "<head><bytes><rest of the line>", or "<line>\n<bytes>" for the line-end form.
 class LineSplitter {
 public:
     static constexpr std::size_t max_line = 4096;
+    // No URC of the supported sets announces more (SIMCom's 10240-byte payload is the largest).
+    static constexpr std::size_t max_raw = 65536;
+    using RawFramer = std::function<std::size_t(std::string_view head, bool line_end)>;
 
+    void set_raw_framer(RawFramer framer) { framer_ = std::move(framer); }
     // Appends every complete line in `bytes` (trimmed of spaces) to `out`.
     void feed(std::string_view bytes, std::vector<std::string>& out);
     // The unterminated tail is the "> " data prompt, which never gets a line end.
@@ -32,9 +45,20 @@ public:
     void reset();
 
 private:
+    static constexpr std::size_t npos = std::string::npos;
+    void end_line(std::vector<std::string>& out);
+    void take_raw(std::size_t n, bool after_line);
+
     std::string partial_;
     bool overflow_ = false;
     bool corrupt_ = false;
+    RawFramer framer_;
+    // The raw bytes of the current line: [raw_begin_, raw_end_) of partial_, raw_left_ still to come.
+    std::size_t raw_begin_ = npos;
+    std::size_t raw_end_ = npos;
+    std::size_t raw_left_ = 0;
+    bool raw_after_line_ = false;  // the line ends with its raw bytes
+    bool skip_lf_ = false;         // the header line ended with CR: its LF is not payload
 };
 
 struct FinalResult {

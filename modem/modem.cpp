@@ -2,6 +2,7 @@
 
 #include "base/log.hpp"
 #include "modem/at_channel.hpp"
+#include "modem/at_parser.hpp"
 #include "modem/modem_controller.hpp"
 #include "modem/port_locator.hpp"
 
@@ -46,6 +47,17 @@ Modem::Modem(Scheduler& sched, const ModemConfig& config) : impl_(std::make_uniq
     impl_->controller.on_change = [this](const ModemStatus& s) {
         if (on_change) on_change(s);
     };
+    // The controller installed its handlers on the channel; others are told first.
+    auto& ch = impl_->channel;
+    ch.on_urc = [this, to_controller = std::move(ch.on_urc)](const std::string& line) {
+        if (on_urc_first && on_urc_first(line)) return;
+        if (classify_urc(line) == UrcKind::boot && on_module_restart) on_module_restart(line);
+        to_controller(line);
+    };
+    ch.on_lost = [this, to_controller = std::move(ch.on_lost)](const std::string& why) {
+        if (on_module_restart) on_module_restart("port lost: " + why);
+        to_controller(why);
+    };
 }
 
 Modem::~Modem() = default;
@@ -56,6 +68,8 @@ void Modem::start() {
 }
 
 void Modem::reset() { impl_->controller.reset(); }
+
+AtChannel& Modem::at_channel() { return impl_->channel; }
 
 const ModemStatus& Modem::status() const { return impl_->controller.status(); }
 

@@ -10,6 +10,8 @@
 
 namespace cellgate::modem {
 
+class AtChannel;
+
 class Modem {
 public:
     Modem(Scheduler& sched, const ModemConfig& config);
@@ -23,6 +25,15 @@ public:
     const ModemStatus& status() const;
     // Called after every change of status(), from the event loop.
     std::function<void(const ModemStatus&)> on_change;
+
+    // For the module's own MQTT client, which shares the AT channel with the modem (the daemon
+    // adapts it): the channel lives as long as this Modem.
+    AtChannel& at_channel();
+    // Sees every URC first; returning true keeps it from the modem (MQTT traffic it has no use for).
+    std::function<bool(const std::string& line)> on_urc_first;
+    // The port went away (module reset, USB gone) or the module announced a restart: whatever it
+    // held (MQTT sessions included) is gone.
+    std::function<void(const std::string& why)> on_module_restart;
 
 private:
     struct Impl;

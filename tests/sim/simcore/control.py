@@ -4,7 +4,7 @@ import os
 import socket
 
 HELP = ("reboot | unplug | plug | urc <text> | deact | deregister | register | silence on|off | "
-        "noise on|off | state | history [times]")
+        "noise on|off | mqtt drop|silent|pdp|state | state | history [times]")
 
 
 class Control:
@@ -90,6 +90,8 @@ class Control:
                 m.silent = arg == "on"
             else:
                 m.noise = arg == "on"
+        elif cmd == "mqtt":
+            return m.mqtt.control(arg)
         elif cmd == "state":
             return json.dumps(self.state()) + "\n"
         elif cmd == "history":

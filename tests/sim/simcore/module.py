@@ -8,6 +8,7 @@ import time
 
 from . import atparse
 from .commands import Commands
+from .mqtt_module import MqttModule
 from .reply import ACT, CI, CME_TEXT, LAC, REG_CMDS, Reply
 
 
@@ -29,6 +30,8 @@ class Module(Commands):
         self.vendor_state = {}     # dialect state; cleared, never replaced, by a power cycle
         self.handlers = self._generic_handlers()
         self.handlers.update(vendor.handlers(self))
+        self.mqtt = MqttModule(self)  # the module's own MQTT client, where the vendor has one
+        self.handlers.update(self.mqtt.handlers())
         self.timers = []
         self._power_state()
         self.loop.later_real(0.3, self._idle_noise)
@@ -40,6 +43,9 @@ class Module(Commands):
             t.cancel()
         self.timers = []
         self.inbuf = bytearray()
+        self.input_wanted, self.input_buf = None, bytearray()  # bytes owed after a "> " prompt
+        if getattr(self, "mqtt", None):
+            self.mqtt.power_off()
         self.queue, self.injected, self.busy = [], [], False
         self.echo, self.cmee, self.cfun = True, 0, 1
         self.sim = self.sc.sim
@@ -112,6 +118,8 @@ class Module(Commands):
 
     # ---- input ------------------------------------------------------------------------------
     def feed(self, data):
+        if self.input_wanted is not None:
+            data = self._take_input(data)
         self.inbuf += data
         while True:
             cut = [i for i in (self.inbuf.find(b"\r"), self.inbuf.find(b"\n")) if i >= 0]
@@ -134,12 +142,32 @@ class Module(Commands):
             self.inbuf.clear()
         self._pump()
 
+    def _take_input(self, data):
+        """The bytes after a "> " prompt belong to the command that asked for them, CR LF and all."""
+        r = self.input_wanted
+        need = r.input_len - len(self.input_buf)
+        self.input_buf += data[:need]
+        if len(self.input_buf) < r.input_len:
+            return b""
+        payload = bytes(self.input_buf)
+        self.input_wanted, self.input_buf = None, bytearray()
+        self.log(">", "(%d bytes of input)" % len(payload))
+        self._finish(r.on_input(payload))
+        return data[need:]
+
     def _pump(self):
         while not self.busy and self.queue and self.port.is_open:
             text = self.queue.pop(0)
             self.history.append((round(self.loop.now(), 3), text))
             self.log(">", text)
             reply = self.execute(text)
+            if getattr(reply, "held", False):  # answers later (simcore/mqtt_module.py)
+                self.busy = True
+                if reply.input_len:
+                    self.input_wanted = reply
+                    self.log("<", "> ")
+                    self.port.write(b"\r\n> ")
+                continue
             if reply is None or reply.final is None:
                 continue
             self.busy = True

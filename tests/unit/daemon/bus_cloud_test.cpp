@@ -29,7 +29,7 @@ using cloud::SessionStatus;
 TEST(CloudPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
     const testing::PropertySpec expected[] = {
         {"Name", "s"},       {"Platform", "s"},       {"Endpoint", "s"},   {"ClientId", "s"},
-        {"State", "s"},      {"KeepAlive", "u"},      {"ConnectedSince", "t"}, {"Reconnects", "u"},
+        {"Transport", "s"},  {"State", "s"},      {"KeepAlive", "u"},      {"ConnectedSince", "t"}, {"Reconnects", "u"},
         {"LastDisconnectReason", "s"}, {"NextRetryIn", "u"}, {"Published", "t"}, {"Received", "t"},
         {"Pings", "t"},
     };
@@ -57,6 +57,7 @@ TEST(CloudPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](SessionStatus& s) { s.platform = "generic"; },
         [](SessionStatus& s) { s.endpoint = "127.0.0.1:1883"; },
         [](SessionStatus& s) { s.client_id = "gw-001"; },
+        [](SessionStatus& s) { s.transport = "module"; },
         [](SessionStatus& s) { s.state = SessionState::connected; },
         [](SessionStatus& s) { s.keepalive_s = 120; },
         [](SessionStatus& s) { s.connected_since_us = 1'700'000'000'000'000ULL; },

@@ -239,6 +239,61 @@ TEST_F(CloudConfigTest, DefaultsWithoutCloudOrBackoff) {
     EXPECT_EQ(c.password, "");
 }
 
+std::string modem_on(const std::string& port, const std::string& vendor = "") {
+    return "modem:\n  port: " + port + "\n" + (vendor.empty() ? "" : "  vendor: " + vendor + "\n") +
+           "  apn:\n    name: cmnet\n";
+}
+
+const std::string kLabEntry = "  - name: lab\n    platform: generic\n    endpoint: h:1883\n    client_id: gw\n";
+
+TEST_F(CloudConfigTest, TransportDefaultsToTheModuleOnlyForAModemOnAUart) {
+    struct Case {
+        std::string modem;
+        cloud::Transport want;
+    } cases[] = {
+        {"", cloud::Transport::host},
+        {modem_on("auto"), cloud::Transport::host},
+        {modem_on("/dev/ttyUSB2", "quectel"), cloud::Transport::host},
+        {modem_on("/dev/serial/by-id/usb-Quectel_EC25-if02-port0"), cloud::Transport::host},
+        {modem_on("/dev/ttyAMA0"), cloud::Transport::module},
+        {modem_on("/dev/serial0", "luat"), cloud::Transport::module},
+        {modem_on("/dev/ttyS0", "huawei"), cloud::Transport::host},
+    };
+    for (const auto& c : cases) {
+        const auto r = load(c.modem + "cloud:\n" + kLabEntry);
+        ASSERT_TRUE(r.errors.empty()) << c.modem << all_errors(r);
+        EXPECT_EQ(r.config->cloud.at(0).transport, c.want) << c.modem;
+    }
+    const auto forced = load(modem_on("/dev/ttyAMA0") + "cloud:\n" + kLabEntry + "    transport: host\n");
+    ASSERT_TRUE(forced.errors.empty()) << all_errors(forced);
+    EXPECT_EQ(forced.config->cloud.at(0).transport, cloud::Transport::host);
+}
+
+TEST_F(CloudConfigTest, ModuleTransportIsRefusedWhereItCannotWork) {
+    struct Case {
+        std::string yaml, key, message;
+    } cases[] = {
+        {"cloud:\n" + kLabEntry + "    transport: module\n", "cloud[0].transport", "needs a modem: section"},
+        {modem_on("/dev/ttyUSB2", "huawei") + "cloud:\n" + kLabEntry + "    transport: module\n",
+         "cloud[0].transport", "has no MQTT command set"},
+        {modem_on("/dev/ttyAMA0") + "cloud:\n" + kLabEntry + "    tls: true\n", "cloud[0].transport",
+         "TLS through the module's own MQTT client is not supported yet"},
+        {modem_on("/dev/ttyAMA0", "quectel") + "cloud:\n" + kLabEntry + "    keepalive: 7200s\n",
+         "cloud[0].keepalive", "for the MQTT client of a quectel module"},
+        {modem_on("/dev/ttyAMA0", "luat") + "cloud:\n" + kLabEntry +
+             "  - name: two\n    platform: generic\n    endpoint: h:1883\n    client_id: gw2\n",
+         "cloud[1].transport", "a luat module has 1 MQTT client"},
+        {modem_on("/dev/ttyAMA0") + "cloud:\n" + kLabEntry + "    transport: satellite\n", "cloud[0].transport",
+         "host | module"},
+    };
+    for (const auto& c : cases) {
+        const auto r = load(c.yaml);
+        ASSERT_EQ(r.errors.size(), 1u) << c.yaml << all_errors(r);
+        EXPECT_EQ(r.errors[0].key, c.key) << c.yaml;
+        EXPECT_NE(r.errors[0].message.find(c.message), std::string::npos) << r.errors[0].message;
+    }
+}
+
 TEST_F(CloudConfigTest, SecretFileEndingsAreStrippedOnce) {
     const auto r = load("cloud:\n  - name: lab\n    platform: generic\n    endpoint: h:1883\n    client_id: gw\n"
                         "    username: gw\n    password_file: {dir}/two-lines\n");
@@ -356,7 +411,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "duplicate session name 'lab' (first used on line 2)", true},
         Rejection{"ForeignKeyOnGeneric", kGeneric + "    product_key: pk\n", "cloud[0].product_key", 6,
                   "key 'product_key' is not used by platform generic; allowed here: name, platform, endpoint, tls, "
-                  "keepalive, rate_limit, client_id, username, password, password_file"},
+                  "keepalive, rate_limit, transport, client_id, username, password, password_file"},
         Rejection{"ForeignKeyOnAliyun", kAliyunSecret + "    password: x\n", "cloud[0].password", 8,
                   "is not used by platform aliyun"},
         Rejection{"UnknownKey", kGeneric + "    passwd: x\n", "cloud[0].passwd", 6, "unknown key 'passwd'"},

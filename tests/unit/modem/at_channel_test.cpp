@@ -278,6 +278,40 @@ TEST_F(AtChannelTest, FailuresCarryCodesAndCommandsRunOneAtATime) {
               (std::vector<std::string>{"AT+CPIN?", "AT+CIMI", "AT+QNETDEVCTL=1", "AT+CGACT=1,1", "ATD*99***1#"}));
 }
 
+TEST_F(AtChannelTest, DataGoesOutAfterThePromptAndTheResultFollowsIt) {
+    open();
+    modem.on_command = [&](const std::string& cmd) {
+        if (cmd.starts_with("AT+QMTPUBEX")) modem.send("\r\n> ");
+    };
+    auto slot = std::make_shared<std::optional<AtResult>>();
+    const std::string data("a\r\nb\0c", 6);
+    ch->send_data("AT+QMTPUBEX=0,1,1,0,\"t\",6", data, 2000ms, [slot](const AtResult& r) { *slot = r; });
+    ASSERT_TRUE(sched.run_until([&] { return modem.raw.ends_with(data); }));
+    EXPECT_FALSE(slot->has_value());
+    modem.send("\r\nOK\r\n");
+    ASSERT_TRUE(wait(slot));
+    EXPECT_EQ((*slot)->status, AtStatus::ok);
+    EXPECT_EQ(modem.raw, "AT+QMTPUBEX=0,1,1,0,\"t\",6\r" + data);
+
+    // No prompt, no data: the bytes would be read as a command.
+    modem.on_command = [&](const std::string&) { modem.send("\r\nERROR\r\n"); };
+    auto refused = std::make_shared<std::optional<AtResult>>();
+    ch->send_data("AT+QMTPUBEX=0,2,1,0,\"t\",6", data, 2000ms, [refused](const AtResult& r) { *refused = r; });
+    ASSERT_TRUE(wait(refused));
+    EXPECT_EQ((*refused)->status, AtStatus::error);
+    EXPECT_TRUE(modem.raw.ends_with(data + "AT+QMTPUBEX=0,2,1,0,\"t\",6\r"));
+}
+
+TEST_F(AtChannelTest, RawDownlinkUrcArrivesWhole) {
+    open();
+    ch->set_raw_framer([](std::string_view head, bool line_end) -> std::size_t {
+        return !line_end && head == "+QMTRECV: 0,0,\"t\",5,\"" ? 5 : 0;
+    });
+    modem.send("\r\n+QMTRECV: 0,0,\"t\",5,\"\r\nOK\"\r\n");
+    ASSERT_TRUE(sched.run_until([&] { return !urcs.empty(); }));
+    EXPECT_EQ(urcs, (std::vector<std::string>{"+QMTRECV: 0,0,\"t\",5,\"\r\nOK\""}));
+}
+
 TEST_F(AtChannelTest, SmsPromptEndsTheCommand) {
     open();
     modem.on_command = [&](const std::string&) { modem.send("\r\n> "); };

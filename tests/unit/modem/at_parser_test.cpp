@@ -278,5 +278,49 @@ TEST(AtParserEcho, EchoIsTheCommandItself) {
     EXPECT_FALSE(is_echo("", ""));
 }
 
+
+// A framer in the shape of the module MQTT downlink URCs (the real one is mqtt's).
+std::size_t test_framer(std::string_view head, bool line_end) {
+    if (line_end) return head.starts_with("+CMQTTRXPAYLOAD: 0,") ? std::stoul(std::string(head.substr(19))) : 0;
+    if (head.starts_with("+MSUB: \"t\",") && head.ends_with(" byte,")) return std::stoul(std::string(head.substr(11)));
+    if (head == "+QMTRECV: 0,0,\"t\",4,\"") return 4;
+    return 0;
+}
+
+TEST(AtParserSplitter, CountedRawBytesInsideAUrcAreTakenAsTheyAre) {
+    const std::string payload("A\r\nOK\r\n\0\xff ", 10);
+    const std::string stream = "\r\n+MSUB: \"t\",10 byte," + payload + "\r\nOK\r\n" +
+                               "\r\n+QMTRECV: 0,0,\"t\",4,\"\r\n\"x\"\r\n" +
+                               "\r\n+CMQTTRXPAYLOAD: 0,6\r\n\r\nOK\r\n\r\n+CMQTTRXEND: 0\r\n";
+    for (bool bytewise : {false, true}) {
+        LineSplitter s;
+        s.set_raw_framer(test_framer);
+        Lines out;
+        if (bytewise)
+            for (char c : stream) s.feed(std::string_view(&c, 1), out);
+        else
+            s.feed(stream, out);
+        EXPECT_EQ(out, (Lines{"+MSUB: \"t\",10 byte," + payload, "OK", "+QMTRECV: 0,0,\"t\",4,\"\r\n\"x\"",
+                             "+CMQTTRXPAYLOAD: 0,6\n\r\nOK\r\n", "+CMQTTRXEND: 0"}))
+            << (bytewise ? "bytewise" : "at once");
+    }
+    // Without a framer the same bytes are lines and noise, as before.
+    EXPECT_EQ(split("+MSUB: \"t\",2 byte,ab\r\n"), (Lines{"+MSUB: \"t\",2 byte,ab"}));
+}
+
+TEST(AtParserUrc, ModuleMqttOutcomesAreUnsolicitedEvenWhileACommandIsPending) {
+    for (const char* line : {"CONNECT OK", "CONNACK OK", "SUBACK", "PUBACK", "CLOSED", "+PDP DEACT", "+QMTOPEN: 0,0",
+                             "+QMTSTAT: 0,1", "+QMTRECV: 0,0,\"t\",1,\"x\"", "+CMQTTCONNLOST: 0,1", "+CMQTTNONET",
+                             "+CMQTTRXEND: 0", "+MSUB: \"t\",1 byte,x"})
+        EXPECT_EQ(classify_line(line, "AT+CSQ"), LineKind::urc) << line;
+    // "CONNECT OK" reports the module's own TCP connection, not data mode.
+    EXPECT_FALSE(parse_final_result("CONNECT OK"));
+    EXPECT_TRUE(parse_final_result("CONNECT 115200"));
+    // Read forms are the command's own lines.
+    EXPECT_EQ(classify_line("+QMTCONN: 0,3", "AT+QMTCONN?"), LineKind::info);
+    EXPECT_EQ(classify_line("+CMQTTDISC: 0,0", "AT+CMQTTDISC?"), LineKind::info);
+    EXPECT_EQ(classify_line("+QMTCONN: 0,0,0", "AT+QMTCONN=0,\"id\""), LineKind::urc);
+}
+
 }  // namespace
 }  // namespace cellgate::modem
