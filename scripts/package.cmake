@@ -14,7 +14,17 @@ set(CELLGATE_MODULESLOADDIR "/usr/lib/modules-load.d" CACHE PATH "systemd-module
 set(CELLGATE_UDEVRULESDIR "/lib/udev/rules.d" CACHE PATH "udev rules directory")
 set(CELLGATE_DBUSPOLICYDIR "/usr/share/dbus-1/system.d" CACHE PATH "D-Bus system bus policy directory")
 
+# cpack and `install` build nothing (see CPack below): say what to do rather than miss a file.
+install(CODE "if(NOT EXISTS \"$<TARGET_FILE:cellgated>\")
+  message(FATAL_ERROR \"cellgated is not built in this tree: cmake --build <build dir> --target deb builds it, then the .deb\")
+endif()")
 install(TARGETS cellgated RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+# A stripped install (CPack's) also drops the compilers' version strings, as dh_strip does.
+install(CODE "if(CMAKE_INSTALL_DO_STRIP)
+  execute_process(COMMAND \"${CMAKE_STRIP}\" --remove-section=.comment
+                  \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/$<TARGET_FILE_NAME:cellgated>\"
+                  COMMAND_ERROR_IS_FATAL ANY)
+endif()")
 install(FILES etc/cellgate.yaml DESTINATION ${CELLGATE_CONFDIR})
 install(FILES etc/ca/aliyun-ca.pem etc/ca/onenet-ca.pem DESTINATION ${CMAKE_INSTALL_DATADIR}/cellgate/ca)
 install(FILES systemd/cellgate.service DESTINATION ${CELLGATE_UNITDIR})
@@ -40,9 +50,39 @@ foreach(page ${_cellgate_man_pages})
   install(FILES ${gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
   list(APPEND _cellgate_man_gz ${gz})
 endforeach()
-# A Debian binary package carries its changelog; one entry for the version being built.
-set(CELLGATE_DEB_MAINTAINER "cellgate maintainers <cellgate@localhost>" CACHE STRING
+# Maintainer field and changelog signature. Whoever builds a package to hand out names themselves,
+# as for dch: -DCELLGATE_DEB_MAINTAINER="Name <address>", or DEBFULLNAME and DEBEMAIL at the first
+# configure. The fallback is a placeholder in a reserved domain (lintian wants a host with a dot:
+# "localhost" is an error).
+if(DEFINED ENV{DEBEMAIL} AND DEFINED ENV{DEBFULLNAME})
+  set(_cellgate_maintainer "$ENV{DEBFULLNAME} <$ENV{DEBEMAIL}>")
+else()
+  set(_cellgate_maintainer "cellgate maintainers <cellgate@example.org>")
+endif()
+# Build trees configured earlier cached a "localhost" default, which lintian rejects.
+if(CELLGATE_DEB_MAINTAINER MATCHES "@localhost>$")
+  unset(CELLGATE_DEB_MAINTAINER CACHE)
+endif()
+set(CELLGATE_DEB_MAINTAINER "${_cellgate_maintainer}" CACHE STRING
     "Maintainer field and changelog signature of the .deb")
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/cellgate/cellgate")
+
+# /usr/share/doc/cellgate/copyright in Debian's machine-readable format, for the license LICENSE
+# holds. Debian points at its own copy of a common license (/usr/share/common-licenses) instead of
+# repeating it, so the template has that pointer for the licenses it knows.
+file(READ ${CMAKE_SOURCE_DIR}/LICENSE _cellgate_license)
+if(_cellgate_license MATCHES "^[ \n]*Apache License[ \n]+Version 2\\.0, January 2004")
+  set(CELLGATE_LICENSE Apache-2.0)
+else()
+  message(FATAL_ERROR "LICENSE is not the Apache License 2.0: update scripts/deb/copyright.in")
+endif()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/deb/copyright.in ${CMAKE_BINARY_DIR}/copyright @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# lintian's advice that does not apply to a package built outside the Debian archive.
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/deb/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+        RENAME cellgate)
+
+# A Debian binary package carries its changelog; one entry for the version being built.
 string(TIMESTAMP _cellgate_date "%a, %d %b %Y %H:%M:%S +0000" UTC)  # honours SOURCE_DATE_EPOCH
 file(WRITE ${CMAKE_BINARY_DIR}/changelog.Debian
      "cellgate (${PROJECT_VERSION}-1) stable; urgency=medium\n\n"
@@ -54,11 +94,14 @@ add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/changelog.Debian.gz
                    VERBATIM)
 install(FILES ${CMAKE_BINARY_DIR}/changelog.Debian.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 add_custom_target(cellgate_docs ALL DEPENDS ${_cellgate_man_gz} ${CMAKE_BINARY_DIR}/changelog.Debian.gz)
+# Whatever builds the daemon builds these too, so `cpack` works in any tree that has a cellgated.
+add_dependencies(cellgated cellgate_docs)
 
 # ---- CPack: cellgate_<version>-<release>_<arch>.deb ----
 # cpack packages what was built and never builds itself (its "preinstall" step would otherwise
 # build `all`): the package test runs cpack on the tree CTest is testing, and a relink there would
-# pull the binary from under the other tests. Build first, as scripts/build-arm64 does.
+# pull the binary from under the other tests. So `--target package` builds nothing either; the
+# `deb` target below builds the daemon (and with it the docs), then runs cpack.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME cellgate)
@@ -78,12 +121,12 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/cellgate/cellgate")
 # Library dependencies come from dpkg-shlibdeps on the binary (for the target architecture when
-# cross-building: the :arm64 libraries are registered with dpkg through multiarch).
+# cross-building: the target's libraries are registered with dpkg through multiarch).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# The daemon is useless without a system bus; procps has /bin/kill, which ExecReload= runs.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "default-dbus-system-bus | dbus-system-bus, procps")
+# The daemon is useless without a system bus; procps has /bin/kill, which ExecReload= runs;
+# the maintainer scripts call deb-systemd-helper and deb-systemd-invoke (the version debhelper asks).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "default-dbus-system-bus | dbus-system-bus, procps, init-system-helpers (>= 1.18~)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "socat")
 if(CMAKE_CROSSCOMPILING AND CELLGATE_DEB_ARCH)
@@ -96,3 +139,8 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_LIST_DIR}/deb/prerm
     ${CMAKE_CURRENT_LIST_DIR}/deb/postrm)
 include(CPack)
+
+# cmake --build <dir> --target deb: the .deb from a clean tree (scripts/package).
+add_custom_target(deb COMMAND ${CMAKE_CPACK_COMMAND} --config ${CMAKE_BINARY_DIR}/CPackConfig.cmake
+                  WORKING_DIRECTORY ${CMAKE_BINARY_DIR} USES_TERMINAL VERBATIM)
+add_dependencies(deb cellgated cellgatectl)
