@@ -39,7 +39,7 @@ def plain_build(build: str) -> str:
     plain = os.path.join(build, "system-plain")
     _run(["cmake", "-S", source, "-B", plain, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DCELLGATE_SANITIZE=OFF",
           "-DCELLGATE_TESTS=OFF"], timeout=300)
-    _run(["cmake", "--build", plain, "-j", str(os.cpu_count() or 2), "--target", "cellgated", "cellgate_docs"],
+    _run(["cmake", "--build", plain, "-j", str(os.cpu_count() or 2), "--target", "cellgated", "cellgatectl", "cellgate_docs"],
          timeout=BUILD_TIMEOUT)
     return plain
 
