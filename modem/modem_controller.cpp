@@ -53,8 +53,9 @@ std::string first_line(const AtResult& r) {
 
 std::string describe(const AtResult& r) {
     if (r.status == AtStatus::cme_error || r.status == AtStatus::cms_error) {
-        std::string s = r.status == AtStatus::cme_error ? "+CME ERROR: " : "+CMS ERROR: ";
-        return s + (r.error_text.empty() ? std::to_string(r.error_code) : r.error_text);
+        std::string s = r.status == AtStatus::cme_error ? "+CME ERROR" : "+CMS ERROR";
+        if (!r.error_text.empty()) return s + ": " + r.error_text;
+        return r.error_code >= 0 ? s + ": " + std::to_string(r.error_code) : s + " (no code)";
     }
     if (!r.error_text.empty()) return r.error_text;
     return to_string(r.status);
@@ -154,8 +155,7 @@ void ModemController::set_phase(Phase next, const std::string& reason) {
 }
 
 ModemState ModemController::derived_state() const {
-    const int packet_stat = std::max(registration_.stat(RegDomain::eps), registration_.stat(RegDomain::gprs));
-    return public_state(phase_, status_.failed_reason, is_registered_stat(packet_stat));
+    return public_state(phase_, status_.failed_reason, registration_.packet_registered());
 }
 
 void ModemController::publish() {
@@ -309,8 +309,10 @@ void ModemController::start_registration() {
     send("AT+CFUN?", kQuery, [this](const AtResult& r) {
         auto then = [this] {
             std::vector<Query> q;
-            // n=2 adds LAC/CI/AcT to the URCs; modules without CGREG or CEREG answer ERROR, which is fine.
+            // n=2 adds LAC/CI/AcT to the URCs; modules without CGREG, CEREG or C5GREG answer ERROR,
+            // which is fine. Only a module that took AT+C5GREG=2 is asked AT+C5GREG? from then on.
             for (const char* c : {"AT+CREG=2", "AT+CGREG=2", "AT+CEREG=2"}) q.push_back({c, kQuery, nullptr});
+            q.push_back({"AT+C5GREG=2", kQuery, [this](const AtResult& set) { has_c5greg_ = set.ok(); }});
             run_all(std::move(q), [this] { query_registration([this] { evaluate_registration(); }); });
         };
         if (r.ok() && r.value("+CFUN:").rfind('1', 0) == 0) {
@@ -324,6 +326,7 @@ void ModemController::start_registration() {
 void ModemController::query_registration(std::function<void()> done) {
     auto take = [this](RegDomain d) { return [this, d](const AtResult& r) { registration_.take_reply(d, r); }; };
     std::vector<Query> q;
+    if (has_c5greg_) q.push_back({"AT+C5GREG?", kQuery, take(RegDomain::fivegs)});
     q.push_back({"AT+CEREG?", kQuery, take(RegDomain::eps)});
     q.push_back({"AT+CGREG?", kQuery, take(RegDomain::gprs)});
     q.push_back({"AT+CREG?", kQuery, take(RegDomain::cs)});

@@ -129,6 +129,8 @@ private:
     int sim_busy_tries_ = 0;
     int pin_wait_tries_ = 0;
     bool has_cesq_ = true;
+    // The module took AT+C5GREG=2 (a 5G module): its 5G-core registration is read too.
+    bool has_c5greg_ = false;
     // Once the SIM has refused our PIN we never send it again in this daemon's life: each try
     // burns one of three attempts, and a PUK-locked SIM needs a site visit.
     bool pin_rejected_ = false;

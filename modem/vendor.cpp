@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "modem/iccid.hpp"
 #include "modem/vendor_detail.hpp"
 
 namespace cellgate::modem {
@@ -96,23 +97,7 @@ std::optional<std::string> find_value(const AtResult& reply, std::string_view pr
     return std::nullopt;
 }
 
-std::optional<std::string> decode_swapped_iccid(std::string_view hex) {
-    hex = trim(hex);
-    if (hex.size() >= 2 && hex.front() == '"' && hex.back() == '"') hex = hex.substr(1, hex.size() - 2);
-    if (hex.size() % 2 != 0) return std::nullopt;
-    std::string digits;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        digits.push_back(hex[i + 1]);
-        digits.push_back(hex[i]);
-    }
-    // 'F' pads an odd-length ICCID at the end only.
-    while (!digits.empty() && (digits.back() == 'F' || digits.back() == 'f')) digits.pop_back();
-    for (char c : digits)
-        if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
-    // ICCIDs are 19-20 digits and start with the telecom industry prefix 89 (ITU-T E.118).
-    if (digits.size() < 19 || digits.size() > 20 || !digits.starts_with("89")) return std::nullopt;
-    return digits;
-}
+std::optional<std::string> decode_swapped_iccid(std::string_view hex) { return iccid_from_ef(hex); }
 
 const std::vector<std::pair<Vendor, UsbId>>& usb_table() {
     // Sources: ModemManager's port-type rules and Linux drivers/usb/serial/option.c.

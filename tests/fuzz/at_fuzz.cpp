@@ -25,11 +25,10 @@ void parse_value(std::string_view line) {
         const int p = rsrp_to_percent(*s->rsrp_dbm);
         if (p < 0 || p > 100) __builtin_trap();
     }
-    for (const bool solicited : {true, false})
-        if (auto r = parse_creg(value, solicited)) {
-            (void)registration_from_stat(r->stat);
-            if (r->act) (void)access_tech_from_act(*r->act);
-        }
+    if (auto r = parse_creg(value)) {
+        (void)registration_from_stat(r->stat);
+        if (r->act) (void)access_tech_from_act(*r->act);
+    }
     (void)parse_cops(value);
     (void)parse_cgev(value);
     (void)split_fields(value);

@@ -308,7 +308,10 @@ INSTANTIATE_TEST_SUITE_P(
         IccidCase{"LuatAir780E_Garbage", Vendor::luat, ok({"ERROR-ish"}), std::nullopt},
         IccidCase{"HuaweiME909s_Swapped", Vendor::huawei, ok({"^ICCID: 98681031981083022433"}), "89860113890138204233"},
         IccidCase{"HuaweiME909s_SwappedFiller", Vendor::huawei, ok({"^ICCID: 986810319810830224F3"}), "8986011389013820423"},
-        IccidCase{"HuaweiME909s_SwappedFillerInside", Vendor::huawei, ok({"^ICCID: 98681031F81083022433"}), std::nullopt},
+        // 'F' inside the account part is a digit on China Mobile cards ("898602F9..."), not a filler.
+        IccidCase{"HuaweiME909s_SwappedHexInside", Vendor::huawei, ok({"^ICCID: 98681031F81083022433"}),
+                  "898601138F0138204233"},
+        IccidCase{"HuaweiME909s_NotAnIccid", Vendor::huawei, ok({"^ICCID: 00681031981083022433"}), std::nullopt},
         IccidCase{"HuaweiME909s_Plain", Vendor::huawei, ok({"^ICCID: 89860113890138204233"}), "89860113890138204233"},
         IccidCase{"Generic_Crsm", Vendor::generic, ok({"+CRSM: 144,0,\"98681031981083022433\""}), "89860113890138204233"},
                 IccidCase{"Generic_Crsm19DigitsFiller", Vendor::generic, ok({"+CRSM: 144,0,\"986810319810830224F3\""}),
@@ -472,7 +475,8 @@ TEST(VendorDetail, SwappedIccid) {
     EXPECT_EQ(detail::decode_swapped_iccid("98681031981083022433"), "89860113890138204233");
     EXPECT_EQ(detail::decode_swapped_iccid("\"98681031981083022433\""), "89860113890138204233");
     EXPECT_EQ(detail::decode_swapped_iccid("9868103109831002423"), std::nullopt);  // odd length
-    EXPECT_EQ(detail::decode_swapped_iccid("98681031981083A22433"), std::nullopt);
+    // Hex digits are account digits on China Mobile cards, never in the country/issuer part.
+    EXPECT_EQ(detail::decode_swapped_iccid("98681A31981083022433"), std::nullopt);
 }
 
 }  // namespace
