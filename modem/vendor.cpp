@@ -1,4 +1,4 @@
-// Vendor selection, detection, redaction and the helpers the profiles share.
+// Vendor selection, detection and the helpers the profiles share.
 #include "modem/vendor.hpp"
 
 #include <algorithm>
@@ -175,60 +175,6 @@ Vendor detect_vendor_text(std::string_view text) {
     if (detail::contains_ci(text, "airm2m") || detail::contains_ci(text, "luat")) return Vendor::luat;
     if (detail::contains_ci(text, "huawei")) return Vendor::huawei;
     return Vendor::generic;
-}
-
-namespace {
-
-struct SecretRule {
-    std::string_view name;   // upper-case, without "AT"
-    uint32_t secret_mask;    // bit i = argument i is secret
-};
-
-constexpr uint32_t kAll = 0xffffffffu;
-constexpr std::array<SecretRule, 8> kSecretRules{{
-    {"+CGAUTH", (1u << 2) | (1u << 3)},   // user/password (either order)
-    {"+QICSGP", (1u << 3) | (1u << 4)},
-    {"+CPNETAPN", (1u << 2) | (1u << 3)},
-    {"^NDISDUP", (1u << 3) | (1u << 4)},
-    {"+CNCFG", (1u << 3) | (1u << 4)},
-    {"+CPIN", kAll},
-    {"+CPWD", kAll},
-    {"+CLCK", kAll},
-}};
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
-
-std::string redacted(std::string_view at_command) {
-    const size_t eq = at_command.find('=');
-    if (eq == std::string_view::npos || at_command.size() < 2) return std::string(at_command);
-    std::string_view name = at_command.substr(0, eq);
-    if (name.size() >= 2 && iequals(name.substr(0, 2), "AT")) name.remove_prefix(2);
-    uint32_t mask = 0;
-    for (const auto& rule : kSecretRules)
-        if (iequals(name, rule.name)) mask = rule.secret_mask;
-    if (mask == 0) return std::string(at_command);
-
-    std::string out(at_command.substr(0, eq + 1));
-    const auto args = detail::split_raw(at_command.substr(eq + 1));
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (i > 0) out.push_back(',');
-        const std::string_view arg = args[i];
-        const std::string_view bare = detail::trim(arg);
-        const bool secret = (i >= 32) ? mask == kAll : (mask >> i) & 1u;
-        if (!secret || bare.empty() || bare == "\"\"") {
-            out.append(arg);
-        } else {
-            out.append(bare.front() == '"' ? "\"***\"" : "***");
-        }
-    }
-    return out;
 }
 
 }  // namespace cellgate::modem

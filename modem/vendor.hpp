@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modem/at_redact.hpp"
 #include "modem/at_types.hpp"
 
 namespace cellgate::modem {
@@ -69,7 +70,5 @@ std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v);
 std::optional<Vendor> detect_vendor_usb(uint16_t vid, uint16_t pid);
 // Detection from AT+CGMI / ATI text (manufacturer line, e.g. "Quectel", "SIMCOM INCORPORATED").
 Vendor detect_vendor_text(std::string_view manufacturer_or_ati);
-// Replaces quoted arguments after the first in AT+CGAUTH / vendor APN commands with "***".
-std::string redacted(std::string_view at_command);
 
 }  // namespace cellgate::modem
