@@ -87,7 +87,8 @@ ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig 
     });
     port_timer_ = make_timer("port return", [this] {
         status_.failed_reason = FailedReason::port_missing;
-        status_.last_error = "port " + config_.port + " did not return within " + duration_text(config_.port_return_timeout);
+        status_.last_error = "port " + config_.port + " did not return within " + duration_text(config_.port_return_timeout) +
+                             (port_error_.empty() ? "" : " (" + port_error_ + ")");
         log::error("modem: ", status_.last_error, "; still waiting for it");
         publish();
     });
@@ -110,6 +111,14 @@ ModemController::~ModemController() {
 
 void ModemController::set_port_name(const std::string& port) {
     status_.port = port;
+    publish();
+}
+
+void ModemController::port_unavailable(const std::string& error, bool scanned) {
+    port_error_ = error;
+    if (phase_ != Phase::waiting_port || port_timer_->armed()) return;
+    status_.last_error = error;
+    if (scanned) status_.failed_reason = FailedReason::port_missing;
     publish();
 }
 
@@ -604,6 +613,8 @@ void ModemController::handle_opened() {
     opened_at_ = sched_.now();
     port_timer_->cancel();
     if (status_.failed_reason == FailedReason::port_missing) status_.failed_reason = FailedReason::none;
+    if (!port_error_.empty() && status_.last_error.find(port_error_) != std::string::npos) status_.last_error.clear();
+    port_error_.clear();
     begin_bringup(phase_ == Phase::resetting ? "port returned after reset" : "port opened");
 }
 

@@ -35,6 +35,10 @@ public:
     // Vendor learned from USB VID:PID when the port was located (before any AT).
     void set_usb_vendor(std::optional<Vendor> v) { usb_vendor_ = v; }
     void set_port_name(const std::string& port);
+    // The transport could not open the port (`error` says why). While waiting for a first port
+    // this is published as LastError; when `scanned` (port: auto found no module at all) also as
+    // FailedReason port-missing. A port that went away is given port_return_timeout first.
+    void port_unavailable(const std::string& error, bool scanned);
     // Starts bring-up if the port is open; otherwise waits for the transport's on_opened.
     void start();
     // Reboots the module now (D-Bus Reset()).
@@ -135,6 +139,8 @@ private:
     // burns one of three attempts, and a PUK-locked SIM needs a site visit.
     bool pin_rejected_ = false;
     bool pin_sent_ = false;
+    // Why the port could not be opened, last time it was tried.
+    std::string port_error_;
     Clock::time_point opened_at_{};
 };
 

@@ -100,27 +100,33 @@ std::optional<std::string> find_value(const AtResult& reply, std::string_view pr
 std::optional<std::string> decode_swapped_iccid(std::string_view hex) { return iccid_from_ef(hex); }
 
 const std::vector<std::pair<Vendor, UsbId>>& usb_table() {
-    // Sources: ModemManager's port-type rules and Linux drivers/usb/serial/option.c.
+    // Sources: ModemManager's port-type rules, and the usb-devices listings in the Linux
+    // drivers/usb/serial/option.c commits that added each module.
     static const std::vector<std::pair<Vendor, UsbId>> table = {
-        {Vendor::quectel, {0x2c7c, 0x0125, 2, "Quectel EC25/EG25"}},
-        {Vendor::quectel, {0x2c7c, 0x0121, 2, "Quectel EC21"}},
-        {Vendor::quectel, {0x2c7c, 0x0191, 2, "Quectel EG91"}},
-        {Vendor::quectel, {0x2c7c, 0x0195, 2, "Quectel EG95"}},
-        {Vendor::quectel, {0x2c7c, 0x0296, 2, "Quectel BG96"}},
-        {Vendor::quectel, {0x2c7c, 0x0306, 2, "Quectel EG06/EP06"}},
-        {Vendor::quectel, {0x2c7c, 0x0800, 2, "Quectel RM500Q"}},
-        {Vendor::quectel, {0x2c7c, 0x0801, 2, "Quectel RM520N"}},
-        // EC200x: public scripts only name "ttyUSB1", never the interface number.
-        {Vendor::quectel, {0x2c7c, 0x6002, kAtInterfaceUnknown, "Quectel EC200S"}},
-        {Vendor::quectel, {0x2c7c, 0x6005, kAtInterfaceUnknown, "Quectel EC200A"}},
-        {Vendor::quectel, {0x2c7c, 0x6026, kAtInterfaceUnknown, "Quectel EC200T"}},
-        {Vendor::quectel, {0x2c7c, 0x0901, kAtInterfaceUnknown, "Quectel EC200U"}},
-        {Vendor::quectel, {0x2c7c, 0x6001, kAtInterfaceUnknown, "Quectel EG912Y"}},
-        {Vendor::simcom, {0x1e0e, 0x9001, 2, "SIMCom SIM7600/SIM7100/SIM7000"}},
-        {Vendor::simcom, {0x1e0e, 0x9011, 4, "SIMCom A7600E-H/A7602E-H"}},
-        {Vendor::luat, {0x19d1, 0x0001, kAtInterfaceUnknown, "AirM2M Air780E"}},
-        {Vendor::luat, {0x1782, 0x4e00, kAtInterfaceUnknown, "Luat Air72xU"}},
-        {Vendor::huawei, {0x12d1, 0x15c1, kAtInterfaceByClass, "Huawei ME909s"}},
+        {Vendor::quectel, {0x2c7c, 0x0125, 2, "Quectel EC25/EG25", true}},
+        {Vendor::quectel, {0x2c7c, 0x0121, 2, "Quectel EC21", true}},
+        {Vendor::quectel, {0x2c7c, 0x0191, 2, "Quectel EG91", true}},
+        {Vendor::quectel, {0x2c7c, 0x0195, 2, "Quectel EG95", true}},
+        {Vendor::quectel, {0x2c7c, 0x0296, 2, "Quectel BG96", true}},
+        {Vendor::quectel, {0x2c7c, 0x0306, 2, "Quectel EG06/EP06", true}},
+        {Vendor::quectel, {0x2c7c, 0x0800, 2, "Quectel RM500Q", true}},
+        {Vendor::quectel, {0x2c7c, 0x0801, 2, "Quectel RM520N", true}},
+        // ASR-based EC200x and EG912Y: ECM/RNDIS on 0/1, then DIAG, AT, MODEM (option.c commits for
+        // EC200A and EG912Y; EC200S-CN and EC200T show the same five interfaces).
+        {Vendor::quectel, {0x2c7c, 0x6002, 3, "Quectel EC200S", false}},
+        {Vendor::quectel, {0x2c7c, 0x6005, 3, "Quectel EC200A", false}},
+        {Vendor::quectel, {0x2c7c, 0x6026, 3, "Quectel EC200T", false}},
+        {Vendor::quectel, {0x2c7c, 0x6001, 3, "Quectel EG912Y", false}},
+        // Unisoc-based EC200U: ECM on 0/1, then AT, AP, CP, NMEA, DIAG, MOS (option.c commit).
+        {Vendor::quectel, {0x2c7c, 0x0901, 2, "Quectel EC200U", false}},
+        {Vendor::simcom, {0x1e0e, 0x9001, 2, "SIMCom SIM7600/SIM7100/SIM7000", false}},
+        {Vendor::simcom, {0x1e0e, 0x9011, 4, "SIMCom A7600E-H/A7602E-H", false}},
+        // Air780E (EC618): three CDC-ACM functions on interfaces 2, 4 and 6, AT on 6 (the module's
+        // enumeration as public Linux tools show it); its firmware also names the interface "AT".
+        {Vendor::luat, {0x19d1, 0x0001, 6, "AirM2M Air780E", false}},
+        // Air72xU (UIS8910): RNDIS on 0/1, then AT, PPP+AT, debug (option.c commit).
+        {Vendor::luat, {0x1782, 0x4e00, 2, "Luat Air72xU", false}},
+        {Vendor::huawei, {0x12d1, 0x15c1, kAtInterfaceByClass, "Huawei ME909s", false}},
     };
     return table;
 }

@@ -34,6 +34,9 @@ struct UsbId {
     uint16_t pid;
     int at_interface;  // bInterfaceNumber of the AT port for this VID:PID
     const char* model;
+    // Qualcomm-based Quectel modules put RNDIS in front of their serial interfaces, moving AT from
+    // interface 2 to 4; modules whose composition always starts with the netdev do not.
+    bool at_moves_with_rndis;
 };
 
 class VendorProfile {
