@@ -186,6 +186,7 @@ void ModemController::begin_bringup(const std::string& reason) {
     probe_tries_ = sim_busy_tries_ = pin_wait_tries_ = 0;
     pin_sent_ = false;
     status_.ip_address.clear();
+    status_.cell = {};
     set_phase(Phase::probing, reason);
     probe();
 }
@@ -478,6 +479,7 @@ void ModemController::enter_connected(const std::string& ip) {
 
 void ModemController::poll_signal() {
     if (!at_.is_open() || phase_ == Phase::resetting || phase_ == Phase::waiting_port) return;
+    auto round = std::make_shared<CellRound>();
     std::vector<Query> q;
     q.push_back({"AT+CSQ", kQuery, [this](const AtResult& r) {
                      if (auto s = r.ok() ? parse_csq(r.value("+CSQ:")) : std::nullopt) {
@@ -486,16 +488,19 @@ void ModemController::poll_signal() {
                      }
                  }});
     if (has_cesq_)
-        q.push_back({"AT+CESQ", kQuery, [this](const AtResult& r) {
+        q.push_back({"AT+CESQ", kQuery, [this, round](const AtResult& r) {
                          if (!r.ok()) {
                              if (r.status != AtStatus::timeout) has_cesq_ = false;  // not every module has it
                              return;
                          }
+                         if (auto c = cell_from_cesq(r.value("+CESQ:"))) round->take(*c);
                          // CSQ is coarse on LTE; RSRP is what the radio actually sees.
                          if (auto e = parse_cesq(r.value("+CESQ:")); e && e->rsrp_dbm)
                              status_.signal_quality = static_cast<uint32_t>(rsrp_to_percent(*e->rsrp_dbm));
                      }});
-    run_all(std::move(q), [this] {
+    add_cell_query(q, round);
+    run_all(std::move(q), [this, round] {
+        take_cell(*round);
         publish();
         if (seq_.consecutive_timeouts() >= kMaxConsecutiveTimeouts) {
             recover(FailedReason::no_response, "module stopped answering");
@@ -503,6 +508,26 @@ void ModemController::poll_signal() {
         }
         signal_timer_->arm(config_.signal_interval);
     });
+}
+
+void ModemController::add_cell_query(std::vector<Query>& q, const std::shared_ptr<CellRound>& round) {
+    const auto step = vendor_ && has_cell_query_ ? serving_cell_query(vendor_->id()) : std::nullopt;
+    if (!step) return;
+    q.push_back({step->command, step->timeout, [this, round](const AtResult& r) {
+                     if (r.status == AtStatus::error || r.status == AtStatus::cme_error) {
+                         has_cell_query_ = false;  // firmware without it (older EC2x, A76xx)
+                         return;
+                     }
+                     if (auto c = vendor_ ? parse_serving_cell(vendor_->id(), r) : std::nullopt) round->take(*c);
+                 }});
+}
+
+// A round where nothing was heard (timeouts) keeps the last cell; otherwise the round's cell is
+// the cell, and its RAT, when it names one, is the access technology right now.
+void ModemController::take_cell(const CellRound& round) {
+    if (!round.heard) return;
+    status_.cell = round.cell;
+    if (round.cell.rat != AccessTech::none) status_.access_tech = round.cell.rat;
 }
 
 void ModemController::poll_status() {
@@ -621,6 +646,7 @@ void ModemController::handle_opened() {
 void ModemController::handle_lost(const std::string& why) {
     cancel_pending();
     status_.ip_address.clear();
+    status_.cell = {};
     registration_.reset();
     if (phase_ == Phase::resetting) {
         log::info("modem: port closed during reset (", why, "), waiting for it to return");

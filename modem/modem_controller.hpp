@@ -18,6 +18,7 @@
 #include "modem/modem_status.hpp"
 #include "modem/recovery_ladder.hpp"
 #include "modem/registration.hpp"
+#include "modem/serving_cell.hpp"
 #include "modem/vendor.hpp"
 
 namespace cellgate::modem {
@@ -89,6 +90,17 @@ private:
 
     // Status while up.
     void poll_signal();
+    // One signal poll's view of the serving cell: +CESQ, then the vendor's report over it.
+    struct CellRound {
+        ServingCell cell;
+        bool heard = false;
+        void take(const ServingCell& c) {
+            cell = heard ? merged(cell, c) : c;
+            heard = true;
+        }
+    };
+    void add_cell_query(std::vector<Query>& q, const std::shared_ptr<CellRound>& round);
+    void take_cell(const CellRound& round);
     void poll_status();
 
     // Faults.
@@ -133,6 +145,8 @@ private:
     int sim_busy_tries_ = 0;
     int pin_wait_tries_ = 0;
     bool has_cesq_ = true;
+    // Cleared when the vendor's serving-cell query answers ERROR: the firmware lacks it.
+    bool has_cell_query_ = true;
     // The module took AT+C5GREG=2 (a 5G module): its 5G-core registration is read too.
     bool has_c5greg_ = false;
     // Once the SIM has refused our PIN we never send it again in this daemon's life: each try
