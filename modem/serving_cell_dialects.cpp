@@ -206,6 +206,18 @@ void cpsi_levels(ServingCell& c, std::string_view rsrq_s, std::string_view rsrp_
     c.sinr_db = db_value(snr_s, -30, 50);
 }
 
+// The identity part LTE and NR5G_SA share: <mode>,<op>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<band>,<channel>.
+ServingCell cpsi_cell(const std::vector<std::string>& f, AccessTech rat) {
+    ServingCell c;
+    c.rat = rat;
+    c.tac = hex_id(field(f, 3));
+    c.cell_id = hex_of_decimal(field(f, 4));
+    c.pci = to_u32(field(f, 5));
+    c.band = cpsi_band(field(f, 6));
+    c.arfcn = to_u32(field(f, 7));
+    return c;
+}
+
 }  // namespace
 
 std::optional<ServingCell> parse_cpsi(std::string_view value) {
@@ -216,23 +228,13 @@ std::optional<ServingCell> parse_cpsi(std::string_view value) {
     if (mode == "NO SERVICE") return c;
     if (mode.starts_with("LTE")) {
         // LTE,<op>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<band>,<earfcn>,<dlbw>,<ulbw>,<RSRQ>,<RSRP>,<RSSI>,<RSSNR>
-        c.rat = AccessTech::lte;
-        c.tac = hex_id(field(f, 3));
-        c.cell_id = hex_of_decimal(field(f, 4));
-        c.pci = to_u32(field(f, 5));
-        c.band = cpsi_band(field(f, 6));
-        c.arfcn = to_u32(field(f, 7));
+        c = cpsi_cell(f, AccessTech::lte);
         cpsi_levels(c, field(f, 10), field(f, 11), field(f, 13));
         return c;
     }
     if (mode == "NR5G_SA") {
         // NR5G_SA,<op>,<MCC>-<MNC>,<TAC>,<SCellID>,<PCellID>,<band>,<ARFCN>,<RSRP>,<RSRQ>,<SNR>
-        c.rat = AccessTech::nr5g;
-        c.tac = hex_id(field(f, 3));
-        c.cell_id = hex_of_decimal(field(f, 4));
-        c.pci = to_u32(field(f, 5));
-        c.band = cpsi_band(field(f, 6));
-        c.arfcn = to_u32(field(f, 7));
+        c = cpsi_cell(f, AccessTech::nr5g);
         cpsi_levels(c, field(f, 9), field(f, 8), field(f, 10));
         return c;
     }

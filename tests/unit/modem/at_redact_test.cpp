@@ -17,8 +17,26 @@ struct RedactCase {
 class AtRedactCommand : public ::testing::TestWithParam<RedactCase> {};
 TEST_P(AtRedactCommand, Masks) { EXPECT_EQ(redacted(GetParam().in), GetParam().out); }
 INSTANTIATE_TEST_SUITE_P(
-    MqttAndVendorCommands, AtRedactCommand,
+    Commands, AtRedactCommand,
     ::testing::Values(
+        RedactCase{"AT+CGAUTH=1,2,\"bob\",\"s3cret\"", "AT+CGAUTH=1,2,\"***\",\"***\""},
+        RedactCase{"AT+CGAUTH=1,1,\"s3cret\",\"bob\"", "AT+CGAUTH=1,1,\"***\",\"***\""},
+        RedactCase{"AT+QICSGP=1,1,\"cmnet\",\"bob\",\"s3cret\",2", "AT+QICSGP=1,1,\"cmnet\",\"***\",\"***\",2"},
+        RedactCase{"AT+QICSGP=1,1,\"cmnet\",\"\",\"\",0", "AT+QICSGP=1,1,\"cmnet\",\"\",\"\",0"},
+        RedactCase{"AT+CPNETAPN=2,\"jscmiot\",\"u9682\",\"iot98765\",2", "AT+CPNETAPN=2,\"jscmiot\",\"***\",\"***\",2"},
+        RedactCase{"AT+CPNETAPN=2,jscmiot,u9682,iot98765,2", "AT+CPNETAPN=2,jscmiot,***,***,2"},
+        RedactCase{"AT^NDISDUP=1,1,\"corp\",\"bob\",\"s3cret\",2", "AT^NDISDUP=1,1,\"corp\",\"***\",\"***\",2"},
+        RedactCase{"AT^NDISDUP=1,1,\"corp\"", "AT^NDISDUP=1,1,\"corp\""},
+        RedactCase{"AT+CNCFG=0,1,\"apn\",\"user\",\"pass\",3", "AT+CNCFG=0,1,\"apn\",\"***\",\"***\",3"},
+        RedactCase{"AT+CPIN=\"1234\"", "AT+CPIN=\"***\""},
+        RedactCase{"AT+CPIN=\"12345678\",\"4321\"", "AT+CPIN=\"***\",\"***\""},
+        RedactCase{"at+cpin=1234", "at+cpin=***"},
+        RedactCase{"AT+CGAUTH=1,1,\"a,b\",\"c\"", "AT+CGAUTH=1,1,\"***\",\"***\""},
+        RedactCase{"AT+CPIN?", "AT+CPIN?"},
+        RedactCase{"AT+CGDCONT=1,\"IP\",\"internet\"", "AT+CGDCONT=1,\"IP\",\"internet\""},
+        RedactCase{"AT+CGACT=1,1", "AT+CGACT=1,1"},
+        RedactCase{"AT", "AT"},
+        RedactCase{"", ""},
         // Quectel MQTT AT manual: QMTCONN <idx>,<client id>,<user>,<password>.
         RedactCase{"AT+QMTCONN=0,\"dev1\",\"dev1&a1b2\",\"9f8e7d\"", "AT+QMTCONN=0,\"dev1\",\"***\",\"***\""},
         RedactCase{"AT+QMTCONN=0,\"dev1\"", "AT+QMTCONN=0,\"dev1\""},
