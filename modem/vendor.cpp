@@ -2,7 +2,6 @@
 #include "modem/vendor.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <charconv>
 
