@@ -1,6 +1,8 @@
 #include "daemon/bus_modem.hpp"
 
 #include <array>
+#include <cstdint>
+#include <limits>
 
 namespace cellgate {
 namespace {
@@ -10,6 +12,9 @@ using modem::ModemStatus;
 BusValue str(const char* s) { return std::string(s); }
 
 using Row = Property<ModemStatus>;
+
+constexpr uint32_t kUnknownUnsigned = std::numeric_limits<uint32_t>::max();
+constexpr int32_t kUnknownSigned = std::numeric_limits<int32_t>::min();
 
 constexpr std::array kModemProperties{
     Row{"State", "s", [](const ModemStatus& s) { return str(to_string(s.state)); }},
@@ -28,6 +33,17 @@ constexpr std::array kModemProperties{
     Row{"OperatorCode", "s", [](const ModemStatus& s) { return BusValue{s.operator_code}; }},
     Row{"SignalQuality", "u", [](const ModemStatus& s) { return BusValue{s.signal_quality}; }},
     Row{"Rssi", "i", [](const ModemStatus& s) { return BusValue{s.rssi_dbm}; }},
+    // The serving cell. An unknown number shows a value no reading can take: 0 for Rsrp and Rsrq
+    // (as for Rssi), kUnknownSigned for Sinr (0 dB is a real SINR), kUnknownUnsigned for Earfcn
+    // and Pci (channel 0 and PCI 0 exist).
+    Row{"Band", "s", [](const ModemStatus& s) { return BusValue{s.cell.band}; }},
+    Row{"Earfcn", "u", [](const ModemStatus& s) { return BusValue{s.cell.arfcn.value_or(kUnknownUnsigned)}; }},
+    Row{"Pci", "u", [](const ModemStatus& s) { return BusValue{s.cell.pci.value_or(kUnknownUnsigned)}; }},
+    Row{"CellId", "s", [](const ModemStatus& s) { return BusValue{s.cell.cell_id}; }},
+    Row{"Tac", "s", [](const ModemStatus& s) { return BusValue{s.cell.tac}; }},
+    Row{"Rsrp", "i", [](const ModemStatus& s) { return BusValue{int32_t{s.cell.rsrp_dbm.value_or(0)}}; }},
+    Row{"Rsrq", "i", [](const ModemStatus& s) { return BusValue{int32_t{s.cell.rsrq_db.value_or(0)}}; }},
+    Row{"Sinr", "i", [](const ModemStatus& s) { return BusValue{int32_t{s.cell.sinr_db.value_or(kUnknownSigned)}}; }},
     Row{"Apn", "s", [](const ModemStatus& s) { return BusValue{s.apn}; }},
     Row{"IpAddress", "s", [](const ModemStatus& s) { return BusValue{s.ip_address}; }},
     Row{"Resets", "u", [](const ModemStatus& s) { return BusValue{s.resets}; }},

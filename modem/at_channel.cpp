@@ -11,6 +11,7 @@
 #include "base/lifetime.hpp"
 #include "base/log.hpp"
 #include "modem/at_parser.hpp"
+#include "modem/at_redact.hpp"
 
 namespace cellgate::modem {
 namespace {
@@ -235,6 +236,9 @@ struct AtChannel::Impl {
         echo_seen = false;
         set_state(ChannelState::busy, command_name_for_log(current.text));
         command_timer->arm(current.timeout);
+        // Both directions of the dialogue go to the debug log, secrets masked, so a field report
+        // can be read from the journal.
+        if (log::enabled(log::Level::debug)) log::debug("at > ", redacted(current.text));
         write(current.text + "\r");
     }
 
@@ -300,6 +304,7 @@ struct AtChannel::Impl {
 
     void on_line(const std::string& line) {
         if (self.on_heard) self.on_heard();
+        if (log::enabled(log::Level::debug)) log::debug("at < ", redacted_line(line));
         const bool busy = state == ChannelState::busy;
         if (busy && !echo_seen && is_echo(line, current.text)) {
             echo_seen = true;

@@ -248,8 +248,10 @@ std::optional<FinalResult> parse_final_result(std::string_view raw) {
         Coded{"MODEM ERROR:", AtStatus::error},  // EZX phones, per ModemManager
     };
     for (const auto& k : kCoded) {
-        if (!line.starts_with(k.prefix)) continue;
-        const auto text = trim(line.substr(k.prefix.size()));
+        // Some firmware ends a failed command with the bare word, colon and code left out.
+        const auto word = k.prefix.substr(0, k.prefix.size() - 1);
+        if (!line.starts_with(k.prefix) && line != word) continue;
+        const auto text = trim(line.substr(std::min(line.size(), k.prefix.size())));
         r.status = k.status;
         r.error_text = std::string(text);
         r.error_code = parse_code(text);
@@ -287,9 +289,13 @@ bool solicits(std::string_view command, std::string_view line) {
         // Set forms answer with lines (AT+CGPADDR=1) unless the name is an indication: after
         // AT+CREG=2 or AT+CPIN="1234" a "+CREG:" / "+CPIN:" line is the URC it switched on.
         if (form.front() == '=') return !is_urc_prefix(line);
-        // "+CREG: 1" without "<n>," cannot be the read reply, so it stays a URC.
-        for (const std::string_view reg : kRegistrationNames)
-            if (iequals(name, reg)) return line.find(',') != std::string_view::npos;
+        // Only a line with the read layout ("<n>,<stat>,...") answers AT+CxREG?; one shaped like a
+        // URC ("+CREG: 1", "+CEREG: 1,\"1A2B\",...") is news that crossed the query, and stays a URC.
+        for (const std::string_view reg : kRegistrationNames) {
+            if (!iequals(name, reg)) continue;
+            if (const auto r = parse_creg(line.substr(line.find(':') + 1))) return r->n.has_value();
+            return line.find(',') != std::string_view::npos;
+        }
         return true;
     }
     return false;

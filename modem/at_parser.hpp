@@ -68,7 +68,8 @@ struct FinalResult {
 };
 // OK, ERROR, +CME ERROR, +CMS ERROR, NO CARRIER, BUSY, NO ANSWER, NO DIALTONE, CONNECT[ <rate>],
 // COMMAND NOT SUPPORT, MODEM ERROR; nullopt for anything else. Verbose +CME ERROR texts get their
-// numeric code from cme_code_from_text().
+// numeric code from cme_code_from_text(). An error with no code after it ("+CME ERROR:", "+CME
+// ERROR", "MODEM ERROR:") still ends the command, with error_code -1 and an empty error_text.
 std::optional<FinalResult> parse_final_result(std::string_view line);
 
 // Starts with a prefix only ever sent unsolicited, or one that is unsolicited unless the pending

@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "modem/iccid.hpp"
+
 namespace cellgate::modem {
 namespace {
 
@@ -96,6 +98,24 @@ bool is_ipv4(std::string_view s) {
 
 bool is_unspecified_address(std::string_view s) {
     return s.empty() || std::all_of(s.begin(), s.end(), [](char c) { return c == '0' || c == '.' || c == ':'; });
+}
+
+// "  0 5" -> "05": some modules pad inside location fields.
+std::string without_spaces(std::string_view s) {
+    std::string out;
+    for (const char c : s)
+        if (!is_space(c)) out.push_back(c);
+    return out;
+}
+
+// A registration line's second field is either <stat> (read layout: "<n>,<stat>,...") or a LAC/TAC
+// (URC layout: "<stat>,<lac>,..."). A <stat> is a decimal below 100, never quoted, possibly with
+// leading zeros ("001"); a location is quoted, has hex letters, is empty, or has 4 digits.
+bool looks_like_location(const Field& f) {
+    if (f.quoted) return true;
+    const auto t = without_spaces(f.text);
+    if (t.empty() || t.size() >= 4 || !all_of(t, is_digit)) return true;
+    return t.find_first_not_of('0') != std::string::npos && t.size() - t.find_first_not_of('0') > 2;
 }
 
 std::string collapse_spaces(std::string_view s) {
@@ -196,35 +216,39 @@ std::optional<ExtendedSignal> parse_cesq(std::string_view value) {
 
 int rsrp_to_percent(int rsrp_dbm) { return std::clamp((rsrp_dbm + 140) * 100 / 96, 0, 100); }
 
-std::optional<RegInfo> parse_creg(std::string_view value, bool solicited) {
+std::optional<RegInfo> parse_creg(std::string_view value) {
     const auto f = split_raw(value);
     if (f.empty() || f.size() > 12) return std::nullopt;
-    // The read reply carries <n> first. A quoted hex field is the LAC, which settles the layout
-    // whatever the caller thought (a late read reply can arrive as a "URC"); without quotes a
-    // 2-field line can only be "<n>,<stat>", and a 1-field one only "<stat>".
-    std::size_t first_quoted = f.size();
-    for (std::size_t i = 0; i < f.size(); ++i)
-        if (f[i].quoted) {
-            first_quoted = i;
-            break;
-        }
-    std::size_t off = solicited ? 1 : 0;
-    if (first_quoted == 1) off = 0;
-    else if (first_quoted == 2) off = 1;
-    else if (first_quoted == f.size() && f.size() == 2) off = 1;
-    if (f.size() == 1) off = 0;
+    // Field counts fix the layout when they can: 1 = <stat> (URC), 2 = <n>,<stat> (read), 3 =
+    // <stat>,<lac>,<ci> (URC; a read reply has no 3-field form). From 4 fields on, the second field
+    // decides: a location there means the URC layout, a <stat> the read layout. Quotes mark the
+    // location best ("002,0011,\"0f0d\",..." is a read reply despite its 4-digit <stat>).
+    std::size_t off = 0;
+    if (f.size() == 2) off = 1;
+    else if (f.size() >= 4)
+        off = !looks_like_location(f[1]) || (f[2].quoted && !f[1].quoted && all_of(f[1].text, is_digit)) ? 1 : 0;
 
     const auto stat = parse_int(f[off].text);
     if (!stat) return std::nullopt;
-    if (off == 1 && !parse_int(f[0].text)) return std::nullopt;
     RegInfo r;
+    if (off == 1) {
+        r.n = parse_int(f[0].text);
+        if (!r.n) return std::nullopt;
+    }
     r.stat = *stat;
-    if (off + 1 < f.size()) r.lac = to_upper(f[off + 1].text);
-    if (off + 2 < f.size()) r.ci = to_upper(f[off + 2].text);
+    // After <stat>: <lac>,<ci>,<AcT>,... -- except that some LTE modules put a 1-2 digit RAC between
+    // TAC and cell id ("1F00, 20 ,79D903 ,7"); that is the only 4-field tail whose second field is
+    // that short while the third is a full cell id.
+    std::vector<Field> rest(f.begin() + static_cast<std::ptrdiff_t>(off) + 1, f.end());
+    for (auto& x : rest) x.text = without_spaces(x.text);
+    if (rest.size() == 4 && !rest[1].quoted && !rest[1].text.empty() && rest[1].text.size() <= 2 &&
+        rest[2].text.size() > 2)
+        rest.erase(rest.begin() + 1);
+    if (!rest.empty()) r.lac = to_upper(rest[0].text);
+    if (rest.size() > 1) r.ci = to_upper(rest[1].text);
     if (!all_of(r.lac, is_hex) || !all_of(r.ci, is_hex)) return std::nullopt;
-    bool malformed = false;
-    r.act = optional_int(f, off + 3, malformed);
-    if (malformed) return std::nullopt;
+    // An unreadable AcT (Samsung's " B") leaves the technology unknown; <stat> still stands.
+    if (rest.size() > 2) r.act = parse_int(rest[2].text);
     return r;
 }
 
@@ -330,11 +354,8 @@ std::optional<std::string> parse_digits_line(const AtResult& reply) {
 }
 
 std::optional<std::string> parse_iccid_line(const AtResult& reply) {
-    for (const auto& line : reply.lines) {
-        auto v = to_upper(unquote(strip_tag(line)));
-        if (!v.empty() && v.back() == 'F') v.pop_back();
-        if (v.size() >= 19 && v.size() <= 20 && all_of(v, is_digit)) return v;
-    }
+    for (const auto& line : reply.lines)
+        if (auto id = parse_iccid(strip_tag(line))) return id;
     return std::nullopt;
 }
 

@@ -36,14 +36,16 @@ std::optional<ExtendedSignal> parse_cesq(std::string_view value);
 int rsrp_to_percent(int rsrp_dbm);
 
 struct RegInfo {
+    std::optional<int> n;         // the read layout's leading <n>; nullopt for the URC layout
     int stat = 0;                 // 3GPP <stat>
-    std::string lac;              // hex, "" if absent
+    std::string lac;              // LAC/TAC, hex, "" if absent
     std::string ci;               // hex, "" if absent
-    std::optional<int> act;       // 3GPP <AcT>
+    std::optional<int> act;       // 3GPP <AcT>; nullopt when absent or unreadable
 };
-// The value of +CREG/+CGREG/+CEREG. `solicited` = reply to "AT+CxREG?" (carries <n> first);
-// otherwise a URC. Returns nullopt when malformed.
-std::optional<RegInfo> parse_creg(std::string_view value, bool solicited);
+// The value of +CREG/+CGREG/+CEREG/+C5GREG, read reply or URC: the layout is told by the line's
+// shape, never by who asked, because read replies also arrive late, unsolicited. nullopt when
+// <stat> or the location cannot be read.
+std::optional<RegInfo> parse_creg(std::string_view value);
 Registration registration_from_stat(int stat);
 AccessTech access_tech_from_act(int act);
 
@@ -71,8 +73,9 @@ PdpEvent parse_cgev(std::string_view value);
 // Bare-digit identity lines (AT+CGSN, AT+CIMI): first line of `reply.lines` that is all digits
 // (after an optional "+CGSN:" prefix and quotes). nullopt when absent.
 std::optional<std::string> parse_digits_line(const AtResult& reply);
-// ICCID: 19-20 characters of digits (a trailing 'F' filler is dropped), from a bare line or after
-// any "+XXX:" / "^XXX:" prefix.
+// ICCID from a bare line or after any "+XXX:" / "^XXX:" prefix, as parse_iccid() reads it
+// (modem/iccid.hpp): hex account digits kept, the SIM's nibble-swapped form decoded, anything not
+// starting with 89 refused.
 std::optional<std::string> parse_iccid_line(const AtResult& reply);
 
 // Splits a reply value on commas outside double quotes; each field is trimmed and unquoted.

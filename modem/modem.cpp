@@ -28,6 +28,7 @@ struct Modem::Impl {
             // The channel retries every second while the module is away; say so once, not every time.
             if (error != last_error) log::warning("modem: cannot open ", config.port, ": ", error, " (will keep trying)");
             last_error = error;
+            controller.port_unavailable(error, config.port == "auto");
             return nullptr;
         }
         last_error.clear();

@@ -61,8 +61,9 @@ std::string first_line(const AtResult& r) {
 
 std::string describe(const AtResult& r) {
     if (r.status == AtStatus::cme_error || r.status == AtStatus::cms_error) {
-        std::string s = r.status == AtStatus::cme_error ? "+CME ERROR: " : "+CMS ERROR: ";
-        return s + (r.error_text.empty() ? std::to_string(r.error_code) : r.error_text);
+        std::string s = r.status == AtStatus::cme_error ? "+CME ERROR" : "+CMS ERROR";
+        if (!r.error_text.empty()) return s + ": " + r.error_text;
+        return r.error_code >= 0 ? s + ": " + std::to_string(r.error_code) : s + " (no code)";
     }
     if (!r.error_text.empty()) return r.error_text;
     return to_string(r.status);
@@ -96,7 +97,8 @@ ModemController::ModemController(Scheduler& sched, AtTransport& at, ModemConfig 
     revive_timer_ = make_timer("module heard", [this] { module_answers_again("it sent a line"); });
     port_timer_ = make_timer("port return", [this] {
         status_.failed_reason = FailedReason::port_missing;
-        status_.last_error = "port " + config_.port + " did not return within " + duration_text(config_.port_return_timeout);
+        status_.last_error = "port " + config_.port + " did not return within " + duration_text(config_.port_return_timeout) +
+                             (port_error_.empty() ? "" : " (" + port_error_ + ")");
         log::error("modem: ", status_.last_error, "; still waiting for it");
         publish();
     });
@@ -121,6 +123,14 @@ ModemController::~ModemController() {
 
 void ModemController::set_port_name(const std::string& port) {
     status_.port = port;
+    publish();
+}
+
+void ModemController::port_unavailable(const std::string& error, bool scanned) {
+    port_error_ = error;
+    if (phase_ != Phase::waiting_port || port_timer_->armed()) return;
+    status_.last_error = error;
+    if (scanned) status_.failed_reason = FailedReason::port_missing;
     publish();
 }
 
@@ -170,8 +180,7 @@ void ModemController::set_phase(Phase next, const std::string& reason) {
 }
 
 ModemState ModemController::derived_state() const {
-    const int packet_stat = std::max(registration_.stat(RegDomain::eps), registration_.stat(RegDomain::gprs));
-    return public_state(phase_, status_.failed_reason, is_registered_stat(packet_stat));
+    return public_state(phase_, status_.failed_reason, registration_.packet_registered());
 }
 
 void ModemController::publish() {
@@ -193,6 +202,7 @@ void ModemController::begin_bringup(const std::string& reason) {
     probe_tries_ = sim_busy_tries_ = pin_wait_tries_ = 0;
     pin_sent_ = false;
     status_.ip_address.clear();
+    status_.cell = {};
     set_phase(Phase::probing, reason);
     probe();
 }
@@ -325,8 +335,10 @@ void ModemController::start_registration() {
     send("AT+CFUN?", kQuery, [this](const AtResult& r) {
         auto then = [this] {
             std::vector<Query> q;
-            // n=2 adds LAC/CI/AcT to the URCs; modules without CGREG or CEREG answer ERROR, which is fine.
+            // n=2 adds LAC/CI/AcT to the URCs; modules without CGREG, CEREG or C5GREG answer ERROR,
+            // which is fine. Only a module that took AT+C5GREG=2 is asked AT+C5GREG? from then on.
             for (const char* c : {"AT+CREG=2", "AT+CGREG=2", "AT+CEREG=2"}) q.push_back({c, kQuery, nullptr});
+            q.push_back({"AT+C5GREG=2", kQuery, [this](const AtResult& set) { has_c5greg_ = set.ok(); }});
             run_all(std::move(q), [this] { query_registration([this] { evaluate_registration(); }); });
         };
         if (r.ok() && r.value("+CFUN:").rfind('1', 0) == 0) {
@@ -340,6 +352,7 @@ void ModemController::start_registration() {
 void ModemController::query_registration(std::function<void()> done) {
     auto take = [this](RegDomain d) { return [this, d](const AtResult& r) { registration_.take_reply(d, r); }; };
     std::vector<Query> q;
+    if (has_c5greg_) q.push_back({"AT+C5GREG?", kQuery, take(RegDomain::fivegs)});
     q.push_back({"AT+CEREG?", kQuery, take(RegDomain::eps)});
     q.push_back({"AT+CGREG?", kQuery, take(RegDomain::gprs)});
     q.push_back({"AT+CREG?", kQuery, take(RegDomain::cs)});
@@ -483,6 +496,7 @@ void ModemController::enter_connected(const std::string& ip) {
 
 void ModemController::poll_signal() {
     if (!at_.is_open() || phase_ == Phase::resetting || phase_ == Phase::waiting_port) return;
+    auto round = std::make_shared<CellRound>();
     std::vector<Query> q;
     q.push_back({"AT+CSQ", kQuery, [this](const AtResult& r) {
                      if (auto s = r.ok() ? parse_csq(r.value("+CSQ:")) : std::nullopt) {
@@ -491,16 +505,19 @@ void ModemController::poll_signal() {
                      }
                  }});
     if (has_cesq_)
-        q.push_back({"AT+CESQ", kQuery, [this](const AtResult& r) {
+        q.push_back({"AT+CESQ", kQuery, [this, round](const AtResult& r) {
                          if (!r.ok()) {
                              if (r.status != AtStatus::timeout) has_cesq_ = false;  // not every module has it
                              return;
                          }
+                         if (auto c = cell_from_cesq(r.value("+CESQ:"))) round->take(*c);
                          // CSQ is coarse on LTE; RSRP is what the radio actually sees.
                          if (auto e = parse_cesq(r.value("+CESQ:")); e && e->rsrp_dbm)
                              status_.signal_quality = static_cast<uint32_t>(rsrp_to_percent(*e->rsrp_dbm));
                      }});
-    run_all(std::move(q), [this] {
+    add_cell_query(q, round);
+    run_all(std::move(q), [this, round] {
+        take_cell(*round);
         publish();
         if (seq_.consecutive_timeouts() >= kMaxConsecutiveTimeouts) {
             recover(FailedReason::no_response, "module stopped answering");
@@ -508,6 +525,26 @@ void ModemController::poll_signal() {
         }
         signal_timer_->arm(config_.signal_interval);
     });
+}
+
+void ModemController::add_cell_query(std::vector<Query>& q, const std::shared_ptr<CellRound>& round) {
+    const auto step = vendor_ && has_cell_query_ ? serving_cell_query(vendor_->id()) : std::nullopt;
+    if (!step) return;
+    q.push_back({step->command, step->timeout, [this, round](const AtResult& r) {
+                     if (r.status == AtStatus::error || r.status == AtStatus::cme_error) {
+                         has_cell_query_ = false;  // firmware without it (older EC2x, A76xx)
+                         return;
+                     }
+                     if (auto c = vendor_ ? parse_serving_cell(vendor_->id(), r) : std::nullopt) round->take(*c);
+                 }});
+}
+
+// A round where nothing was heard (timeouts) keeps the last cell; otherwise the round's cell is
+// the cell, and its RAT, when it names one, is the access technology right now.
+void ModemController::take_cell(const CellRound& round) {
+    if (!round.heard) return;
+    status_.cell = round.cell;
+    if (round.cell.rat != AccessTech::none) status_.access_tech = round.cell.rat;
 }
 
 void ModemController::poll_status() {
@@ -657,12 +694,15 @@ void ModemController::handle_opened() {
     opened_at_ = sched_.now();
     port_timer_->cancel();
     if (status_.failed_reason == FailedReason::port_missing) status_.failed_reason = FailedReason::none;
+    if (!port_error_.empty() && status_.last_error.find(port_error_) != std::string::npos) status_.last_error.clear();
+    port_error_.clear();
     begin_bringup(phase_ == Phase::resetting ? "port returned after reset" : "port opened");
 }
 
 void ModemController::handle_lost(const std::string& why) {
     cancel_pending();
     status_.ip_address.clear();
+    status_.cell = {};
     registration_.reset();
     if (phase_ == Phase::resetting) {
         log::info("modem: port closed during reset (", why, "), waiting for it to return");

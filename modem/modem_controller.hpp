@@ -18,6 +18,7 @@
 #include "modem/modem_status.hpp"
 #include "modem/recovery_ladder.hpp"
 #include "modem/registration.hpp"
+#include "modem/serving_cell.hpp"
 #include "modem/vendor.hpp"
 
 namespace cellgate::modem {
@@ -35,6 +36,10 @@ public:
     // Vendor learned from USB VID:PID when the port was located (before any AT).
     void set_usb_vendor(std::optional<Vendor> v) { usb_vendor_ = v; }
     void set_port_name(const std::string& port);
+    // The transport could not open the port (`error` says why). While waiting for a first port
+    // this is published as LastError; when `scanned` (port: auto found no module at all) also as
+    // FailedReason port-missing. A port that went away is given port_return_timeout first.
+    void port_unavailable(const std::string& error, bool scanned);
     // Starts bring-up if the port is open; otherwise waits for the transport's on_opened.
     void start();
     // Reboots the module now (D-Bus Reset()). A request while a reset runs joins that one.
@@ -85,6 +90,17 @@ private:
 
     // Status while up.
     void poll_signal();
+    // One signal poll's view of the serving cell: +CESQ, then the vendor's report over it.
+    struct CellRound {
+        ServingCell cell;
+        bool heard = false;
+        void take(const ServingCell& c) {
+            cell = heard ? merged(cell, c) : c;
+            heard = true;
+        }
+    };
+    void add_cell_query(std::vector<Query>& q, const std::shared_ptr<CellRound>& round);
+    void take_cell(const CellRound& round);
     void poll_status();
 
     // Faults.
@@ -138,6 +154,10 @@ private:
     int sim_busy_tries_ = 0;
     int pin_wait_tries_ = 0;
     bool has_cesq_ = true;
+    // Cleared when the vendor's serving-cell query answers ERROR: the firmware lacks it.
+    bool has_cell_query_ = true;
+    // The module took AT+C5GREG=2 (a 5G module): its 5G-core registration is read too.
+    bool has_c5greg_ = false;
     // Once the SIM has refused our PIN we never send it again in this daemon's life: each try
     // burns one of three attempts, and a PUK-locked SIM needs a site visit.
     bool pin_rejected_ = false;
@@ -147,6 +167,8 @@ private:
     // From the reset command until the bring-up after it ends (connected, or failed again): a
     // Reset() meanwhile would only reboot a module that is already rebooting or barely back.
     bool reset_running_ = false;
+    // Why the port could not be opened, last time it was tried.
+    std::string port_error_;
     Clock::time_point opened_at_{};
 };
 

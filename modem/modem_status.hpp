@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace cellgate::modem {
@@ -22,6 +23,22 @@ const char* to_string(FailedReason r);  // "" for none, else "sim-missing", ...
 const char* to_string(Registration r);
 const char* to_string(AccessTech t);    // "" for none
 
+// The cell the module is camped on, as it last reported it (polled at signal_interval). Every
+// field may be unknown: modules report different subsets, and none outside coverage.
+struct ServingCell {
+    AccessTech rat = AccessTech::none;
+    std::string band;               // "B3" (LTE), "n78" (NR), or the module's own name ("EGSM900")
+    std::optional<uint32_t> arfcn;  // EARFCN, NR-ARFCN, UARFCN or ARFCN of the serving carrier
+    std::optional<uint32_t> pci;    // physical cell id (LTE, NR)
+    std::string cell_id;            // hex, upper case
+    std::string tac;                // TAC (LTE, NR) or LAC (2G, 3G), hex, upper case
+    std::optional<int> rsrp_dbm;
+    std::optional<int> rsrq_db;     // rounded to whole dB
+    std::optional<int> sinr_db;     // rounded to whole dB
+
+    bool operator==(const ServingCell&) const = default;
+};
+
 struct ModemStatus {
     ModemState state = ModemState::disabled;
     FailedReason failed_reason = FailedReason::none;
@@ -34,6 +51,7 @@ struct ModemStatus {
     std::string operator_name, operator_code;
     uint32_t signal_quality = 0;  // percent 0..100
     int32_t rssi_dbm = 0;         // 0 when unknown
+    ServingCell cell;
     std::string apn;
     std::string ip_address;
     uint32_t resets = 0;          // module resets done by the recovery ladder or Reset()

@@ -1,13 +1,14 @@
 #include "modem/port_locator.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <libserialport.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -60,21 +61,31 @@ const std::pair<Vendor, UsbId>* find_usb(uint16_t vid, uint16_t pid) {
 }
 
 // The interface that carries AT for this module in its current USB configuration, or -1.
-int expected_at_interface(const std::pair<Vendor, UsbId>& entry, const UsbInterfaceInfo& info) {
-    const int at = entry.second.at_interface;
+int expected_at_interface(const UsbId& id, const UsbInterfaceInfo& info) {
     // Qualcomm-based Quectel parts move AT from if2 to if4 in RNDIS mode (Quectel forum, usbnet).
-    if (entry.first == Vendor::quectel && at == 2 && info.rndis_device) return 4;
-    return at;
+    if (id.at_moves_with_rndis && info.rndis_device) return id.at_interface + 2;
+    return id.at_interface;
 }
 
-bool is_at_interface(const std::pair<Vendor, UsbId>& entry, const UsbInterfaceInfo& info) {
-    if (entry.second.at_interface == detail::kAtInterfaceByClass) {
+// "AT", "LUAT USB Device 1 AT": firmware that names its interfaces names the AT one so.
+bool label_names_at(const std::string& label) {
+    std::string u;
+    for (const char c : label) u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    return u == "AT" || u.ends_with(" AT");
+}
+
+// 2: the interface names itself AT; 1: the module table says it is AT; 0: not AT.
+int at_evidence(const UsbId& id, const UsbInterfaceInfo& info) {
+    if (label_names_at(info.label)) return 2;
+    if (id.at_interface == detail::kAtInterfaceByClass) {
         // Huawei marks its AT ("PCUI") port ff/01/02 or ff/02/02 (ModemManager's Huawei port rules).
         return info.if_class == 0xff && info.if_protocol == 0x02 &&
-               (info.if_subclass == 0x01 || info.if_subclass == 0x02);
+                       (info.if_subclass == 0x01 || info.if_subclass == 0x02)
+                   ? 1
+                   : 0;
     }
-    const int want = expected_at_interface(entry, info);
-    return want >= 0 && info.number == want;
+    const int want = expected_at_interface(id, info);
+    return want >= 0 && info.number == want ? 1 : 0;
 }
 
 std::string describe(const UsbId& id, int interface_number) {
@@ -105,6 +116,7 @@ std::optional<UsbInterfaceInfo> read_usb_interface(const std::string& sysfs_root
     info.if_class = read_hex(iface + "/bInterfaceClass").value_or(-1);
     info.if_subclass = read_hex(iface + "/bInterfaceSubClass").value_or(-1);
     info.if_protocol = read_hex(iface + "/bInterfaceProtocol").value_or(-1);
+    info.label = read_line(iface + "/interface").value_or("");
     if (auto vid = read_hex(iface + "/../idVendor")) info.vid = static_cast<uint16_t>(*vid);
     if (auto pid = read_hex(iface + "/../idProduct")) info.pid = static_cast<uint16_t>(*pid);
 
@@ -122,27 +134,43 @@ std::optional<UsbInterfaceInfo> read_usb_interface(const std::string& sysfs_root
     return info;
 }
 
+std::vector<UsbSerialCandidate> scan_usb_serial(const std::string& sysfs_root, const std::string& dev_dir) {
+    std::vector<UsbSerialCandidate> out;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(sysfs_root + "/class/tty", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (!is_usb_tty_name(name)) continue;
+        const auto info = read_usb_interface(sysfs_root, name);
+        if (!info || !info->vid || !info->pid) continue;
+        out.push_back({dev_dir + "/" + name, *info->vid, *info->pid});
+    }
+    return out;
+}
+
 std::optional<PortChoice> choose_at_port(std::vector<UsbSerialCandidate> candidates,
                                          const std::string& sysfs_root, std::string& error) {
     std::sort(candidates.begin(), candidates.end(),
               [](const auto& a, const auto& b) { return a.device < b.device; });
-    std::string skipped;
+    std::optional<PortChoice> best;
+    int best_evidence = 0;
+    std::string seen;
     for (const auto& c : candidates) {
+        seen += (seen.empty() ? "" : ", ") + c.device + " " + hex4(c.vid) + ":" + hex4(c.pid);
         const auto* entry = find_usb(c.vid, c.pid);
         if (!entry) continue;
         const auto info = read_usb_interface(sysfs_root, base_name(c.device));
         if (!info) {
-            skipped += "; " + c.device + ": no USB interface in sysfs";
+            seen += " (" + std::string(entry->second.model) + ", no USB interface in sysfs)";
             continue;
         }
-        if (entry->second.at_interface == detail::kAtInterfaceUnknown) {
-            skipped += "; " + c.device + ": " + entry->second.model + " found but its AT interface is unknown, set modem.port";
-            continue;
-        }
-        if (!is_at_interface(*entry, *info)) continue;
-        return PortChoice{c.device, entry->first, describe(entry->second, info->number)};
+        const int evidence = at_evidence(entry->second, *info);
+        if (evidence <= best_evidence) continue;
+        best_evidence = evidence;
+        best = PortChoice{c.device, entry->first, describe(entry->second, info->number)};
     }
-    error = "no known modem AT port among " + std::to_string(candidates.size()) + " USB serial port(s)" + skipped;
+    if (best) return best;
+    error = "no known modem AT port among " + std::to_string(candidates.size()) + " USB serial port(s)" +
+            (seen.empty() ? "" : ": " + seen);
     return std::nullopt;
 }
 
@@ -182,27 +210,17 @@ std::optional<PortChoice> resolve_port_path(const std::string& configured, const
 }
 
 std::optional<PortChoice> locate_port(const std::string& configured, std::string& error) {
-    if (configured != "auto") return resolve_port_path(configured, "/sys", error);
+    // Test-only: the integration tests point the scan at a fake sysfs tree and a directory of pty
+    // links standing in for /dev (CELLGATE_SYSFS_ROOT, CELLGATE_DEV_DIR); unset on real systems.
+    const char* sysfs_env = std::getenv("CELLGATE_SYSFS_ROOT");
+    const char* dev_env = std::getenv("CELLGATE_DEV_DIR");
+    const std::string sysfs_root = sysfs_env && *sysfs_env ? sysfs_env : "/sys";
+    const std::string dev_dir = dev_env && *dev_env ? dev_env : "/dev";
+    if (configured != "auto") return resolve_port_path(configured, sysfs_root, error);
 
-    sp_port** list = nullptr;
-    if (sp_list_ports(&list) != SP_OK) {
-        char* msg = sp_last_error_message();
-        error = std::string("cannot enumerate serial ports: ") + (msg ? msg : "unknown error");
-        sp_free_error_message(msg);
-        return std::nullopt;
-    }
-    std::vector<UsbSerialCandidate> candidates;
-    for (sp_port** p = list; *p != nullptr; ++p) {
-        if (sp_get_port_transport(*p) != SP_TRANSPORT_USB) continue;
-        int vid = 0;
-        int pid = 0;
-        if (sp_get_port_usb_vid_pid(*p, &vid, &pid) != SP_OK) continue;
-        const char* name = sp_get_port_name(*p);
-        if (name == nullptr) continue;
-        candidates.push_back({name, static_cast<uint16_t>(vid), static_cast<uint16_t>(pid)});
-    }
-    sp_free_port_list(list);
-    return choose_at_port(std::move(candidates), "/sys", error);
+    auto choice = choose_at_port(scan_usb_serial(sysfs_root, dev_dir), sysfs_root, error);
+    if (!choice) error = "scanned " + sysfs_root + "/class/tty: " + error;
+    return choice;
 }
 
 bool is_pty(const std::string& resolved_path) {

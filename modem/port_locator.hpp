@@ -14,8 +14,8 @@ struct PortChoice {
     std::string description;        // for logs: "Quectel EC25 (2c7c:0125) interface 2"
 };
 
-// "auto": enumerate with libserialport, keep USB ports whose VID:PID belongs to a known module and
-// whose interface number is that module's AT interface. Otherwise: resolve the path with realpath()
+// "auto": scan sysfs for USB serial ports, keep those whose VID:PID belongs to a known module and
+// whose interface is that module's AT interface. Otherwise: resolve the path with realpath()
 // (a /dev/serial/by-id link or a simulator's pty link). Returns nullopt with `error` set when
 // nothing suitable exists right now (callers retry; USB devices come and go).
 std::optional<PortChoice> locate_port(const std::string& configured, std::string& error);

@@ -30,6 +30,7 @@ struct UsbInterfaceInfo {
     bool rndis_device = false;
     std::optional<uint16_t> vid;  // idVendor/idProduct of the USB device, when readable
     std::optional<uint16_t> pid;
+    std::string label;            // the interface's own name (sysfs "interface"), often ""
 };
 
 // Reads /class/tty/<tty_name>/device[/..]/bInterfaceNumber and friends under `sysfs_root`
@@ -37,9 +38,13 @@ struct UsbInterfaceInfo {
 // (device is the interface). nullopt when the tty is not on USB or sysfs lacks the files.
 std::optional<UsbInterfaceInfo> read_usb_interface(const std::string& sysfs_root, std::string_view tty_name);
 
-// The AT port among `candidates`: known VID:PID and the module's AT interface. Candidates are
-// considered in device-path order so the choice is stable. nullopt + `error` (which says what was
-// seen and skipped) when none fits.
+// Every ttyUSB*/ttyACM* under `sysfs_root`/class/tty that sits on a USB device, as
+// `dev_dir`/<name> ("/sys" and "/dev" in production).
+std::vector<UsbSerialCandidate> scan_usb_serial(const std::string& sysfs_root, const std::string& dev_dir);
+
+// The AT port among `candidates`: known VID:PID and the module's AT interface, preferring an
+// interface that names itself "AT". Candidates are considered in device-path order so the choice is
+// stable. nullopt + `error` (which lists what was seen, VID:PID each) when none fits.
 std::optional<PortChoice> choose_at_port(std::vector<UsbSerialCandidate> candidates,
                                          const std::string& sysfs_root, std::string& error);
 

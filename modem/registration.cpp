@@ -17,7 +17,10 @@ constexpr std::array kDomainPrefixes = {
     DomainPrefix{"+CREG:", RegDomain::cs},
     DomainPrefix{"+CGREG:", RegDomain::gprs},
     DomainPrefix{"+CEREG:", RegDomain::eps},
+    DomainPrefix{"+C5GREG:", RegDomain::fivegs},
 };
+// Packet domains, newest radio first: a 5G-core registration outranks the LTE one it came from.
+constexpr std::array kPacketDomains = {RegDomain::fivegs, RegDomain::eps, RegDomain::gprs};
 
 }  // namespace
 
@@ -29,7 +32,7 @@ int RegistrationTracker::stat(RegDomain d) const { return at(d).stat; }
 
 void RegistrationTracker::take_reply(RegDomain d, const AtResult& reply) {
     if (!reply.ok()) return;
-    const auto info = parse_creg(reply.value(kDomainPrefixes[static_cast<std::size_t>(d)].prefix), true);
+    const auto info = parse_creg(reply.value(kDomainPrefixes[static_cast<std::size_t>(d)].prefix));
     if (!info) return;
     at(d).stat = info->stat;
     if (info->act) at(d).act = info->act;
@@ -38,7 +41,7 @@ void RegistrationTracker::take_reply(RegDomain d, const AtResult& reply) {
 std::optional<RegistrationTracker::UrcNews> RegistrationTracker::take_urc(std::string_view line) {
     for (const auto& p : kDomainPrefixes) {
         if (!line.starts_with(p.prefix)) continue;
-        const auto info = parse_creg(line.substr(p.prefix.size()), false);
+        const auto info = parse_creg(line.substr(p.prefix.size()));
         if (!info) return std::nullopt;
         Domain& dom = at(p.domain);
         dom.stat = info->stat;
@@ -56,24 +59,31 @@ std::optional<RegistrationTracker::UrcNews> RegistrationTracker::take_urc(std::s
 void RegistrationTracker::reset() { domains_.fill(Domain{}); }
 
 Registration RegistrationTracker::effective() const {
-    const int cs = at(RegDomain::cs).stat, gprs = at(RegDomain::gprs).stat, eps = at(RegDomain::eps).stat;
+    const int cs = at(RegDomain::cs).stat;
+    const int nr = at(RegDomain::fivegs).stat, gprs = at(RegDomain::gprs).stat, eps = at(RegDomain::eps).stat;
     // An LTE data-only SIM may show CREG searching while CEREG is home: CREG only speaks when the
     // packet domains have nothing better to say.
-    for (int s : {eps, gprs})
+    for (int s : {nr, eps, gprs})
         if (is_registered_stat(s)) return registration_from_stat(s);
-    for (int s : {eps, gprs, cs})
+    for (int s : {nr, eps, gprs, cs})
         if (s == 3) return Registration::denied;
-    for (int s : {eps, gprs, cs})
+    for (int s : {nr, eps, gprs, cs})
         if (s == 2) return Registration::searching;
     if (is_registered_stat(cs)) return registration_from_stat(cs);
-    for (int s : {eps, gprs, cs})
+    for (int s : {nr, eps, gprs, cs})
         if (s == 0) return Registration::idle;
     return Registration::unknown;
 }
 
+bool RegistrationTracker::packet_registered() const {
+    for (const RegDomain d : kPacketDomains)
+        if (is_registered_stat(at(d).stat)) return true;
+    return false;
+}
+
 std::optional<AccessTech> RegistrationTracker::packet_access_tech() const {
-    for (const Domain* d : {&at(RegDomain::eps), &at(RegDomain::gprs)})
-        if (d->act && is_registered_stat(d->stat)) return access_tech_from_act(*d->act);
+    for (const RegDomain d : kPacketDomains)
+        if (at(d).act && is_registered_stat(at(d).stat)) return access_tech_from_act(*at(d).act);
     return std::nullopt;
 }
 

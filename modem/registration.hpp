@@ -1,6 +1,6 @@
 // What the module last said about network registration, per domain: CREG (circuit-switched),
-// CGREG (packet, 2G/3G) and CEREG (packet, LTE). Pure bookkeeping: fed with read replies and
-// URCs, it answers which registration the data link actually has.
+// CGREG (packet, 2G/3G), CEREG (packet, LTE) and C5GREG (packet, 5G core). Pure bookkeeping: fed
+// with read replies and URCs, it answers which registration the data link actually has.
 #pragma once
 
 #include <array>
@@ -13,7 +13,7 @@
 
 namespace cellgate::modem {
 
-enum class RegDomain { cs, gprs, eps };  // +CREG, +CGREG, +CEREG
+enum class RegDomain { cs, gprs, eps, fivegs };  // +CREG, +CGREG, +CEREG, +C5GREG
 
 // 3GPP <stat> values that mean registered (home or roaming, including the SMS-only and
 // CSFB-not-preferred variants).
@@ -25,9 +25,10 @@ public:
     // leaves what we knew.
     void take_reply(RegDomain domain, const AtResult& reply);
 
-    // A registration URC ("+CEREG: 1,\"1A2B\",\"01ABCDEF\",7"). nullopt when the line is no
-    // CREG/CGREG/CEREG URC we can read; otherwise the access technology to publish, set only when a
-    // packet domain reports registered together with its AcT.
+    // A registration line that came unsolicited ("+CEREG: 1,\"1A2B\",\"01ABCDEF\",7", or a late
+    // read reply "+C5GREG: 2,1,..."). nullopt when the line is no registration line we can read;
+    // otherwise the access technology to publish, set only when a packet domain reports registered
+    // together with its AcT.
     struct UrcNews {
         std::optional<AccessTech> access_tech;
     };
@@ -37,15 +38,19 @@ public:
     void reset();
 
     int stat(RegDomain domain) const;
-    // Data needs the packet domain: CEREG or CGREG decide; CREG only when neither says more.
+    // Data needs the packet domain: C5GREG, CEREG or CGREG decide; CREG only when none says more.
     Registration effective() const;
     bool is_registered() const {
         const Registration r = effective();
         return r == Registration::home || r == Registration::roaming;
     }
+    // Whether a packet domain reports registered (CREG alone never makes a data link).
+    bool packet_registered() const;
     // Whether a packet domain has reported an access technology at all.
-    bool knows_packet_act() const { return at(RegDomain::eps).act || at(RegDomain::gprs).act; }
-    // The access technology of the registered packet domain (LTE first), if it reported one.
+    bool knows_packet_act() const {
+        return at(RegDomain::fivegs).act || at(RegDomain::eps).act || at(RegDomain::gprs).act;
+    }
+    // The access technology of the registered packet domain (5G core, then LTE), if it reported one.
     std::optional<AccessTech> packet_access_tech() const;
 
 private:
@@ -56,7 +61,7 @@ private:
     Domain& at(RegDomain d) { return domains_[static_cast<std::size_t>(d)]; }
     const Domain& at(RegDomain d) const { return domains_[static_cast<std::size_t>(d)]; }
 
-    std::array<Domain, 3> domains_{};
+    std::array<Domain, 4> domains_{};
 };
 
 }  // namespace cellgate::modem

@@ -1,11 +1,11 @@
-// Vendor selection, detection, redaction and the helpers the profiles share.
+// Vendor selection, detection and the helpers the profiles share.
 #include "modem/vendor.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <charconv>
 
+#include "modem/iccid.hpp"
 #include "modem/vendor_detail.hpp"
 
 namespace cellgate::modem {
@@ -96,46 +96,36 @@ std::optional<std::string> find_value(const AtResult& reply, std::string_view pr
     return std::nullopt;
 }
 
-std::optional<std::string> decode_swapped_iccid(std::string_view hex) {
-    hex = trim(hex);
-    if (hex.size() >= 2 && hex.front() == '"' && hex.back() == '"') hex = hex.substr(1, hex.size() - 2);
-    if (hex.size() % 2 != 0) return std::nullopt;
-    std::string digits;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        digits.push_back(hex[i + 1]);
-        digits.push_back(hex[i]);
-    }
-    // 'F' pads an odd-length ICCID at the end only.
-    while (!digits.empty() && (digits.back() == 'F' || digits.back() == 'f')) digits.pop_back();
-    for (char c : digits)
-        if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
-    // ICCIDs are 19-20 digits and start with the telecom industry prefix 89 (ITU-T E.118).
-    if (digits.size() < 19 || digits.size() > 20 || !digits.starts_with("89")) return std::nullopt;
-    return digits;
-}
+std::optional<std::string> decode_swapped_iccid(std::string_view hex) { return iccid_from_ef(hex); }
 
 const std::vector<std::pair<Vendor, UsbId>>& usb_table() {
-    // Sources: ModemManager's port-type rules and Linux drivers/usb/serial/option.c.
+    // Sources: ModemManager's port-type rules, and the usb-devices listings in the Linux
+    // drivers/usb/serial/option.c commits that added each module.
     static const std::vector<std::pair<Vendor, UsbId>> table = {
-        {Vendor::quectel, {0x2c7c, 0x0125, 2, "Quectel EC25/EG25"}},
-        {Vendor::quectel, {0x2c7c, 0x0121, 2, "Quectel EC21"}},
-        {Vendor::quectel, {0x2c7c, 0x0191, 2, "Quectel EG91"}},
-        {Vendor::quectel, {0x2c7c, 0x0195, 2, "Quectel EG95"}},
-        {Vendor::quectel, {0x2c7c, 0x0296, 2, "Quectel BG96"}},
-        {Vendor::quectel, {0x2c7c, 0x0306, 2, "Quectel EG06/EP06"}},
-        {Vendor::quectel, {0x2c7c, 0x0800, 2, "Quectel RM500Q"}},
-        {Vendor::quectel, {0x2c7c, 0x0801, 2, "Quectel RM520N"}},
-        // EC200x: public scripts only name "ttyUSB1", never the interface number.
-        {Vendor::quectel, {0x2c7c, 0x6002, kAtInterfaceUnknown, "Quectel EC200S"}},
-        {Vendor::quectel, {0x2c7c, 0x6005, kAtInterfaceUnknown, "Quectel EC200A"}},
-        {Vendor::quectel, {0x2c7c, 0x6026, kAtInterfaceUnknown, "Quectel EC200T"}},
-        {Vendor::quectel, {0x2c7c, 0x0901, kAtInterfaceUnknown, "Quectel EC200U"}},
-        {Vendor::quectel, {0x2c7c, 0x6001, kAtInterfaceUnknown, "Quectel EG912Y"}},
-        {Vendor::simcom, {0x1e0e, 0x9001, 2, "SIMCom SIM7600/SIM7100/SIM7000"}},
-        {Vendor::simcom, {0x1e0e, 0x9011, 4, "SIMCom A7600E-H/A7602E-H"}},
-        {Vendor::luat, {0x19d1, 0x0001, kAtInterfaceUnknown, "AirM2M Air780E"}},
-        {Vendor::luat, {0x1782, 0x4e00, kAtInterfaceUnknown, "Luat Air72xU"}},
-        {Vendor::huawei, {0x12d1, 0x15c1, kAtInterfaceByClass, "Huawei ME909s"}},
+        {Vendor::quectel, {0x2c7c, 0x0125, 2, "Quectel EC25/EG25", true}},
+        {Vendor::quectel, {0x2c7c, 0x0121, 2, "Quectel EC21", true}},
+        {Vendor::quectel, {0x2c7c, 0x0191, 2, "Quectel EG91", true}},
+        {Vendor::quectel, {0x2c7c, 0x0195, 2, "Quectel EG95", true}},
+        {Vendor::quectel, {0x2c7c, 0x0296, 2, "Quectel BG96", true}},
+        {Vendor::quectel, {0x2c7c, 0x0306, 2, "Quectel EG06/EP06", true}},
+        {Vendor::quectel, {0x2c7c, 0x0800, 2, "Quectel RM500Q", true}},
+        {Vendor::quectel, {0x2c7c, 0x0801, 2, "Quectel RM520N", true}},
+        // ASR-based EC200x and EG912Y: ECM/RNDIS on 0/1, then DIAG, AT, MODEM (option.c commits for
+        // EC200A and EG912Y; EC200S-CN and EC200T show the same five interfaces).
+        {Vendor::quectel, {0x2c7c, 0x6002, 3, "Quectel EC200S", false}},
+        {Vendor::quectel, {0x2c7c, 0x6005, 3, "Quectel EC200A", false}},
+        {Vendor::quectel, {0x2c7c, 0x6026, 3, "Quectel EC200T", false}},
+        {Vendor::quectel, {0x2c7c, 0x6001, 3, "Quectel EG912Y", false}},
+        // Unisoc-based EC200U: ECM on 0/1, then AT, AP, CP, NMEA, DIAG, MOS (option.c commit).
+        {Vendor::quectel, {0x2c7c, 0x0901, 2, "Quectel EC200U", false}},
+        {Vendor::simcom, {0x1e0e, 0x9001, 2, "SIMCom SIM7600/SIM7100/SIM7000", false}},
+        {Vendor::simcom, {0x1e0e, 0x9011, 4, "SIMCom A7600E-H/A7602E-H", false}},
+        // Air780E (EC618): three CDC-ACM functions on interfaces 2, 4 and 6, AT on 6 (the module's
+        // enumeration as public Linux tools show it); its firmware also names the interface "AT".
+        {Vendor::luat, {0x19d1, 0x0001, 6, "AirM2M Air780E", false}},
+        // Air72xU (UIS8910): RNDIS on 0/1, then AT, PPP+AT, debug (option.c commit).
+        {Vendor::luat, {0x1782, 0x4e00, 2, "Luat Air72xU", false}},
+        {Vendor::huawei, {0x12d1, 0x15c1, kAtInterfaceByClass, "Huawei ME909s", false}},
     };
     return table;
 }
@@ -190,60 +180,6 @@ Vendor detect_vendor_text(std::string_view text) {
     if (detail::contains_ci(text, "airm2m") || detail::contains_ci(text, "luat")) return Vendor::luat;
     if (detail::contains_ci(text, "huawei")) return Vendor::huawei;
     return Vendor::generic;
-}
-
-namespace {
-
-struct SecretRule {
-    std::string_view name;   // upper-case, without "AT"
-    uint32_t secret_mask;    // bit i = argument i is secret
-};
-
-constexpr uint32_t kAll = 0xffffffffu;
-constexpr std::array<SecretRule, 8> kSecretRules{{
-    {"+CGAUTH", (1u << 2) | (1u << 3)},   // user/password (either order)
-    {"+QICSGP", (1u << 3) | (1u << 4)},
-    {"+CPNETAPN", (1u << 2) | (1u << 3)},
-    {"^NDISDUP", (1u << 3) | (1u << 4)},
-    {"+CNCFG", (1u << 3) | (1u << 4)},
-    {"+CPIN", kAll},
-    {"+CPWD", kAll},
-    {"+CLCK", kAll},
-}};
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
-
-std::string redacted(std::string_view at_command) {
-    const size_t eq = at_command.find('=');
-    if (eq == std::string_view::npos || at_command.size() < 2) return std::string(at_command);
-    std::string_view name = at_command.substr(0, eq);
-    if (name.size() >= 2 && iequals(name.substr(0, 2), "AT")) name.remove_prefix(2);
-    uint32_t mask = 0;
-    for (const auto& rule : kSecretRules)
-        if (iequals(name, rule.name)) mask = rule.secret_mask;
-    if (mask == 0) return std::string(at_command);
-
-    std::string out(at_command.substr(0, eq + 1));
-    const auto args = detail::split_raw(at_command.substr(eq + 1));
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (i > 0) out.push_back(',');
-        const std::string_view arg = args[i];
-        const std::string_view bare = detail::trim(arg);
-        const bool secret = (i >= 32) ? mask == kAll : (mask >> i) & 1u;
-        if (!secret || bare.empty() || bare == "\"\"") {
-            out.append(arg);
-        } else {
-            out.append(bare.front() == '"' ? "\"***\"" : "***");
-        }
-    }
-    return out;
 }
 
 }  // namespace cellgate::modem

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modem/at_redact.hpp"
 #include "modem/at_types.hpp"
 
 namespace cellgate::modem {
@@ -33,6 +34,9 @@ struct UsbId {
     uint16_t pid;
     int at_interface;  // bInterfaceNumber of the AT port for this VID:PID
     const char* model;
+    // Qualcomm-based Quectel modules put RNDIS in front of their serial interfaces, moving AT from
+    // interface 2 to 4; modules whose composition always starts with the netdev do not.
+    bool at_moves_with_rndis;
 };
 
 class VendorProfile {
@@ -69,7 +73,5 @@ std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v);
 std::optional<Vendor> detect_vendor_usb(uint16_t vid, uint16_t pid);
 // Detection from AT+CGMI / ATI text (manufacturer line, e.g. "Quectel", "SIMCOM INCORPORATED").
 Vendor detect_vendor_text(std::string_view manufacturer_or_ati);
-// Replaces quoted arguments after the first in AT+CGAUTH / vendor APN commands with "***".
-std::string redacted(std::string_view at_command);
 
 }  // namespace cellgate::modem

@@ -27,9 +27,8 @@ inline constexpr milliseconds kCreset = 9s;           // ModemManager SIMCom CRE
 inline constexpr milliseconds kCrsm = 20s;            // ModemManager ICCID via CRSM
 inline constexpr milliseconds kStackRestart = 15s;    // Luat CPNETAPN restarts the protocol stack
 
-// UsbId::at_interface values that are not interface numbers.
-inline constexpr int kAtInterfaceUnknown = -1;  // vendor known, AT interface not documented
-inline constexpr int kAtInterfaceByClass = -2;  // pick by class/subclass/protocol (Huawei)
+// UsbId::at_interface value that is no interface number: pick by class/subclass/protocol (Huawei).
+inline constexpr int kAtInterfaceByClass = -2;
 
 // An AT string argument cannot escape '"' or line ends; drop them so a value can never end the
 // argument early or smuggle a second command.

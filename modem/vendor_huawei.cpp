@@ -1,31 +1,13 @@
 // Huawei ME909s and other NDIS/NCM modules: ^NDISDUP dials on the NCM/ECM netdev
 // (ModemManager's Huawei bearer does the same).
-#include <cstdio>
 #include <string>
 
 #include "modem/at_replies.hpp"
+#include "modem/huawei_replies.hpp"
 #include "modem/vendor_detail.hpp"
 
 namespace cellgate::modem::detail {
 namespace {
-
-std::optional<std::string> ipv4_from_lsb_hex(std::string_view hex) {
-    hex = trim(hex);
-    if (hex.empty() || hex.size() > 8) return std::nullopt;
-    uint32_t v = 0;
-    for (char c : hex) {
-        const int d = (c >= '0' && c <= '9') ? c - '0'
-                      : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                      : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                               : -1;
-        if (d < 0) return std::nullopt;
-        v = (v << 4) | static_cast<uint32_t>(d);
-    }
-    if (v == 0) return std::nullopt;
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", v & 0xffu, (v >> 8) & 0xffu, (v >> 16) & 0xffu, v >> 24);
-    return std::string(buf);
-}
 
 class HuaweiProfile final : public GenericProfile {
 public:
@@ -58,30 +40,19 @@ public:
 
     AtStep data_call_query(int) const override { return {"AT^NDISSTATQRY?", kQuick}; }
 
-    // "^NDISSTATQRY: <stat>,<err>,<wx_state>,"IPV4"[,<stat>,<err>,<wx_state>,"IPV6"]": up when any
-    // family is up. Some firmware answers with the URC's name, ^NDISSTAT.
+    // ^NDISSTATQRY in any of its shapes (one line or one per family; some firmware answers with
+    // the URC's name, ^NDISSTAT): up when any family is up.
     std::optional<bool> parse_data_call_up(const AtResult& reply, int) const override {
         if (!reply.ok()) return std::nullopt;
-        auto v = find_value(reply, "^NDISSTATQRY:");
-        if (!v) v = find_value(reply, "^NDISSTAT:");
-        if (!v) return std::nullopt;
-        const auto f = split_fields(*v);
-        bool any_stat = false;
-        for (size_t i = 0; i < f.size(); i += 4) {
-            const auto stat = to_int(f[i]);
-            if (!stat) continue;
-            any_stat = true;
-            if (*stat == 1) return true;
-        }
-        if (!any_stat) return std::nullopt;
-        return false;
+        const auto st = parse_ndisstat(reply.lines);
+        if (!st) return std::nullopt;
+        return st->ipv4.value_or(false) || st->ipv6.value_or(false);
     }
 
     std::optional<std::string> parse_ip(const AtResult& reply, int cid) const override {
         if (!reply.ok()) return std::nullopt;
         if (auto v = find_value(reply, "^DHCP:")) {
-            const auto f = split_fields(*v);
-            if (!f.empty()) return ipv4_from_lsb_hex(f[0]);
+            if (auto d = parse_huawei_dhcp(*v)) return d->address;
             return std::nullopt;
         }
         return parse_cgpaddr(reply.lines, cid);
@@ -102,11 +73,8 @@ public:
 
     // "^NDISSTAT: <stat>,<err>,<wx_state>,<type>": an IPv6-only drop leaves IPv4 running.
     bool urc_means_data_lost(std::string_view urc) const override {
-        urc = trim(urc);
-        if (!urc.starts_with("^NDISSTAT:")) return false;
-        const auto f = split_fields(urc.substr(10));
-        if (f.empty() || to_int(f[0]) != 0) return false;
-        return f.size() < 4 || f[3].empty() || f[3] == "IPV4";
+        const auto st = parse_ndisstat({std::string(urc)});
+        return st && st->ipv4 == false;
     }
 
 private:

@@ -198,7 +198,7 @@ def test_daemon_without_modem_on_the_bus(args):
         modem = bus.get_all(MODEM_PATH, MODEM_IFACE)
         assert modem["State"] == "disabled", modem
         assert modem["FailedReason"] == "" and modem["SignalQuality"] == 0, modem
-        assert len(modem) == 22, sorted(modem)
+        assert len(modem) == 30, sorted(modem)  # 22, and the eight serving-cell properties
 
         # Reading is open to everyone.
         assert bus.get_property(MODEM_PATH, MODEM_IFACE, "State", user="nobody") == "disabled"

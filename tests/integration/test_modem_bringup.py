@@ -21,7 +21,7 @@ def test_normal_generic_connects_and_publishes_everything(args):
         }
         wrong = {k: (p.get(k), v) for k, v in expected.items() if p.get(k) != v}
         assert not wrong, f"(got, expected): {wrong}"
-        # +CESQ rsrp 45 = -96 dBm; +CSQ 24 = -65 dBm
+        # +CESQ rsrp 46 = -95 dBm (the simulated cell); +CSQ 24 = -65 dBm
         assert 0 < p["SignalQuality"] <= 100, p["SignalQuality"]
         assert p["Rssi"] == -65, p["Rssi"]
         c.bus.wait_property("/org/cellgate/Gateway1", "org.cellgate.Gateway1", "State", "online", 5)

@@ -8,7 +8,9 @@ PATH becomes a symlink to the pty slave, like /dev/serial/by-id/... for a USB mo
 normal no-sim pin-required puk-required reg-denied slow-reg pdp-fail reboot silence noise urc-burst.
 The control socket takes one line per command and answers "ok" (state/history answer JSON):
 reboot, unplug, plug, urc <text>, deact, deregister, register, silence on|off, noise on|off,
-mqtt drop|silent|pdp|state (the module's own MQTT client, simcore/mqtt_module.py), state, history [times]. SIGTERM/SIGINT exit cleanly and remove the link and the socket.
+mqtt drop|silent|pdp|state (the module's own MQTT client, simcore/mqtt_module.py),
+cell <field>=<value>... (tac ci pci earfcn band rsrp rsrq sinr: a new serving cell), state,
+history [times]. SIGTERM/SIGINT exit cleanly and remove the link and the socket.
 """
 import argparse
 import os

@@ -38,6 +38,7 @@ class DBusClient:
             h = c.call_async(SERVICE, path, CLOUD_IFACE, "Publish", "sayy", ["t", b"{}", 1])
             c.result(h, timeout=10)        # -> [id] or raises BusError
             c.publish("lab", "t", b"{}")   # the same, blocking
+            c.watch_properties(MODEM_PATH, MODEM_IFACE)  # PropertiesChanged as they come
 
     A call still pending when the daemon vanishes gets the bus's NoReply error. It authenticates as
     the current user; for denial tests use PrivateBus.send(user="nobody")."""
@@ -104,6 +105,20 @@ class DBusClient:
     def call(self, dest: str, path: str, iface: str, member: str, signature: str = "", args=(),
              timeout: float = 10.0) -> list:
         return self.result(self.call_async(dest, path, iface, member, signature, args), timeout)
+
+    def watch_properties(self, path: str, iface: str) -> list:
+        """From now on, every PropertiesChanged of `iface` at `path`: the list it returns grows by
+        one {name: value} dict per signal, in arrival order."""
+        seen: list = []
+
+        def on_changed(interface, changed, _invalidated):
+            if interface == iface:
+                with self._cond:
+                    seen.append({str(k): v for k, v in changed.items()})
+                    self._cond.notify_all()
+        self._conn.add_signal_receiver(on_changed, "PropertiesChanged", "org.freedesktop.DBus.Properties",
+                                       path=path)
+        return seen
 
     def publish_async(self, session: str, topic: str, payload: bytes, qos: int = 1) -> int:
         return self.call_async(SERVICE, cloud_path(session), CLOUD_IFACE, "Publish", "sayy",

@@ -1,4 +1,5 @@
 """The 3GPP TS 27.007 / V.250 command set of the simulated module (a mixin of module.Module)."""
+from . import cell
 from .reply import ACT, OPERATOR, PUK, REG_CMDS, Reply, err
 
 
@@ -149,7 +150,7 @@ class Commands:
     def c_cesq(self, c):
         if c.kind == "test":
             return Reply(["+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"])
-        return Reply(["+CESQ: 99,99,255,255,20,45" if self.cfun == 1 else "+CESQ: 99,99,255,255,255,255"])
+        return Reply([cell.cesq(self.cell, self.on_air())])
 
     def c_cgatt(self, c):
         if c.kind == "read":

@@ -3,8 +3,10 @@ import json
 import os
 import socket
 
+from . import cell
+
 HELP = ("reboot | unplug | plug | urc <text> | deact | deregister | register | silence on|off | "
-        "noise on|off | mqtt drop|silent|pdp|state | state | history [times]")
+        "noise on|off | mqtt drop|silent|pdp|state | cell <field>=<value>... | state | history [times]")
 
 
 class Control:
@@ -92,6 +94,10 @@ class Control:
                 m.noise = arg == "on"
         elif cmd == "mqtt":
             return m.mqtt.control(arg)
+        elif cmd == "cell" and arg:
+            problem = cell.update(m.cell, arg)
+            if problem:
+                return "error: " + problem + "\n"
         elif cmd == "state":
             return json.dumps(self.state()) + "\n"
         elif cmd == "history":
@@ -112,5 +118,5 @@ class Control:
             "echo": m.echo, "cmee": m.cmee, "cfun": m.cfun, "sim": m.sim_now(),
             "reg_n": m.reg_n, "cgerep": list(m.cgerep), "cops_format": m.cops_format,
             "commands": len(m.history), "reboots": m.reboots, "silent": m.silent, "noise": m.noise,
-            "apn": m.contexts.get(1, ["", ""])[1], "uptime": round(m.loop.now(), 3),
+            "apn": m.contexts.get(1, ["", ""])[1], "uptime": round(m.loop.now(), 3), "cell": dict(m.cell),
         }

@@ -6,7 +6,7 @@ Times passed to self.after() are module seconds; the loop divides them by --spee
 import random
 import time
 
-from . import atparse
+from . import atparse, cell
 from .commands import Commands
 from .mqtt_module import MqttModule
 from .reply import ACT, CI, CME_TEXT, LAC, REG_CMDS, Reply
@@ -28,6 +28,7 @@ class Module(Commands):
         self.rng = random.Random(7)        # noise inside responses: same junk in the same place every run
         self.idle_rng = random.Random(11)  # noise between responses depends on timing, so keep it apart
         self.vendor_state = {}     # dialect state; cleared, never replaced, by a power cycle
+        self.cell = dict(cell.DEFAULT)  # the network's serving cell; control: cell k=v ...
         self.handlers = self._generic_handlers()
         self.handlers.update(vendor.handlers(self))
         self.mqtt = MqttModule(self)  # the module's own MQTT client, where the vendor has one
@@ -328,6 +329,10 @@ class Module(Commands):
 
     def registered(self):
         return self.stat in (1, 5)
+
+    def on_air(self):
+        """Camped on the serving cell: the radio is on and the module is registered."""
+        return self.cfun == 1 and self.registered()
 
     def drop_data(self, who="ME"):
         for cid, up in sorted(self.active.items()):

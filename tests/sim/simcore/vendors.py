@@ -3,6 +3,7 @@
 Each profile adds its commands to the 3GPP set in module.py. The netdev data call is modelled as
 m.vcall plus m.active[cid] (the PDN); the network dropping it clears both (Module.network_deact).
 """
+from . import cell
 from .reply import Reply, err
 
 
@@ -149,8 +150,13 @@ class Quectel(Generic):
         def qpowd(c):
             return Reply(then=lambda: (m.urc("POWERED DOWN"), m.reset_soon("AT+QPOWD")))
 
+        def qeng(c):
+            if c.kind != "set" or c.arg(0, "").lower() != "servingcell":
+                return err(50)
+            return Reply(cell.qeng(m.cell, m.on_air()))
+
         return {"+QCCID": qccid, "+QICSGP": qicsgp, "+QNETDEVCTL": qnetdevctl, "+QIACT": qiact,
-                "+QPOWD": qpowd}
+                "+QPOWD": qpowd, "+QENG": qeng}
 
 
 class Simcom(Generic):
@@ -199,9 +205,7 @@ class Simcom(Generic):
             return Reply(["$QCRMCALL: 1,V4"], delay=1.0, then=up)
 
         def cpsi(c):
-            if m.registered() and m.cfun == 1:
-                return Reply(["+CPSI: LTE,Online,460-00,0x1A2B,28036591,318,EUTRAN-BAND3,1650,5,5,-94,-850,-600,15"])
-            return Reply(["+CPSI: NO SERVICE,Online"])
+            return Reply([cell.cpsi(m.cell, m.on_air())])
 
         return {"+CICCID": ciccid, "$QCRMCALL": qcrmcall, "+CPSI": cpsi,
                 "+CRESET": self.reset_handler(m, "+CRESET")}
@@ -263,8 +267,13 @@ class Luat(Generic):
                 self.on_attached(m)  # binding the netdev redials the default bearer if it dropped
             return Reply()
 
+        def cced(c):
+            if c.kind != "set" or c.args[:2] != ["0", "1"]:
+                return err(50)
+            return Reply(cell.cced(m.cell, m.on_air()))
+
         return {"+CCID": ccid, "+ICCID": iccid, "+CPNETAPN": cpnetapn, "+RNDISCALL": rndiscall,
-                "+RESET": self.reset_handler(m, "+RESET")}
+                "+RESET": self.reset_handler(m, "+RESET"), "+CCED": cced}
 
 
 class Huawei(Generic):
@@ -341,8 +350,12 @@ class Huawei(Generic):
             hexip = "%02x%02x%02x%02x" % (a[3], a[2], a[1], a[0])
             return Reply(["^DHCP: %s,00ffffff,010c400a,010c400a,6b1188d3,cb1488d3,150000000,150000000" % hexip])
 
+        def hcsq(c):
+            return Reply([cell.hcsq(m.cell, m.on_air())])
+
         return {"^ICCID": iccid, "^NDISDUP": ndisdup, "^NDISSTATQRY": ndisstatqry,
-                "^SYSINFOEX": sysinfoex, "^DHCP": dhcp, "^RESET": self.reset_handler(m, "^RESET")}
+                "^SYSINFOEX": sysinfoex, "^DHCP": dhcp, "^RESET": self.reset_handler(m, "^RESET"),
+                "^HCSQ": hcsq}
 
 
 PROFILES = {p.name: p for p in (Generic, Quectel, Simcom, Luat, Huawei)}

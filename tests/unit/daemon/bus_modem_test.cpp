@@ -23,6 +23,8 @@ TEST(ModemPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
         {"Manufacturer", "s"}, {"Model", "s"}, {"Revision", "s"}, {"Imei", "s"},
         {"Imsi", "s"}, {"Iccid", "s"}, {"Registration", "s"}, {"AccessTechnology", "s"},
         {"Operator", "s"}, {"OperatorCode", "s"}, {"SignalQuality", "u"}, {"Rssi", "i"},
+        {"Band", "s"}, {"Earfcn", "u"}, {"Pci", "u"}, {"CellId", "s"}, {"Tac", "s"},
+        {"Rsrp", "i"}, {"Rsrq", "i"}, {"Sinr", "i"},
         {"Apn", "s"}, {"IpAddress", "s"}, {"Resets", "u"}, {"Recoveries", "u"},
         {"RecoveryStep", "s"}, {"LastError", "s"},
     };
@@ -67,6 +69,14 @@ TEST(ModemPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](ModemStatus& s) { s.operator_code = "46000"; },
         [](ModemStatus& s) { s.signal_quality = 1; },
         [](ModemStatus& s) { s.rssi_dbm = -113; },
+        [](ModemStatus& s) { s.cell.band = "B3"; },
+        [](ModemStatus& s) { s.cell.arfcn = 1650; },
+        [](ModemStatus& s) { s.cell.pci = 0; },
+        [](ModemStatus& s) { s.cell.cell_id = "1A2B3C4"; },
+        [](ModemStatus& s) { s.cell.tac = "1816"; },
+        [](ModemStatus& s) { s.cell.rsrp_dbm = -95; },
+        [](ModemStatus& s) { s.cell.rsrq_db = -11; },
+        [](ModemStatus& s) { s.cell.sinr_db = 0; },
         [](ModemStatus& s) { s.apn = "cmnet"; },
         [](ModemStatus& s) { s.ip_address = "10.0.0.1"; },
         [](ModemStatus& s) { s.resets = 1; },
@@ -75,6 +85,21 @@ TEST(ModemPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](ModemStatus& s) { s.last_error = "timeout"; },
     };
     testing::expect_every_field_covered(modem_properties(), mutations);
+}
+
+// Unknown cell values read as values no measurement can take, so 0 dB SINR and PCI 0 stay real.
+TEST(ModemPropertyTable, UnknownCellValuesAreMarkers) {
+    const ModemStatus s;
+    auto get = [&s](const char* name) { return modem_properties().find(name)->get(s); };
+    EXPECT_EQ(get("Earfcn"), BusValue{uint32_t{4294967295u}});
+    EXPECT_EQ(get("Pci"), BusValue{uint32_t{4294967295u}});
+    EXPECT_EQ(get("Rsrp"), BusValue{int32_t{0}});
+    EXPECT_EQ(get("Sinr"), BusValue{int32_t{-2147483647 - 1}});
+    ModemStatus known;
+    known.cell.sinr_db = 0;
+    known.cell.pci = 0;
+    EXPECT_EQ(modem_properties().find("Sinr")->get(known), BusValue{int32_t{0}});
+    EXPECT_EQ(modem_properties().find("Pci")->get(known), BusValue{uint32_t{0}});
 }
 
 }  // namespace

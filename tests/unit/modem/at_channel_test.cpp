@@ -376,7 +376,7 @@ TEST_F(AtChannelTest, StateChangesAreLoggedAtDebug) {
     const std::string logged = ::testing::internal::GetCapturedStderr();
     log::set_max_level(log::Level::info);
     std::vector<std::string> moves;
-    const std::string mark = "<7>at: ";
+    const std::string mark = "<7>at: ";  // the state moves, not the dialogue ("<7>at > ...")
     for (auto pos = logged.find(mark); pos != std::string::npos; pos = logged.find(mark, pos + 1))
         moves.push_back(logged.substr(pos + 3, logged.find('\n', pos) - pos - 3));
     EXPECT_EQ(moves, (std::vector<std::string>{
@@ -388,6 +388,31 @@ TEST_F(AtChannelTest, StateChangesAreLoggedAtDebug) {
                          "at: draining -> idle (quiet)",
                          "at: idle -> closed (reset requested)",
                      }));
+}
+
+// The debug log carries the dialogue both ways, so a field report can be read from the journal;
+// the PIN, echoed or not, and credentials a module reads back never reach it.
+TEST_F(AtChannelTest, DialogueIsLoggedBothWaysWithSecretsMasked) {
+    modem.echo = true;
+    modem.on_command = [&](const std::string& cmd) {
+        if (cmd.starts_with("AT+CPIN=")) modem.send("\r\nOK\r\n");
+        if (cmd == "AT+QICSGP=1") modem.send("\r\n+QICSGP: 1,\"cmnet\",\"bob\",\"pw-4711\",2\r\n\r\nOK\r\n");
+        if (cmd == "AT+CSQ") modem.send("\r\n+CSQ: 21,99\r\n\r\nOK\r\n");
+    };
+    log::set_max_level(log::Level::debug);
+    ::testing::internal::CaptureStderr();
+    open();
+    for (const char* cmd : {"AT+CPIN=\"4711\"", "AT+QICSGP=1", "AT+CSQ"}) {
+        auto r = send(cmd);
+        ASSERT_TRUE(wait(r)) << cmd;
+    }
+    const std::string logged = ::testing::internal::GetCapturedStderr();
+    log::set_max_level(log::Level::info);
+    for (const char* line : {"<7>at > AT+CPIN=\"***\"\n", "<7>at < AT+CPIN=\"***\"\n", "<7>at < OK\n",
+                             "<7>at > AT+QICSGP=1\n", "<7>at < +QICSGP: 1,\"cmnet\",\"***\",\"***\",2\n",
+                             "<7>at > AT+CSQ\n", "<7>at < +CSQ: 21,99\n"})
+        EXPECT_NE(logged.find(line), std::string::npos) << line << " not in:\n" << logged;
+    EXPECT_EQ(logged.find("4711"), std::string::npos) << logged;
 }
 
 TEST_F(AtChannelTest, UnsolicitedLinesWhileIdle) {

@@ -136,11 +136,19 @@ INSTANTIATE_TEST_SUITE_P(
         FinalCase{"Connect", "CONNECT", AtStatus::connect, -1, ""},
         FinalCase{"ConnectRate", "CONNECT 150000000", AtStatus::connect, -1, ""},
         FinalCase{"CommandNotSupport", "COMMAND NOT SUPPORT", AtStatus::error, -1, "COMMAND NOT SUPPORT"},
-        FinalCase{"EzxModemError", "MODEM ERROR: 3", AtStatus::error, 3, "3"}),
+        FinalCase{"EzxModemError", "MODEM ERROR: 3", AtStatus::error, 3, "3"},
+        // No code after the error: it still ends the command, and says it has no code.
+        FinalCase{"CmeNoCode", "+CME ERROR:", AtStatus::cme_error, -1, ""},
+        FinalCase{"CmeNoCodeSpace", "+CME ERROR: ", AtStatus::cme_error, -1, ""},
+        FinalCase{"CmeBareWord", "+CME ERROR", AtStatus::cme_error, -1, ""},
+        FinalCase{"CmsNoCode", "+CMS ERROR:", AtStatus::cms_error, -1, ""},
+        FinalCase{"CmsBareWord", "+CMS ERROR", AtStatus::cms_error, -1, ""},
+        FinalCase{"ModemErrorNoCode", "MODEM ERROR:", AtStatus::error, -1, ""},
+        FinalCase{"ModemErrorBareWord", "MODEM ERROR", AtStatus::error, -1, ""}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(AtParserFinal, NotFinal) {
-    for (const char* line : {"OKAY", "+CSQ: 21,99", "ERRORS", "CONNECTED", "NO CARRIERS", "+CME ERRO: 10", "",
+    for (const char* line : {"OKAY", "+CSQ: 21,99", "ERRORS", "CONNECTED", "NO CARRIERS", "+CME ERRO: 10", "", "+CME ERRORS", "MODEM ERRORS",
                              "OK OK", "RDY", "867160040123456"})
         EXPECT_FALSE(parse_final_result(line).has_value()) << line;
 }
@@ -171,6 +179,12 @@ INSTANTIATE_TEST_SUITE_P(
         ClassCase{"CregTestForm", "+CREG: (0-2)", "AT+CREG=?", LineKind::info},
         ClassCase{"CeregUrcDuringCgregRead", "+CEREG: 1,\"1A2B\",\"01ABCDEF\",7", "AT+CGREG?", LineKind::urc},
         ClassCase{"LuatCeregRead", "+CEREG: 2,1,\"1A2B\",\"01ABCDEF\",7", "AT+CEREG?", LineKind::info},
+        // Told by shape, not by who asked: a URC-layout line crossing the read query stays a URC.
+        ClassCase{"CeregUrcDuringCeregRead", "+CEREG: 1,\"1A2B\",\"01ABCDEF\",7", "AT+CEREG?", LineKind::urc},
+        ClassCase{"CregUnquotedUrcDuringCregRead", "+CREG: 1,84CD,00D30156", "AT+CREG?", LineKind::urc},
+        ClassCase{"NovatelCeregReadWithRac", "+CEREG: 2,1, 1F00, 20 ,79D903 ,7", "AT+CEREG?", LineKind::info},
+        ClassCase{"C5gregRead", "+C5GREG: 2,1,1F00,79D903,11,6,ABCDEF", "AT+C5GREG?", LineKind::info},
+        ClassCase{"C5gregUrcDuringCsq", "+C5GREG: 1,1F00,79D903,11,6,ABCDEF", "AT+CSQ", LineKind::urc},
         ClassCase{"ConcatenatedRead", "+CGREG: 2,1,\"D504\",\"80428B5\",7", "AT+CREG?;+CGREG?", LineKind::info},
         ClassCase{"LowercaseCommand", "+CREG: 0,1", "at+creg?", LineKind::info},
         ClassCase{"CpinRead", "+CPIN: READY", "AT+CPIN?", LineKind::info},

@@ -162,10 +162,11 @@ TEST(AtRepliesCesq, RsrpPercent) {
 
 // ---- CREG / CGREG / CEREG ------------------------------------------------------------------
 
+// The layout is told by shape: `n` is the read reply's leading <n>, nullopt for the URC layout.
 struct RegCase {
     const char* name;
     const char* value;
-    bool solicited;
+    std::optional<int> n;
     int stat;
     const char* lac;
     const char* ci;
@@ -174,47 +175,98 @@ struct RegCase {
 class AtRepliesCreg : public ::testing::TestWithParam<RegCase> {};
 TEST_P(AtRepliesCreg, Parses) {
     const auto& c = GetParam();
-    const auto r = parse_creg(c.value, c.solicited);
+    const auto r = parse_creg(c.value);
     ASSERT_TRUE(r.has_value()) << c.value;
+    EXPECT_EQ(r->n, c.n);
     EXPECT_EQ(r->stat, c.stat);
     EXPECT_EQ(r->lac, c.lac);
     EXPECT_EQ(r->ci, c.ci);
     EXPECT_EQ(r->act, c.act);
 }
+constexpr std::nullopt_t kUrc = std::nullopt;
 INSTANTIATE_TEST_SUITE_P(
     Modules, AtRepliesCreg,
     ::testing::Values(
-        RegCase{"SimcomReadQuoted", "2,1,\"CE00\",\"01CEAD8F\"", true, 1, "CE00", "01CEAD8F", std::nullopt},
-        RegCase{"QuectelReadUnquoted", "1,1,84CD,00D30173", true, 1, "84CD", "00D30173", std::nullopt},
-        RegCase{"ReadShort", "0,0", true, 0, "", "", std::nullopt},
-        RegCase{"ReadRoaming", "2,5,\"00C3\",\"80428B5\",7", true, 5, "00C3", "80428B5", 7},
-        RegCase{"ReadLeadingZeroStat", "2,01", true, 1, "", "", std::nullopt},
-        RegCase{"ReadMultiDigitStat", "2,11", true, 11, "", "", std::nullopt},
-        RegCase{"LuatCeregRead", "2,1,\"1A2B\",\"01ABCDEF\",7", true, 1, "1A2B", "01ABCDEF", 7},
-        RegCase{"NordicCeregReadPsm", "5,1,\"0140\",\"0105B608\",7,,,\"11100000\",\"11100000\"", true, 1, "0140",
+        RegCase{"SimcomReadQuoted", "2,1,\"CE00\",\"01CEAD8F\"", 2, 1, "CE00", "01CEAD8F", std::nullopt},
+        RegCase{"QuectelReadUnquoted", "1,1,84CD,00D30173", 1, 1, "84CD", "00D30173", std::nullopt},
+        RegCase{"ReadShort", "0,0", 0, 0, "", "", std::nullopt},
+        RegCase{"ReadRoaming", "2,5,\"00C3\",\"80428B5\",7", 2, 5, "00C3", "80428B5", 7},
+        RegCase{"ReadLeadingZeroStat", "2,01", 2, 1, "", "", std::nullopt},
+        RegCase{"ReadMultiDigitStat", "2,11", 2, 11, "", "", std::nullopt},
+        RegCase{"LuatCeregRead", "2,1,\"1A2B\",\"01ABCDEF\",7", 2, 1, "1A2B", "01ABCDEF", 7},
+        RegCase{"NordicCeregReadPsm", "5,1,\"0140\",\"0105B608\",7,,,\"11100000\",\"11100000\"", 5, 1, "0140",
                 "0105B608", 7},
-        RegCase{"CgregReadWithRac", "2,1,\"D504\",\"80428B5\",7,\"00\"", true, 1, "D504", "80428B5", 7},
-        RegCase{"CeregUrc", "1,\"1A2B\",\"01ABCDEF\",7", false, 1, "1A2B", "01ABCDEF", 7},
-        RegCase{"QuectelCgregUrc", "1,\"D504\",\"80428B5\",7", false, 1, "D504", "80428B5", 7},
-        RegCase{"UrcStatOnly", "5", false, 5, "", "", std::nullopt},
-        RegCase{"UrcSearching", "2", false, 2, "", "", std::nullopt},
-        RegCase{"UrcMultiDigitStat", "11", false, 11, "", "", std::nullopt},
-        RegCase{"UrcUnquoted", "1,84CD,00D30173,7", false, 1, "84CD", "00D30173", 7},
-        RegCase{"UrcLowercaseHex", "1,\"1a2b\",\"01abcdef\",7", false, 1, "1A2B", "01ABCDEF", 7},
-        RegCase{"UrcEmptyLocation", "3,\"\",\"\"", false, 3, "", "", std::nullopt},
-        // A read reply taken for a URC (it came after its command timed out): the quoted LAC
-        // position and the 2-field shape still reveal the leading <n>.
-        RegCase{"LateReadQuoted", "2,5,\"CE00\",\"01CEAD8F\",7", false, 5, "CE00", "01CEAD8F", 7},
-        RegCase{"LateReadShort", "0,1", false, 1, "", "", std::nullopt},
-        // A read reply of a module that omits <n>.
-        RegCase{"ReadStatOnly", "1", true, 1, "", "", std::nullopt}),
+        RegCase{"CgregReadWithRac", "2,1,\"D504\",\"80428B5\",7,\"00\"", 2, 1, "D504", "80428B5", 7},
+        RegCase{"CeregUrc", "1,\"1A2B\",\"01ABCDEF\",7", kUrc, 1, "1A2B", "01ABCDEF", 7},
+        RegCase{"QuectelCgregUrc", "1,\"D504\",\"80428B5\",7", kUrc, 1, "D504", "80428B5", 7},
+        RegCase{"UrcStatOnly", "5", kUrc, 5, "", "", std::nullopt},
+        RegCase{"UrcSearching", "2", kUrc, 2, "", "", std::nullopt},
+        RegCase{"UrcMultiDigitStat", "11", kUrc, 11, "", "", std::nullopt},
+        RegCase{"UrcUnquoted", "1,84CD,00D30173,7", kUrc, 1, "84CD", "00D30173", 7},
+        RegCase{"UrcLowercaseHex", "1,\"1a2b\",\"01abcdef\",7", kUrc, 1, "1A2B", "01ABCDEF", 7},
+        RegCase{"UrcEmptyLocation", "3,\"\",\"\"", kUrc, 3, "", "", std::nullopt},
+        // A read reply that arrived as a URC (after its command timed out) keeps its read layout.
+        RegCase{"LateReadQuoted", "2,5,\"CE00\",\"01CEAD8F\",7", 2, 5, "CE00", "01CEAD8F", 7},
+        RegCase{"LateReadShort", "0,1", 0, 1, "", "", std::nullopt},
+        // Real replies from ModemManager's table of modules (src/tests/test-modem-helpers.c).
+        RegCase{"SierraMercuryRead", "1,1,84CD,00D30173", 1, 1, "84CD", "00D30173", std::nullopt},
+        RegCase{"SierraMercuryUrc", "1,84CD,00D30156", kUrc, 1, "84CD", "00D30156", std::nullopt},
+        RegCase{"UrcMultiDigitStatQuoted", "11,\"33FE\",\"a3fb477\"", kUrc, 11, "33FE", "A3FB477", std::nullopt},
+        RegCase{"HuaweiE160GUnregistered", "2,0,00,0", 2, 0, "00", "0", std::nullopt},
+        RegCase{"HuaweiE160GRead", "2,1,8BE3,2BAF", 2, 1, "8BE3", "2BAF", std::nullopt},
+        RegCase{"HuaweiE160GUrc", "1,8BE3,2BAF", kUrc, 1, "8BE3", "2BAF", std::nullopt},
+        RegCase{"NovatelXu870UrcEmpty", "2,,", kUrc, 2, "", "", std::nullopt},
+        RegCase{"IridiumLeadingZeros", "002,001,\"18d8\",\"ffff\"", 2, 1, "18D8", "FFFF", std::nullopt},
+        RegCase{"ReadNoLeadingZeros", "2,1,0001,0010", 2, 1, "0001", "0010", std::nullopt},
+        RegCase{"UrcUnquotedWithAct", "1,0001,0010,0", kUrc, 1, "0001", "0010", 0},
+        RegCase{"UrcLeadingZeros", "001,\"0001\",\"0010\",000", kUrc, 1, "0001", "0010", 0},
+        RegCase{"UrcMultiDigitStatUnquoted", "10,0001,0010,0", kUrc, 10, "0001", "0010", 0},
+        RegCase{"UrcMultiDigitStatLeadingZeros", "0011,\"0001\",\"0010\",000", kUrc, 11, "0001", "0010", 0},
+        RegCase{"SmsOnlyReadLte", "2,6,\"8B37\",\"0A265185\",7", 2, 6, "8B37", "0A265185", 7},
+        RegCase{"SmsOnlyUrcLte", "6,\"8B37\",\"0A265185\",7", kUrc, 6, "8B37", "0A265185", 7},
+        RegCase{"EricssonF3607gwCgregRead", "2,1,\"8BE3\",\"00002B5D\",3", 2, 1, "8BE3", "00002B5D", 3},
+        RegCase{"SonyEricssonMd400CgregUrc", "5,\"0502\",\"0404736D\",2", kUrc, 5, "0502", "0404736D", 2},
+        RegCase{"AlcatelX220dStraySpaces", "2,1, 81ED, 1A9CEB", 2, 1, "81ED", "1A9CEB", std::nullopt},
+        // Samsung Wave S8500: an unreadable AcT (" B") and a trailing extra; the state still reads.
+        RegCase{"SamsungS8500", "2,1,000B,2816, B, C2816", 2, 1, "000B", "2816", std::nullopt},
+        RegCase{"SamsungS8500MultiDigitStat", "2,11,003F,8FE3, B, C2816", 2, 11, "003F", "8FE3", std::nullopt},
+        RegCase{"GobiSpaceInsideLac", "2,1,  0 5, 2715", 2, 1, "05", "2715", std::nullopt},
+        RegCase{"CgregUrcWithRac", "1,\"1422\",\"00000142\",3,\"00\"", kUrc, 1, "1422", "00000142", 3},
+        RegCase{"CgregUrcMultiDigitStatWithRac", "11,\"B092\",\"00000697\",3,\"00\"", kUrc, 11, "B092", "00000697", 3},
+        RegCase{"CgregReadMultiDigitStat", "2,10,ebbd,f025", 2, 10, "EBBD", "F025", std::nullopt},
+        RegCase{"CgregReadFourDigitStat", "002,0011,\"0f0d\",\"14c3\"", 2, 11, "0F0D", "14C3", std::nullopt},
+        RegCase{"CeregReadStraySpaces", "2,1, 1F00, 79D903 ,7", 2, 1, "1F00", "79D903", 7},
+        RegCase{"CeregUrcStraySpaces", "1, 1F00, 79D903 ,7", kUrc, 1, "1F00", "79D903", 7},
+        RegCase{"CeregReadMultiDigitStat", "2,10,\"8d83\",\"671f98a\",7", 2, 10, "8D83", "671F98A", 7},
+        // Novatel E362 and others: a RAC between TAC and cell id.
+        RegCase{"NovatelE362CeregReadWithRac", "2,1, 1F00, 20 ,79D903 ,7", 2, 1, "1F00", "79D903", 7},
+        RegCase{"NovatelE362CeregUrcWithRac", "1, 1F00, 20 ,79D903 ,7", kUrc, 1, "1F00", "79D903", 7},
+        RegCase{"CeregReadWithRacMultiDigitStat", "2,10, 2CA8, 20 ,B5583D ,7", 2, 10, "2CA8", "B5583D", 7},
+        RegCase{"CeregUrcWithRacMultiDigitStat", "11, 78FE, 20 ,14419E ,7", kUrc, 11, "78FE", "14419E", 7},
+        RegCase{"AltairCeregRead", "1, 2, 0001, 00000100, 7", 1, 2, "0001", "00000100", 7},
+        RegCase{"AltairCeregUrc", "2, 0001, 00000100, 7", kUrc, 2, "0001", "00000100", 7},
+        RegCase{"ThurayaCgregRead", "2, 1, \"0426\", \"F00F\"", 2, 1, "0426", "F00F", std::nullopt},
+        RegCase{"ThurayaCgregUrc", "1, \"0426\", \"F00F\"", kUrc, 1, "0426", "F00F", std::nullopt},
+        RegCase{"C5gregReadShort", "1,3", 1, 3, "", "", std::nullopt},
+        RegCase{"C5gregReadMultiDigitStat", "1, 10", 1, 10, "", "", std::nullopt},
+        RegCase{"C5gregUrcShort", "3", kUrc, 3, "", "", std::nullopt},
+        RegCase{"C5gregRead", "2,1,1F00,79D903,11,6,ABCDEF", 2, 1, "1F00", "79D903", 11},
+        RegCase{"C5gregUrc", "1,1F00,79D903,11,6,ABCDEF", kUrc, 1, "1F00", "79D903", 11},
+        // 3GPP TS 27.007 n=3: cause type and reject cause after the AcT.
+        RegCase{"CeregUrcWithRejectCause", "3,\"1A2B\",\"01ABCDEF\",7,0,15", kUrc, 3, "1A2B", "01ABCDEF", 7}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(AtRepliesCreg, Malformed) {
-    for (const char* v : {"", "x", "2,x", "x,1", "2,1,\"ZZZZ\",\"01\"", "1,\"1A2B\",\"01ABCDEF\",L", "\"1A2B\""}) {
-        EXPECT_FALSE(parse_creg(v, true).has_value()) << v;
-        EXPECT_FALSE(parse_creg(v, false).has_value()) << v;
-    }
+    for (const char* v : {"", "x", "2,x", "x,1", "2,1,\"ZZZZ\",\"01\"", "\"1A2B\"", "1,\"1A2B\"", "2,1,G1,2"})
+        EXPECT_FALSE(parse_creg(v).has_value()) << v;
+}
+
+// <stat> still reads when the AcT does not: the technology is then unknown, not guessed.
+TEST(AtRepliesCreg, UnreadableActIsUnknown) {
+    const auto r = parse_creg("1,\"1A2B\",\"01ABCDEF\",L");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->stat, 1);
+    EXPECT_EQ(r->act, std::nullopt);
 }
 
 TEST(AtRepliesCreg, StatToRegistration) {

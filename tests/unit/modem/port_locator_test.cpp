@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -70,6 +71,9 @@ public:
 
     // cdc-acm: class/tty/<tty>/device -> <iface>.
     void acm_tty(const std::string& iface, const std::string& tty) { link_tty(tty, iface); }
+
+    // The interface string the firmware gives (sysfs "interface").
+    void label(const std::string& iface, const char* text) { write(iface + "/interface", text); }
 
 private:
     static void write(const std::string& file, const char* text) { std::ofstream(file) << text << "\n"; }
@@ -196,15 +200,86 @@ TEST(PortLocatorSysfs, HuaweiMe909sByInterfaceClass) {
     EXPECT_EQ(choice->vendor, Vendor::huawei);
 }
 
-TEST(PortLocatorSysfs, UnknownAtInterfaceIsReported) {
+// Air780E: three CDC-ACM functions on interfaces 2, 4 and 6; AT on 6.
+TEST(PortLocatorSysfs, LuatAir780EOverCdcAcm) {
     FakeSysfs s;
     ASSERT_FALSE(s.root().empty());
     const auto dev = s.device(1, "19d1", "0001");
+    for (int i = 0; i < 3; ++i) s.acm_tty(s.interface(dev, 2 + 2 * i, "02", "02", "01"), "ttyACM" + std::to_string(i));
+    std::string error;
+    const auto choice = choose_at_port(ttys(0, 3, 0x19d1, 0x0001, "ttyACM"), s.root(), error);
+    ASSERT_TRUE(choice.has_value()) << error;
+    EXPECT_EQ(choice->path, "/dev/ttyACM2");
+    EXPECT_EQ(choice->vendor, Vendor::luat);
+    EXPECT_EQ(choice->description, "AirM2M Air780E (19d1:0001) interface 6");
+}
+
+// An interface that names itself "AT" wins over the table's interface number.
+TEST(PortLocatorSysfs, InterfaceNamedAtWins) {
+    FakeSysfs s;
+    ASSERT_FALSE(s.root().empty());
+    const auto dev = s.device(1, "19d1", "0001");
+    const char* labels[] = {"AT", "Modem", "Debug"};
+    for (int i = 0; i < 3; ++i) {
+        const auto iface = s.interface(dev, 2 + 2 * i, "02", "02", "01");
+        s.label(iface, labels[i]);
+        s.acm_tty(iface, "ttyACM" + std::to_string(i));
+    }
+    std::string error;
+    const auto choice = choose_at_port(ttys(0, 3, 0x19d1, 0x0001, "ttyACM"), s.root(), error);
+    ASSERT_TRUE(choice.has_value()) << error;
+    EXPECT_EQ(choice->path, "/dev/ttyACM0");
+}
+
+// Air72xU (UIS8910): RNDIS on 0/1, then AT, PPP+AT, debug.
+TEST(PortLocatorSysfs, LuatAir72xU) {
+    FakeSysfs s;
+    ASSERT_FALSE(s.root().empty());
+    const auto dev = s.device(1, "1782", "4e00");
+    s.interface(dev, 0, "e0", "01", "03");
+    s.interface(dev, 1, "0a", "00", "00");
     for (int i = 2; i < 5; ++i) s.usb_serial_tty(s.interface(dev, i, "ff", "00", "00"), "ttyUSB" + std::to_string(i - 2));
     std::string error;
-    EXPECT_EQ(choose_at_port(ttys(0, 3, 0x19d1, 0x0001), s.root(), error), std::nullopt);
-    EXPECT_NE(error.find("Air780E"), std::string::npos) << error;
-    EXPECT_NE(error.find("modem.port"), std::string::npos) << error;
+    const auto choice = choose_at_port(ttys(0, 3, 0x1782, 0x4e00), s.root(), error);
+    ASSERT_TRUE(choice.has_value()) << error;
+    EXPECT_EQ(choice->path, "/dev/ttyUSB0");
+    EXPECT_EQ(choice->vendor, Vendor::luat);
+}
+
+struct Ec200Case {
+    const char* name;
+    const char* pid;
+    int at_tty;  // ttyUSB index of the AT port; the serial functions start at interface 2
+};
+class PortLocatorEc200 : public ::testing::TestWithParam<Ec200Case> {};
+
+// The EC200 family with its netdev in front (ECM here, RNDIS alike): the AT interface does not move.
+TEST_P(PortLocatorEc200, PicksTheAtInterface) {
+    for (const char* netdev : {"02", "e0"}) {
+        FakeSysfs s;
+        ASSERT_FALSE(s.root().empty());
+        const auto dev = s.device(1, "2c7c", GetParam().pid);
+        s.interface(dev, 0, netdev, netdev[0] == '0' ? "06" : "01", netdev[0] == '0' ? "00" : "03");
+        s.interface(dev, 1, "0a", "00", "00");
+        for (int i = 2; i < 5; ++i) s.usb_serial_tty(s.interface(dev, i, "ff", "00", "00"), "ttyUSB" + std::to_string(i - 2));
+        std::string error;
+        const auto pid = static_cast<uint16_t>(std::stoul(GetParam().pid, nullptr, 16));
+        const auto choice = choose_at_port(ttys(0, 3, 0x2c7c, pid), s.root(), error);
+        ASSERT_TRUE(choice.has_value()) << error;
+        EXPECT_EQ(choice->path, "/dev/ttyUSB" + std::to_string(GetParam().at_tty)) << netdev;
+        EXPECT_EQ(choice->vendor, Vendor::quectel);
+    }
+}
+INSTANTIATE_TEST_SUITE_P(Modules, PortLocatorEc200,
+                         ::testing::Values(Ec200Case{"EC200S", "6002", 1}, Ec200Case{"EC200A", "6005", 1},
+                                           Ec200Case{"EC200T", "6026", 1}, Ec200Case{"EG912Y", "6001", 1},
+                                           Ec200Case{"EC200U", "0901", 0}),
+                         [](const auto& p) { return std::string(p.param.name); });
+
+// Every module the vendor table names has a way to find its AT port.
+TEST(PortLocatorSysfs, EveryKnownModuleHasAnAtInterface) {
+    for (Vendor v : {Vendor::quectel, Vendor::simcom, Vendor::luat, Vendor::huawei})
+        for (const auto& id : make_vendor_profile(v)->usb_ids()) EXPECT_NE(id.at_interface, -1) << id.model;
 }
 
 TEST(PortLocatorSysfs, NothingKnown) {
@@ -213,10 +288,30 @@ TEST(PortLocatorSysfs, NothingKnown) {
     std::string error;
     EXPECT_EQ(choose_at_port(ttys(0, 2, 0x0403, 0x6001), s.root(), error), std::nullopt);  // FTDI
     EXPECT_NE(error.find("2 USB serial port(s)"), std::string::npos) << error;
+    EXPECT_NE(error.find("/dev/ttyUSB0 0403:6001, /dev/ttyUSB1 0403:6001"), std::string::npos) << error;
     EXPECT_EQ(choose_at_port({}, s.root(), error), std::nullopt);
+    EXPECT_EQ(error, "no known modem AT port among 0 USB serial port(s)");
     // Known VID:PID but sysfs has nothing for it.
     EXPECT_EQ(choose_at_port(ttys(0, 1, 0x2c7c, 0x0125), s.root(), error), std::nullopt);
     EXPECT_NE(error.find("no USB interface"), std::string::npos) << error;
+}
+
+// The scan itself: USB ttys under class/tty, with their VID:PID, as <dev dir>/<name>.
+TEST(PortLocatorSysfs, ScanListsUsbSerialPorts) {
+    FakeSysfs s;
+    ASSERT_FALSE(s.root().empty());
+    add_ec25_ecm(s, 1, 0);
+    const auto dev = s.device(2, "19d1", "0001");
+    s.acm_tty(s.interface(dev, 6, "02", "02", "01"), "ttyACM0");
+    fs::create_directories(s.root() + "/class/tty/ttyS0");  // a UART: not on USB
+    auto found = scan_usb_serial(s.root(), "/devdir");
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
+    ASSERT_EQ(found.size(), 5u);
+    EXPECT_EQ(found[0].device, "/devdir/ttyACM0");
+    EXPECT_EQ(found[0].vid, 0x19d1);
+    EXPECT_EQ(found[1].device, "/devdir/ttyUSB0");
+    EXPECT_EQ(found[1].pid, 0x0125);
+    EXPECT_TRUE(scan_usb_serial(s.root() + "/nowhere", "/dev").empty());
 }
 
 TEST(PortLocatorSysfs, StableChoiceWithTwoModems) {

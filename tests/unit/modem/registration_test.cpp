@@ -93,7 +93,7 @@ TEST_P(RegistrationUrc, Takes) {
     const auto news = t.take_urc(c.line);
     ASSERT_EQ(news.has_value(), c.taken) << c.line;
     if (!c.taken) {
-        for (auto d : {RegDomain::cs, RegDomain::gprs, RegDomain::eps}) EXPECT_EQ(t.stat(d), -1);
+        for (auto d : {RegDomain::cs, RegDomain::gprs, RegDomain::eps, RegDomain::fivegs}) EXPECT_EQ(t.stat(d), -1);
         return;
     }
     EXPECT_EQ(t.stat(c.domain), c.stat);
@@ -111,7 +111,11 @@ INSTANTIATE_TEST_SUITE_P(
         // CREG is circuit-switched: its AcT says nothing about the data link.
         UrcCase{"CregActIsNoNews", "+CREG: 1,\"1A2B\",\"01ABCDEF\",7", true, RegDomain::cs, 1, std::nullopt},
         UrcCase{"Unreadable", "+CEREG: x", false, RegDomain::eps, -1, std::nullopt},
-        UrcCase{"FiveGIsNotTracked", "+C5GREG: 1", false, RegDomain::eps, -1, std::nullopt},
+        UrcCase{"FiveGBare", "+C5GREG: 1", true, RegDomain::fivegs, 1, std::nullopt},
+        UrcCase{"FiveGWithNrAct", "+C5GREG: 1,1F00,79D903,11,6,ABCDEF", true, RegDomain::fivegs, 1, AccessTech::nr5g},
+        // A read reply that came after its query had timed out: read by its own layout.
+        UrcCase{"LateReadReply", "+CEREG: 2,5,\"1A2B\",\"01ABCDEF\",7", true, RegDomain::eps, 5, AccessTech::lte},
+        UrcCase{"NovatelRacUrc", "+CEREG: 1, 1F00, 20 ,79D903 ,7", true, RegDomain::eps, 1, AccessTech::lte},
         UrcCase{"NotRegistration", "+CGEV: NW DETACH", false, RegDomain::eps, -1, std::nullopt}),
     [](const auto& p) { return std::string(p.param.name); });
 
@@ -134,13 +138,30 @@ TEST(Registration, PacketAccessTechPrefersRegisteredLte) {
     EXPECT_EQ(t.packet_access_tech(), AccessTech::lte) << "a URC without AcT keeps the last one";
 }
 
+// A module registered on the 5G core: the data link has a registration even though CEREG and
+// CGREG say nothing, and its technology is NR.
+TEST(Registration, FiveGCoreRegistrationCounts) {
+    RegistrationTracker t;
+    t.take_reply(RegDomain::eps, ok({"+CEREG: 2,0"}));
+    t.take_reply(RegDomain::cs, ok({"+CREG: 2,2"}));
+    EXPECT_FALSE(t.packet_registered());
+    t.take_reply(RegDomain::fivegs, ok({"+C5GREG: 2,1,1F00,79D903,11,6,ABCDEF"}));
+    EXPECT_EQ(t.stat(RegDomain::fivegs), 1);
+    EXPECT_TRUE(t.packet_registered());
+    EXPECT_EQ(t.effective(), Registration::home);
+    EXPECT_EQ(t.packet_access_tech(), AccessTech::nr5g);
+    ASSERT_TRUE(t.take_urc("+C5GREG: 2"));
+    EXPECT_FALSE(t.packet_registered());
+    EXPECT_EQ(t.effective(), Registration::searching);
+}
+
 TEST(Registration, ResetForgetsEverything) {
     auto t = with_stats(1, 1, 1);
     t.take_reply(RegDomain::eps, ok({"+CEREG: 2,1,\"1A2B\",\"01ABCDEF\",7"}));
     t.reset();
     EXPECT_EQ(t.effective(), Registration::unknown);
     EXPECT_FALSE(t.knows_packet_act());
-    for (auto d : {RegDomain::cs, RegDomain::gprs, RegDomain::eps}) EXPECT_EQ(t.stat(d), -1);
+    for (auto d : {RegDomain::cs, RegDomain::gprs, RegDomain::eps, RegDomain::fivegs}) EXPECT_EQ(t.stat(d), -1);
 }
 
 }  // namespace
