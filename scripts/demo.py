@@ -2,25 +2,62 @@
 """Live demo: cellgated + the AT modem simulator + two mosquitto brokers (local, "cloud") + a private D-Bus bus.
 
 A local application publishes telemetry to the local broker; cellgate carries it to the cloud broker
-through its durable outbox. The demo prints every D-Bus property change as it happens (counters once
-every two seconds), then plays a short story of field faults (the network drops the data call, the
-module reboots, the cloud broker restarts, the coverage disappears for a while) so you can watch the
-daemon heal itself and the queue fill and drain, with no message lost.
+through its durable outbox. The demo prints every D-Bus property change as the daemon signals it
+(counters in one telemetry line, at most every two seconds and only when they moved), then plays a
+short story of field faults so you can watch the daemon heal itself and the queue fill and drain,
+with no message lost.
+
+Every process the demo starts and its scratch directory go away when it ends, however it ends:
+Ctrl-C, SIGTERM, or a closed terminal (SIGHUP).
 """
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
+from typing import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from brokers import MosquittoBroker  # noqa: E402
-from harness import (CLOUD_IFACE, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, Daemon,  # noqa: E402
-                     MqttCollector, PrivateBus, Simulator, cloud_path)
+sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+# The simulator's scenario and vendor tables are plain Python: --help lists them without the
+# harness's python3-* packages. The harness itself is imported where it is used.
+from simcore import scenarios, vendors  # noqa: E402
+
+DEFAULT_DAEMON = os.path.join(ROOT, "build", "demo", "cellgated")
+POLICY = os.path.join(ROOT, "etc", "dbus-1", "system.d", "org.cellgate.Gateway1.conf")
+
+
+# --- the story ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """One step of the story: `start(rig)` breaks something; `end(rig)`, if any, repairs it after
+    `seconds` of watching; the daemon must then heal by itself. `queues`: the outbox must visibly
+    fill meanwhile (the cloud is out of reach long enough)."""
+    what: str
+    start: Callable
+    end: Callable | None
+    seconds: float
+    queues: bool = False
+
+
+STORY = (
+    Fault("the network drops the data call", lambda rig: rig.sim.control("deact"), None, 3),
+    Fault("the module reboots (its port vanishes)", lambda rig: rig.sim.control("reboot"), None, 3),
+    Fault("the cloud broker dies for 3 s", lambda rig: rig.cloud.kill(), lambda rig: rig.cloud.start(), 3),
+    Fault("the coverage is gone for 15 s: telemetry queues in the outbox",
+          lambda rig: rig.sim.control("deregister"), lambda rig: rig.sim.control("register"), 15, queues=True),
+)
 
 CONFIG = """\
 modem:
@@ -60,52 +97,257 @@ outbox:
   path: {outbox}
 """
 
-# Counters change with every message: shown as one summary line, not one line per change.
+# Counters change with every message: shown in the telemetry line, not one line per change.
 QUIET = {"Published", "Received", "Pings", "Queued", "Accepted", "Rejected", "Dropped", "NextRetryIn",
          "ConnectedSince"}
 
 
-class Watcher:
-    """Polls GetAll and prints what changed since the last look."""
+# --- ending: signals, children, the scratch directory ---------------------------------------------
 
-    def __init__(self, bus, telemetry=None):
-        self.bus = bus
-        self.last = {}
+class Stop(BaseException):
+    """The demo was asked to end: a signal, or its terminal went away. A BaseException, like
+    KeyboardInterrupt, so that no `except Exception` on the way (a polling helper) swallows it;
+    unwinding the rig then stops every child in order."""
+
+    def __init__(self, why: str, signum: int = signal.SIGHUP):
+        super().__init__(why)
+        self.signum = signum
+        self.interactive = signum == signal.SIGINT  # Ctrl-C: someone still reads the terminal
+
+
+ENDING_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (terminal closed)"}
+_stop_requested: Stop | None = None
+
+
+def _request_stop(stop: Stop) -> Stop:
+    global _stop_requested
+    _stop_requested = _stop_requested or stop
+    return stop
+
+
+def _on_ending_signal(signum, _frame):
+    # The first signal starts the cleanup; more of them (a second Ctrl-C, the SIGHUP that follows
+    # a closed terminal) must not cut it short.
+    ignore_ending_signals()
+    raise _request_stop(Stop(ENDING_SIGNALS[signum], signum))
+
+
+def ignore_ending_signals() -> None:
+    for s in ENDING_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+
+
+def check_stop() -> None:
+    """Raises the Stop again in case it was raised inside a D-Bus callback, which swallows it."""
+    if _stop_requested is not None:
+        raise Stop(str(_stop_requested), _stop_requested.signum)
+
+
+def say(text: str = "") -> None:
+    try:
+        print(text, flush=True)
+    except OSError:  # EIO from a hung-up terminal, EPIPE from a reader that quit
+        sys.stdout = open(os.devnull, "w")
+        raise _request_stop(Stop("its output closed")) from None
+
+
+class Children:
+    """Every process started while this is active (the harness starts them with subprocess.Popen,
+    always from the demo's main thread) gets PR_SET_PDEATHSIG=SIGKILL through setpriv, so none
+    outlives the demo even when it is SIGKILLed, and a process group of its own, so a terminal's
+    SIGINT or SIGHUP reaches only the demo, which stops cellgated before the brokers and the bus it
+    talks to. Leaving it SIGKILLs the group of any child still running (normally none is)."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+        self._original = subprocess.Popen
+
+    def __enter__(self) -> "Children":
+        setpriv = shutil.which("setpriv")
+        started = self.procs
+
+        class Popen(self._original):
+            def __init__(self, args, *rest, **kw):
+                if setpriv and isinstance(args, (list, tuple)):
+                    args = [setpriv, "--pdeathsig", "KILL", "--", *args]
+                kw.setdefault("process_group", 0)
+                super().__init__(args, *rest, **kw)
+                started.append(self)
+
+        subprocess.Popen = Popen
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.Popen = self._original
+        for p in self.procs:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+# --- the rig: the processes the demo runs ---------------------------------------------------------
+
+class Rig:
+    """The modem simulator, the cloud and local brokers, a private bus and cellgated, each entered
+    on `stack` so that leaving it stops them in reverse order (cellgated first)."""
+
+    def __init__(self, args, work: str, stack: contextlib.ExitStack):
+        from brokers import MosquittoBroker
+        from harness import Daemon, PrivateBus, Simulator
+
+        self.vendor = args.vendor
+        self.sim = stack.enter_context(Simulator(os.path.join(ROOT, "tests", "sim", "modemsim.py"), args.scenario,
+                                                 vendor=args.vendor, speed=1.0))
+        password_file = os.path.join(work, "lab.secret")
+        with open(password_file, "w") as f:
+            f.write("demo-secret\n")
+        os.chmod(password_file, 0o600)
+        # Persistence keeps the cloud application's session (and what was queued for it) across the
+        # broker's crash, as a real platform would.
+        cloud_dir = os.path.join(work, "broker")
+        os.makedirs(cloud_dir)
+        self.cloud = stack.enter_context(MosquittoBroker(
+            workdir=cloud_dir, users={"gw": "demo-secret"},
+            extra_conf=f"persistence true\npersistence_location {cloud_dir}/\nautosave_interval 1\n"
+                       "max_queued_messages 0"))
+        self.local = stack.enter_context(MosquittoBroker(workdir=os.path.join(work, "local")))
+        config = CONFIG.format(link=self.sim.link, endpoint=self.cloud.endpoint, password_file=password_file,
+                               local_endpoint=self.local.endpoint, outbox=os.path.join(work, "outbox.db"))
+        self.bus = stack.enter_context(PrivateBus(POLICY))
+        self.daemon = stack.enter_context(Daemon(args.daemon, config, self.bus))
+
+    def describe(self) -> None:
+        from harness import MODEM_PATH
+        say(f"demo: private bus {self.bus.address}\ndemo: simulated {self.vendor} module on {self.sim.link}")
+        say(f"demo: cloud broker: mosquitto on {self.cloud.endpoint} (password auth); "
+            f"local broker: mosquitto on {self.local.endpoint}")
+        say(f"demo: try  DBUS_SYSTEM_BUS_ADDRESS={self.bus.address} busctl --system introspect "
+            f"org.cellgate.Gateway1 {MODEM_PATH}\n")
+
+
+# --- watching ---------------------------------------------------------------------------------------
+
+def _plain(v):
+    """A python-dbus value as the plain Python value it stands for (for printing and comparing)."""
+    import dbus
+    if isinstance(v, dbus.Boolean):
+        return bool(v)
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    if isinstance(v, dict):
+        return {_plain(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+class Watcher:
+    """Follows the daemon's PropertiesChanged signals and prints each change. It reads each object's
+    properties once (GetAll, asynchronously, so the reply and the signals are applied in the order
+    the daemon sent them) and from then on only listens: no polling on the bus."""
+
+    def __init__(self, address: str, telemetry=None):
+        import dbus.bus
+        from dbus.mainloop.glib import DBusGMainLoop
+        from gi.repository import GLib
+        from harness import CLOUD_IFACE, GATEWAY_IFACE, GATEWAY_PATH, MODEM_IFACE, MODEM_PATH, SERVICE, cloud_path
+
+        self.objects = {GATEWAY_PATH: ("gateway", GATEWAY_IFACE), MODEM_PATH: ("modem", MODEM_IFACE),
+                        cloud_path("lab"): ("cloud", CLOUD_IFACE)}
+        self.service = SERVICE
+        self.last: dict = {}
         self.t0 = time.monotonic()
         self.telemetry = telemetry
         self.next_summary = 0.0
+        self.last_summary = ""
+        self.reads = 0      # method calls to the daemon
+        self.signals = 0    # PropertiesChanged received
+        self._unread: dict = {}   # path -> when to (re)try its GetAll
+        self._context = GLib.MainContext.default()
+        self._conn = dbus.bus.BusConnection(address, mainloop=DBusGMainLoop())
+        self._conn.add_signal_receiver(self._on_changed, "PropertiesChanged", "org.freedesktop.DBus.Properties",
+                                       SERVICE, path_keyword="path")
+        for path in self.objects:
+            self._unread[path] = 0.0
 
-    def poll(self):
-        for label, path, iface in (("gateway", GATEWAY_PATH, GATEWAY_IFACE), ("modem", MODEM_PATH, MODEM_IFACE),
-                                   ("cloud", cloud_path("lab"), CLOUD_IFACE)):
-            try:
-                props = self.bus.get_all(path, iface)
-            except Exception:
-                continue
-            for k, v in props.items():
-                key = (label, k)
-                if self.last.get(key) != v:
-                    self.last[key] = v
-                    if k not in QUIET:
-                        print(f"[{self.elapsed():6.1f}s] {label:7} {k:17} = {v!r}", flush=True)
-        if self.telemetry and time.monotonic() >= self.next_summary:
-            self.next_summary = time.monotonic() + 2
-            t = self.telemetry
-            print(f"[{self.elapsed():6.1f}s] telemetry: {t.sent} published locally, {len(t.received())} at the cloud, "
-                  f"Queued {self.value('cloud', 'Queued')}, Published {self.value('cloud', 'Published')}", flush=True)
+    def close(self) -> None:
+        self._conn.close()
 
-    def elapsed(self):
+    def _read(self, path: str) -> None:
+        label, iface = self.objects[path]
+        self._unread[path] = float("inf")  # a reply is due
+        self.reads += 1
+
+        def failed(_error):  # not on the bus yet: try again shortly
+            self._unread[path] = time.monotonic() + 0.2
+
+        def read(props):
+            self._unread.pop(path, None)
+            self._apply(label, props)
+
+        self._conn.call_async(self.service, path, "org.freedesktop.DBus.Properties", "GetAll", "s", (iface,),
+                              read, failed)
+
+    def _on_changed(self, iface, changed, invalidated, path=None) -> None:
+        if path not in self.objects or iface != self.objects[path][1]:
+            return
+        self.signals += 1
+        self._apply(self.objects[path][0], changed)
+        if invalidated:  # the daemon sends values; an invalidated name is read again
+            self._unread[path] = 0.0
+
+    def _apply(self, label: str, props) -> None:
+        # Called back by python-dbus, which would print and drop a Stop raised in here;
+        # run_until raises it again (check_stop).
+        with contextlib.suppress(Stop):
+            self._print_changes(label, props)
+
+    def _print_changes(self, label: str, props) -> None:
+        for k, v in props.items():
+            key, value = (label, str(k)), _plain(v)
+            if self.last.get(key) != value:
+                self.last[key] = value
+                if key[1] not in QUIET:
+                    say(f"[{self.elapsed():6.1f}s] {label:7} {key[1]:17} = {value!r}")
+
+    def _summary(self) -> None:
+        t = self.telemetry
+        if not t or self.value("cloud", "Queued") is None or time.monotonic() < self.next_summary:
+            return
+        self.next_summary = time.monotonic() + 2
+        line = (f"telemetry: {t.sent} published locally, {len(t.received())} at the cloud, "
+                f"Queued {self.value('cloud', 'Queued')}, Published {self.value('cloud', 'Published')}")
+        if line != self.last_summary:  # nothing flows: nothing to say
+            self.last_summary = line
+            say(f"[{self.elapsed():6.1f}s] {line}")
+
+    def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
-    def value(self, label, prop):
+    def value(self, label: str, prop: str):
         return self.last.get((label, prop))
 
-    def run_until(self, deadline, predicate=None):
+    def run_until(self, deadline: float, predicate=None) -> bool:
         while time.monotonic() < deadline:
-            self.poll()
+            check_stop()
+            now = time.monotonic()
+            for path, when in list(self._unread.items()):
+                if when <= now:
+                    self._read(path)
+            while self._context.pending():
+                self._context.iteration(False)
+            check_stop()
+            self._summary()
             if predicate and predicate():
                 return True
-            time.sleep(0.2)
+            time.sleep(0.05)
         return False
 
 
@@ -115,6 +357,7 @@ class Telemetry:
     after a broker restart waits for it at the broker."""
 
     def __init__(self, local, cloud):
+        from harness import MqttCollector
         self.sent = 0
         self.stop = threading.Event()
         self.sub = MqttCollector(cloud.host, cloud.port, ["gw/#"], client_id="demo-cloud-app", clean=False,
@@ -142,6 +385,8 @@ class Telemetry:
             self.sent += 1
 
     def close(self):
+        if self.stop.is_set():
+            return
         self.stop.set()
         self.thread.join(5)
         self.pub.__exit__(None, None, None)
@@ -158,104 +403,151 @@ class Telemetry:
                 f"({len(received) - len(set(received))} duplicates), missing: {missing[:10] or 'none'}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--daemon", required=True)
-    ap.add_argument("--vendor", default="quectel", choices=["generic", "quectel", "simcom", "luat", "huawei"])
-    ap.add_argument("--scenario", default="normal")
-    ap.add_argument("--forever", action="store_true", help="keep running after the story (Ctrl-C stops)")
+# --- the demo ---------------------------------------------------------------------------------------
+
+def play(rig: Rig, w: Watcher, telemetry: Telemetry, story, problems: list) -> None:
+    """Each fault in turn: watch a few quiet seconds, break, repair, and wait for the daemon to heal."""
+
+    def both_up():
+        return w.value("modem", "State") == "connected" and w.value("cloud", "State") == "connected"
+
+    for fault in story:
+        w.run_until(time.monotonic() + 4)
+        say(f"\ndemo: >>> {fault.what}\n")
+        t_fault = time.monotonic()
+        fault.start(rig)
+        peak = 0
+
+        def watch_queue():
+            nonlocal peak
+            peak = max(peak, w.value("cloud", "Queued") or 0)
+            return False
+        w.run_until(time.monotonic() + fault.seconds, watch_queue)
+        if fault.end:
+            fault.end(rig)
+        healed = w.run_until(time.monotonic() + 60, lambda: watch_queue() or both_up())
+        say(f"\ndemo: {'healed' if healed else 'NOT healed'} {time.monotonic() - t_fault:.1f}s after the fault, "
+            f"without a restart (daemon pid {rig.daemon.proc.pid}); up to {peak} readings waited in the outbox\n")
+        if not healed:
+            problems.append(f"not healed after: {fault.what}")
+        if fault.queues and peak == 0:
+            problems.append(f"the outbox never filled during: {fault.what}")
+
+
+def run(args, rig: Rig, w: Watcher, problems: list) -> None:
+    rig.describe()
+    t0 = time.monotonic()
+    rig.daemon.wait_ready()
+    telemetry = w.telemetry = Telemetry(rig.local, rig.cloud)
+    try:
+        if not w.run_until(time.monotonic() + 60, lambda: w.value("modem", "State") == "connected"):
+            say("\ndemo: the modem did not connect; see the log below")
+            problems.append("the modem did not connect")
+            return
+        say(f"\ndemo: modem connected {time.monotonic() - t0:.1f}s after start\n")
+        w.run_until(time.monotonic() + 15, lambda: w.value("cloud", "State") == "connected")
+        say(f"\ndemo: cloud session connected {time.monotonic() - t0:.1f}s after start\n")
+        play(rig, w, telemetry, STORY, problems)
+        if not w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0):
+            problems.append(f"the outbox did not drain (Queued {w.value('cloud', 'Queued')})")
+        telemetry.close()
+        w.run_until(time.monotonic() + 3, lambda: not telemetry.missing())
+        say(f"\ndemo: {telemetry.report()}\n")
+        if telemetry.missing():
+            problems.append(f"readings lost: {telemetry.missing()[:10]}")
+        if telemetry.sent < 40:
+            problems.append(f"only {telemetry.sent} readings were published")
+    finally:
+        telemetry.close()
+    if args.forever or sys.stdin.isatty():
+        say("demo: watching; Ctrl-C to stop")
+        try:
+            w.run_until(float("inf"))
+        except Stop as e:
+            if not e.interactive:
+                raise
+
+
+def print_journal(rig: Rig) -> None:
+    say("\n--- cellgated journal (stderr) ---")
+    say("\n".join(line for line in rig.daemon.log().splitlines() if not line.startswith("<7>")))
+
+
+def parse_args(argv=None):
+    steps = "\n".join(f"  {n}. {f.what}" for n, f in enumerate(STORY, 1))
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"the story, after the modem and the cloud session are up:\n{steps}\n"
+               "then the outbox drains and every reading must have reached the cloud.\n\n"
+               "scenarios (the simulated module's behaviour):\n"
+               + textwrap.fill(", ".join(scenarios.NAMES), initial_indent="  ", subsequent_indent="  ") + "\n"
+               "  the story needs a module that connects (normal); no-sim, pin-required, reg-denied\n"
+               "  and the like show how cellgated reports one that cannot.")
+    # scripts/demo builds cellgated and passes it here, as CTest does: not an option for users.
+    ap.add_argument("--daemon", default=DEFAULT_DAEMON, help=argparse.SUPPRESS)
+    ap.add_argument("--vendor", default="quectel", choices=list(vendors.PROFILES),
+                    help="the simulated module's AT dialect (default: quectel)")
+    ap.add_argument("--scenario", default="normal", choices=scenarios.NAMES, metavar="SCENARIO",
+                    help="the simulated module's behaviour (default: normal; listed below)")
+    ap.add_argument("--forever", action="store_true", help="keep watching after the story (Ctrl-C stops)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless every fault healed, the outbox filled and drained, and no reading was lost "
                          "(CTest runs it so)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if not os.access(args.daemon, os.X_OK):
+        ap.error(f"no cellgated at {args.daemon}: run scripts/demo, which builds it first")
+    return args
 
+
+def demo(args, work: str, problems: list) -> Stop | None:
+    """Runs the rig in `work` and the story against it; returns the Stop that cut it short, if any.
+    Leaving the `with` stops cellgated, the bus, the brokers and the simulator, in that order."""
+    stopped = None
+    with Children(), contextlib.ExitStack() as stack:
+        rig = w = None
+        try:
+            rig = Rig(args, work, stack)
+            w = Watcher(rig.bus.address)
+            stack.callback(w.close)
+            run(args, rig, w, problems)
+        except Stop as e:
+            stopped = e
+        ignore_ending_signals()  # from here on nothing may cut the cleanup short
+        try:
+            if w is not None:
+                say(f"\ndemo: followed the daemon through {w.signals} PropertiesChanged signals "
+                    f"with {w.reads} property reads")
+            if rig is not None and (stopped is None or stopped.interactive):
+                print_journal(rig)
+        except Stop as e:
+            stopped = stopped or e
+    return stopped
+
+
+def main():
+    args = parse_args()
+    for s in ENDING_SIGNALS:
+        signal.signal(s, _on_ending_signal)
     problems = []
     work = tempfile.mkdtemp(prefix="cellgate-demo-")
-    with Simulator(os.path.join(ROOT, "tests", "sim", "modemsim.py"), args.scenario, vendor=args.vendor,
-                   speed=1.0) as sim:
-        policy = os.path.join(ROOT, "etc", "dbus-1", "system.d", "org.cellgate.Gateway1.conf")
-        password_file = os.path.join(work, "lab.secret")
-        with open(password_file, "w") as f:
-            f.write("demo-secret\n")
-        os.chmod(password_file, 0o600)
-        # Persistence keeps the cloud application's session (and what was queued for it) across the
-        # broker's crash, as a real platform would.
-        cloud_dir = os.path.join(work, "broker")
-        os.makedirs(cloud_dir)
-        broker = MosquittoBroker(workdir=cloud_dir, users={"gw": "demo-secret"},
-                                 extra_conf=f"persistence true\npersistence_location {cloud_dir}/\n"
-                                            "autosave_interval 1\nmax_queued_messages 0")
-        local = MosquittoBroker(workdir=os.path.join(work, "local"))
-        config = CONFIG.format(link=sim.link, endpoint=broker.endpoint, password_file=password_file,
-                               local_endpoint=local.endpoint, outbox=os.path.join(work, "outbox.db"))
-        with broker, local, PrivateBus(policy) as bus, Daemon(args.daemon, config, bus) as daemon:
-            print(f"demo: private bus {bus.address}\ndemo: simulated {args.vendor} module on {sim.link}")
-            print(f"demo: cloud broker: mosquitto on {broker.endpoint} (password auth); "
-                  f"local broker: mosquitto on {local.endpoint}")
-            print(f"demo: try  DBUS_SYSTEM_BUS_ADDRESS={bus.address} busctl --system introspect "
-                  f"org.cellgate.Gateway1 {MODEM_PATH}\n", flush=True)
-            t0 = time.monotonic()
-            daemon.wait_ready()
-            telemetry = Telemetry(local, broker)
-            w = Watcher(bus, telemetry)
-            if w.run_until(time.monotonic() + 60, lambda: w.value("modem", "State") == "connected"):
-                print(f"\ndemo: modem connected {time.monotonic() - t0:.1f}s after start\n", flush=True)
-                w.run_until(time.monotonic() + 15, lambda: w.value("cloud", "State") == "connected")
-                print(f"\ndemo: cloud session connected {time.monotonic() - t0:.1f}s after start\n", flush=True)
-
-                def both_up():
-                    return w.value("modem", "State") == "connected" and w.value("cloud", "State") == "connected"
-
-                # (what, fault, heal, seconds, queues): heal runs after the fault has been watched that
-                # long; `queues`: the outbox must visibly fill meanwhile.
-                story = (("the network drops the data call", lambda: sim.control("deact"), None, 3, False),
-                         ("the module reboots (its port vanishes)", lambda: sim.control("reboot"), None, 3, False),
-                         ("the cloud broker dies for 3 s", broker.kill, broker.start, 3, False),
-                         ("the coverage is gone for 15 s: telemetry queues in the outbox",
-                          lambda: sim.control("deregister"), lambda: sim.control("register"), 15, True))
-                for what, fault, heal, seconds, queues in story:
-                    w.run_until(time.monotonic() + 4)
-                    print(f"\ndemo: >>> {what}\n", flush=True)
-                    t_fault = time.monotonic()
-                    fault()
-                    peak = 0
-
-                    def watch_queue():
-                        nonlocal peak
-                        peak = max(peak, w.value("cloud", "Queued") or 0)
-                        return False
-                    w.run_until(time.monotonic() + seconds, watch_queue)
-                    if heal:
-                        heal()
-                    healed = w.run_until(time.monotonic() + 60, lambda: watch_queue() or both_up())
-                    print(f"\ndemo: {'healed' if healed else 'NOT healed'} {time.monotonic() - t_fault:.1f}s after "
-                          f"the fault, without a restart (daemon pid {daemon.proc.pid}); "
-                          f"up to {peak} readings waited in the outbox\n", flush=True)
-                    if not healed:
-                        problems.append(f"not healed after: {what}")
-                    if queues and peak == 0:
-                        problems.append(f"the outbox never filled during: {what}")
-                if not w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0):
-                    problems.append(f"the outbox did not drain (Queued {w.value('cloud', 'Queued')})")
-                telemetry.close()
-                w.run_until(time.monotonic() + 3, lambda: not telemetry.missing())
-                print(f"\ndemo: {telemetry.report()}\n", flush=True)
-                if telemetry.missing():
-                    problems.append(f"readings lost: {telemetry.missing()[:10]}")
-                if telemetry.sent < 40:
-                    problems.append(f"only {telemetry.sent} readings were published")
-            else:
-                print("\ndemo: the modem did not connect; see the log below", flush=True)
-                problems.append("the modem did not connect")
-            if args.forever or sys.stdin.isatty():
-                print("demo: watching; Ctrl-C to stop", flush=True)
-                try:
-                    w.run_until(float("inf"))
-                except KeyboardInterrupt:
-                    pass
-            print("\n--- cellgated journal (stderr) ---")
-            print("\n".join(line for line in daemon.log().splitlines() if not line.startswith("<7>")))
-            print("\ndemo: " + ("; ".join(problems) if problems else "every fault healed, no reading lost"), flush=True)
+    try:
+        # Every scratch directory the harness makes (bus, daemon, simulator) goes inside `work`:
+        # removing it leaves nothing behind.
+        tempfile.tempdir = work
+        say(f"demo: scratch directory {work} (removed when the demo ends)")
+        stopped = demo(args, work, problems)
+    except Stop as e:
+        stopped = e
+    finally:
+        ignore_ending_signals()
+        shutil.rmtree(work, ignore_errors=True)
+    with contextlib.suppress(Stop):
+        if stopped is not None:
+            say(f"\ndemo: stopped by {stopped}; every process it started has ended")
+        else:
+            say("\ndemo: " + ("; ".join(problems) if problems else "every fault healed, no reading lost"))
+    if stopped is not None:
+        sys.exit(128 + stopped.signum)
     if args.check and problems:
         sys.exit(1)
 
