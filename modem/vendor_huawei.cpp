@@ -29,6 +29,7 @@ std::optional<std::string> ipv4_from_lsb_hex(std::string_view hex) {
 
 class HuaweiProfile final : public GenericProfile {
 public:
+    using GenericProfile::GenericProfile;
     Vendor id() const override { return Vendor::huawei; }
 
     // CGDCONT only fixes the PDP type; APN and credentials travel in ^NDISDUP, as ModemManager
@@ -115,6 +116,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<VendorProfile> make_huawei_profile() { return std::make_unique<HuaweiProfile>(); }
+std::unique_ptr<VendorProfile> make_huawei_profile(const ModuleTraits& traits) {
+    return std::make_unique<HuaweiProfile>(traits);
+}
 
 }  // namespace cellgate::modem::detail
