@@ -1,6 +1,8 @@
 #include "mqtt/mosquitto_connect.hpp"
 
 #include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -29,6 +31,49 @@ const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str
 // Debian's system CA directory, used when a TLS entry names no CA of its own.
 constexpr const char* kSystemCaPath = "/etc/ssl/certs";
 
+// The broker's name kept on a TLS context, for SNI.
+int sni_index() {
+    static const int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* name, CRYPTO_EX_DATA*, int, long, void*) {
+            delete static_cast<std::string*>(name);
+        });
+    return index;
+}
+
+// Called before the ClientHello is built: libmosquitto has set SNI to the address it connects
+// to, and the broker must see its name instead.
+void send_name_as_sni(const SSL* ssl, int where, int) {
+    if (!(where & SSL_CB_HANDSHAKE_START)) return;
+    const auto* name = static_cast<const std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), sni_index()));
+    if (name) SSL_set_tlsext_host_name(const_cast<SSL*>(ssl), name->c_str());
+}
+
+// When the caller resolved the broker's name itself, libmosquitto connects to an address and
+// would check the certificate (and send SNI) for that address. A context of our own, which
+// libmosquitto still fills with its defaults (CA, client certificate, verify callback), checks
+// the certificate against the name (OpenSSL's host check in the chain verification) and sends
+// the name as SNI; libmosquitto's own check, which could only compare with the address, is
+// turned off. Returns a libmosquitto error code.
+int verify_name_not_address(mosquitto* m, const ConnectParams& p) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return MOSQ_ERR_TLS;
+    SSL_CTX_set_ex_data(ctx, sni_index(), new std::string(p.host));
+    SSL_CTX_set_info_callback(ctx, &send_name_as_sni);
+    if (p.verify_server) {
+        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (X509_VERIFY_PARAM_set1_host(param, p.host.c_str(), 0) != 1) {
+            SSL_CTX_free(ctx);
+            return MOSQ_ERR_TLS;
+        }
+    }
+    int rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, ctx);
+    SSL_CTX_free(ctx);  // the handle holds its own reference
+    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_int_option(m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1);
+    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_insecure_set(m, true);
+    return rc;
+}
+
 }  // namespace
 
 MosqPtr make_handle(const ConnectParams& p, std::string& error) {
@@ -54,6 +99,7 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error) {
                            nullptr);
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(m.get(), p.verify_server ? 1 : 0, nullptr, nullptr);
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_insecure_set(m.get(), !p.verify_server);
+    if (rc == MOSQ_ERR_SUCCESS && !p.connect_address.empty()) rc = verify_name_not_address(m.get(), p);
     if (rc != MOSQ_ERR_SUCCESS) {
         error = "TLS setup refused (ca '" + (ca ? p.ca_file : std::string(kSystemCaPath)) + "', cert '" +
                 p.cert_file + "', key '" + p.key_file + "'): " + mosquitto_strerror(rc);
@@ -82,7 +128,8 @@ void run_job(ConnectJob& job) noexcept {
     int err = 0;
     if (!job.abandoned.load(std::memory_order_acquire)) {
         errno = 0;
-        rc = mosquitto_connect_async(job.mosq.get(), job.host.c_str(), job.port, job.keepalive);
+        rc = mosquitto_connect_bind_async(job.mosq.get(), job.host.c_str(), job.port, job.keepalive,
+                                          job.bind_address.empty() ? nullptr : job.bind_address.c_str());
         err = errno;
     }
     job.rc = rc;
@@ -99,7 +146,8 @@ std::shared_ptr<ConnectJob> start_connect_job(MosqPtr mosq, const ConnectParams&
     job->done_fd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (job->done_fd.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
     job->mosq = std::move(mosq);
-    job->host = p.host;
+    job->host = p.connect_address.empty() ? p.host : p.connect_address;
+    job->bind_address = p.bind_address;
     job->port = p.port;
     job->keepalive = static_cast<int>(p.keepalive.count());
     job->before_resolve = std::move(before_resolve);

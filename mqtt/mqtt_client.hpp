@@ -25,6 +25,11 @@ struct ConnectParams {
     bool verify_server = true;
     std::chrono::seconds keepalive{120};
     bool clean_session = true;
+    // Pinning to one uplink (the modem's): the socket's source address, and the broker's address
+    // resolved by the caller with that uplink's DNS. Empty: the host's routing and resolver
+    // decide. With connect_address set, `host` is still the name TLS verifies and sends as SNI.
+    std::string bind_address;
+    std::string connect_address;
 };
 
 
