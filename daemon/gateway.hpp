@@ -18,6 +18,7 @@
 namespace cellgate {
 
 class Bus;
+class DataPath;
 class SdEventLoop;
 struct ReloadPlan;
 namespace modem { class Modem; }
@@ -66,6 +67,8 @@ private:
     };
 
     void on_modem_change(const modem::ModemStatus& status);
+    void on_path(bool up);
+    void publish_modem();
     void on_session_change(const std::string& name, const cloud::SessionStatus& status);
     void update();
     void open_outbox(const Config& config);
@@ -83,7 +86,7 @@ private:
     std::string last_status_;
     bool ready_sent_ = false;
     bool started_ = false;
-    LinkTracker link_;
+    bool path_up_ = false;  // the sessions were told the data path is up
     Config config_;  // the running one
     // Outlives every bridge: a reload must not hand a session a fresh burst.
     cloud::RateBuckets rate_buckets_;
@@ -93,6 +96,7 @@ private:
     std::unique_ptr<bridge::Outbox> outbox_;
     std::unique_ptr<Bus> bus_;
     std::unique_ptr<modem::Modem> modem_;
+    std::unique_ptr<DataPath> data_path_;  // with a modem: the host side of its data link
     std::vector<LiveSession> sessions_;
     std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;
