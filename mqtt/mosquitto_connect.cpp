@@ -49,28 +49,37 @@ void send_name_as_sni(const SSL* ssl, int where, int) {
 }
 
 // When the caller resolved the broker's name itself, libmosquitto connects to an address and
-// would check the certificate (and send SNI) for that address. A context of our own, which
-// libmosquitto still fills with its defaults (CA, client certificate, verify callback), checks
-// the certificate against the name (OpenSSL's host check in the chain verification) and sends
-// the name as SNI; libmosquitto's own check, which could only compare with the address, is
-// turned off. Returns a libmosquitto error code.
+// would check the certificate (and send SNI) for that address. So the TLS context is ours, set
+// up as libmosquitto would (CA, client certificate, TLS 1.2 or later, no compression), with
+// OpenSSL's own host check against the name in the chain verification, and the name as SNI.
+// libmosquitto's defaults stay off: its verify callback could only compare with the address.
+// Returns a libmosquitto error code.
 int verify_name_not_address(mosquitto* m, const ConnectParams& p) {
-    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
     if (!ctx) return MOSQ_ERR_TLS;
-    SSL_CTX_set_ex_data(ctx, sni_index(), new std::string(p.host));
-    SSL_CTX_set_info_callback(ctx, &send_name_as_sni);
+    SSL_CTX* c = ctx.get();
+    SSL_CTX_set_options(c, SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    const bool ca = p.ca_file.empty() ? SSL_CTX_load_verify_locations(c, nullptr, kSystemCaPath) == 1
+                                      : SSL_CTX_load_verify_locations(c, p.ca_file.c_str(), nullptr) == 1;
+    if (!ca) return MOSQ_ERR_TLS;
+    if (!p.cert_file.empty() &&
+        (SSL_CTX_use_certificate_chain_file(c, p.cert_file.c_str()) != 1 ||
+         SSL_CTX_use_PrivateKey_file(c, (p.key_file.empty() ? p.cert_file : p.key_file).c_str(), SSL_FILETYPE_PEM) != 1 ||
+         SSL_CTX_check_private_key(c) != 1))
+        return MOSQ_ERR_TLS;
     if (p.verify_server) {
-        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(c);
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (X509_VERIFY_PARAM_set1_host(param, p.host.c_str(), 0) != 1) {
-            SSL_CTX_free(ctx);
-            return MOSQ_ERR_TLS;
-        }
+        if (X509_VERIFY_PARAM_set1_host(param, p.host.c_str(), 0) != 1) return MOSQ_ERR_TLS;
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+    } else {
+        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
     }
-    int rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, ctx);
-    SSL_CTX_free(ctx);  // the handle holds its own reference
-    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_int_option(m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1);
-    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_insecure_set(m, true);
+    SSL_CTX_set_ex_data(c, sni_index(), new std::string(p.host));
+    SSL_CTX_set_info_callback(c, &send_name_as_sni);
+    int rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, c);  // the handle takes its own reference
+    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_int_option(m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
     return rc;
 }
 
