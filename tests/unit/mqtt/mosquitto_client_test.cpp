@@ -223,6 +223,16 @@ MosquittoTuning tuned(milliseconds tcp_user_timeout, milliseconds pingresp_timeo
     return t;
 }
 
+// TLS with the broker's throw-away CA and a client certificate it issued.
+ConnectParams tls_params_for(const Broker& b, const std::string& client_id) {
+    auto p = params_for(b, client_id);
+    p.tls = true;
+    p.ca_file = b.ca();
+    p.cert_file = b.pki_dir() + "/client.pem";
+    p.key_file = b.pki_dir() + "/client.key";
+    return p;
+}
+
 #define REQUIRE_BROKER(b)                                                             \
     do {                                                                              \
         if (!(b).usable()) GTEST_SKIP() << "mosquitto broker (or openssl) not usable"; \
@@ -506,11 +516,7 @@ TEST_F(MosquittoClientTest, TlsWithClientCertificateAndServerVerification) {
     REQUIRE_BROKER(broker);
     auto client = make_mosquitto_client(sched, "t");
     Recorder rec(*client);
-    auto p = params_for(broker, "cg-tls");
-    p.tls = true;
-    p.ca_file = broker.ca();
-    p.cert_file = broker.pki_dir() + "/client.pem";
-    p.key_file = broker.pki_dir() + "/client.key";
+    auto p = tls_params_for(broker, "cg-tls");
     ASSERT_NO_FATAL_FAILURE(connect_ok(*client, rec, p));
     const int mid = client->publish("cellgate/tls", "over tls", 1, false);
     ASSERT_TRUE(sched.run_until([&] { return !rec.published.empty(); }, 3000ms));
@@ -561,11 +567,7 @@ TEST_F(MosquittoClientTest, PinnedConnectBindsAndVerifiesTheNameNotTheAddress) {
     REQUIRE_BROKER(broker);
     auto client = make_mosquitto_client(sched, "t");
     Recorder rec(*client);
-    auto p = params_for(broker, "cg-pinned");
-    p.tls = true;
-    p.ca_file = broker.ca();
-    p.cert_file = broker.pki_dir() + "/client.pem";
-    p.key_file = broker.pki_dir() + "/client.key";
+    auto p = tls_params_for(broker, "cg-pinned");
     p.host = "localhost";  // in the certificate; its address is given, not looked up
     p.connect_address = "127.0.0.1";
     p.bind_address = "127.0.0.2";

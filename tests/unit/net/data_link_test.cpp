@@ -155,6 +155,17 @@ UniqueFd make_tun(const char* name) {
     return fd;
 }
 
+// wwan0 as a raw-ip interface: a TUN's driver says nothing, so the method is given.
+DataLinkConfig raw_ip_config(RouteMode mode = RouteMode::failover) {
+    DataLinkConfig c;
+    c.interface = "wwan0";
+    c.ip_method = IpMethod::fixed;
+    c.route.mode = mode;
+    return c;
+}
+
+StaticConfig modem_settings(const char* address) { return {ip(address), 32, std::nullopt, {}, std::nullopt}; }
+
 struct StaticCase {
     RouteMode mode;
     const char* main_route;  // what `ip route show table main` must contain, "" for nothing of ours
@@ -169,11 +180,7 @@ TEST_P(DataLinkStatic, RawIpLinkFromTheModemsSettings) {
         ASSERT_TRUE(tun.valid()) << "no /dev/net/tun";
         PollScheduler loop;
         Story story;
-        DataLinkConfig cfg;
-        cfg.interface = "wwan0";
-        cfg.ip_method = IpMethod::fixed;  // a TUN's driver says nothing
-        cfg.route.mode = c.mode;
-        DataLink link(loop, cfg, story.callbacks());
+        DataLink link(loop, raw_ip_config(c.mode), story.callbacks());
         link.start();
         loop.run_for(200ms);
         EXPECT_TRUE(story.ups.empty());  // nothing to install before the modem says what
@@ -210,12 +217,9 @@ TEST(DataLinkNetns, DestroyedItLeavesNothingBehind) {
         PollScheduler loop;
         Story story;
         {
-            DataLinkConfig cfg;
-            cfg.interface = "wwan0";
-            cfg.ip_method = IpMethod::fixed;
-            DataLink link(loop, cfg, story.callbacks());
+            DataLink link(loop, raw_ip_config(), story.callbacks());
             link.start();
-            link.set_static({ip("10.64.12.34"), 32, std::nullopt, {}, std::nullopt});
+            link.set_static(modem_settings("10.64.12.34"));
             ASSERT_TRUE(loop.run_until([&] { return !story.ups.empty(); }, 3000ms)) << link.reason();
             EXPECT_EQ(link.resolver(), nullptr);  // no DNS servers given
         }
@@ -229,12 +233,9 @@ TEST(DataLinkNetns, AnInterfaceThatAppearsLaterIsTakenUp) {
     CELLGATE_IN_NETNS([] {
         PollScheduler loop;
         Story story;
-        DataLinkConfig cfg;
-        cfg.interface = "wwan0";
-        cfg.ip_method = IpMethod::fixed;
-        DataLink link(loop, cfg, story.callbacks());
+        DataLink link(loop, raw_ip_config(), story.callbacks());
         link.start();
-        link.set_static({ip("10.64.12.34"), 32, std::nullopt, {}, std::nullopt});
+        link.set_static(modem_settings("10.64.12.34"));
         loop.run_for(200ms);
         EXPECT_EQ(link.state(), DataLinkState::searching);
         UniqueFd tun = make_tun("wwan0");  // the module re-enumerated
