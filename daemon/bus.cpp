@@ -47,10 +47,17 @@ int bus_guarded(const char* where, sd_bus_error* error, F&& body) noexcept {
 int append_value(sd_bus_message* reply, const BusValue& v) {
     return std::visit(
         [&](const auto& x) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>)
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::string>) {
                 return sd_bus_message_append_basic(reply, 's', x.c_str());
-            else
-                return sd_bus_message_append_basic(reply, bus_type_of(v), &x);
+            } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+                std::vector<char*> strv;
+                for (const auto& e : x) strv.push_back(const_cast<char*>(e.c_str()));
+                strv.push_back(nullptr);
+                return sd_bus_message_append_strv(reply, strv.data());
+            } else {
+                return sd_bus_message_append_basic(reply, bus_signature_of(v)[0], &x);
+            }
         },
         v);
 }

@@ -50,6 +50,16 @@ constexpr std::array kModemProperties{
     Row{"Recoveries", "u", [](const ModemStatus& s) { return BusValue{s.recoveries}; }},
     Row{"RecoveryStep", "s", [](const ModemStatus& s) { return BusValue{s.recovery_step}; }},
     Row{"LastError", "s", [](const ModemStatus& s) { return BusValue{s.last_error}; }},
+    // The host side of the data path (daemon/data_path.hpp).
+    Row{"Interface", "s", [](const ModemStatus& s) { return BusValue{s.data_path.interface}; }},
+    Row{"IpMethod", "s", [](const ModemStatus& s) { return BusValue{s.data_path.ip_method}; }},
+    Row{"Ipv4Address", "s", [](const ModemStatus& s) { return BusValue{s.data_path.ipv4_address}; }},
+    Row{"Ipv4Gateway", "s", [](const ModemStatus& s) { return BusValue{s.data_path.ipv4_gateway}; }},
+    Row{"Dns", "as", [](const ModemStatus& s) { return BusValue{s.data_path.dns}; }},
+    Row{"Mtu", "u", [](const ModemStatus& s) { return BusValue{s.data_path.mtu}; }},
+    Row{"RxBytes", "t", [](const ModemStatus& s) { return BusValue{s.data_path.rx_bytes}; }},
+    Row{"TxBytes", "t", [](const ModemStatus& s) { return BusValue{s.data_path.tx_bytes}; }},
+    Row{"Route", "s", [](const ModemStatus& s) { return BusValue{s.data_path.route}; }},
 };
 
 }  // namespace

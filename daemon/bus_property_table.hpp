@@ -15,16 +15,19 @@
 
 namespace cellgate {
 
-// The D-Bus types a property may have: s, u, i, t.
-using BusValue = std::variant<std::string, uint32_t, int32_t, uint64_t>;
+// The D-Bus types a property may have: s, u, i, t, as.
+using BusValue = std::variant<std::string, uint32_t, int32_t, uint64_t, std::vector<std::string>>;
 
-// The D-Bus type code of the alternative `v` holds, in BusValue's order.
-inline char bus_type_of(const BusValue& v) { return "suit"[v.index()]; }
+// The D-Bus signature of the alternative `v` holds, in BusValue's order.
+inline const char* bus_signature_of(const BusValue& v) {
+    static constexpr const char* kSignatures[] = {"s", "u", "i", "t", "as"};
+    return kSignatures[v.index()];
+}
 
 template <class Status>
 struct Property {
     const char* name;       // D-Bus property name
-    const char* signature;  // the bus_type_of() what get() returns
+    const char* signature;  // the bus_signature_of() what get() returns
     BusValue (*get)(const Status&);
 };
 

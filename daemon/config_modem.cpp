@@ -23,6 +23,8 @@ constexpr Choice<modem::ApnAuth> kAuths[] = {
     {"none", modem::ApnAuth::none}, {"pap", modem::ApnAuth::pap}, {"chap", modem::ApnAuth::chap}};
 constexpr Choice<modem::IpType> kIpTypes[] = {
     {"ipv4", modem::IpType::ipv4}, {"ipv6", modem::IpType::ipv6}, {"ipv4v6", modem::IpType::ipv4v6}};
+constexpr Choice<const char*> kIpMethods[] = {{"auto", "auto"}, {"dhcp", "dhcp"}, {"static", "static"}};
+constexpr Choice<const char*> kRoutes[] = {{"failover", "failover"}, {"primary", "primary"}, {"none", "none"}};
 constexpr Choice<int> kBauds[] = {{"9600", 9600},     {"19200", 19200},   {"38400", 38400},
                                   {"57600", 57600},   {"115200", 115200}, {"230400", 230400},
                                   {"460800", 460800}, {"921600", 921600}};
@@ -83,7 +85,7 @@ std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section) {
     MapWalker m(e, section.value, section.path, where_of(section.key),
                 {"port", "vendor", "baud", "pin", "apn", "cid", "signal_interval", "registration_grace",
                  "registration_timeout", "status_poll", "recovery_backoff", "recovery_backoff_max",
-                 "port_return_timeout"});
+                 "port_return_timeout", "interface", "ip_method", "route"});
 
     if (auto f = m.require("port", "set a device path such as /dev/ttyUSB2 or \"auto\"")) {
         if (auto s = read_scalar(e, *f, "a device path or \"auto\"")) {
@@ -134,6 +136,22 @@ std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section) {
     read_ordered_durations(e, m, {"recovery_backoff", 1s, 10min, c.recovery_backoff},
                            {"recovery_backoff_max", 1s, 1h, c.recovery_backoff_max});
     duration("port_return_timeout", c.port_return_timeout, 5s, 10min);
+
+    if (auto f = m.get("interface")) {
+        if (auto s = read_scalar(e, *f, "a network interface name")) {
+            // The kernel's rules for a name (IFNAMSIZ, no '/', no spaces or ':').
+            const bool ok = !s->empty() && s->size() < 16 && *s != "." && *s != ".." &&
+                            std::none_of(s->begin(), s->end(), [](char ch) {
+                                return ch == '/' || ch == ':' || ch <= ' ' || ch == 0x7f;
+                            });
+            if (!ok) e.add(f->at(), f->path, "must be a network interface name such as usb0 or wwan0, got " + quoted(*s));
+            else c.data_path.interface = *s;
+        }
+    }
+    if (auto f = m.get("ip_method"))
+        if (auto v = read_choice(e, *f, kIpMethods)) c.data_path.ip_method = *v;
+    if (auto f = m.get("route"))
+        if (auto v = read_choice(e, *f, kRoutes)) c.data_path.route = *v;
     return c;
 }
 

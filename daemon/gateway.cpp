@@ -17,8 +17,10 @@
 #include "cloud/session.hpp"
 #include "daemon/bus.hpp"
 #include "daemon/bus_cloud.hpp"
+#include "daemon/data_path.hpp"
 #include "daemon/local_session.hpp"
 #include "daemon/module_link.hpp"
+#include "daemon/pinned_mqtt.hpp"
 #include "daemon/reload.hpp"
 #include "daemon/sd_loop.hpp"
 #include "daemon/status_message.hpp"
@@ -83,6 +85,7 @@ Gateway::~Gateway() {
     modem_.reset();
     sessions_.clear();
     module_link_.reset();
+    data_path_.reset();
     local_.reset();
     outbox_.reset();
     bus_.reset();
@@ -111,6 +114,14 @@ void Gateway::open_outbox(const Config& config) {
 void Gateway::make_modem(const modem::ModemConfig& config) {
     modem_ = std::make_unique<modem::Modem>(*loop_, config);
     module_link_->attach(modem_.get());
+    data_path_ = std::make_unique<DataPath>(
+        *loop_, config,
+        DataPath::Callbacks{[this](bool up, const std::string&) { on_path(up); },
+                            [this](const std::string& why, bool permanent) {
+                                if (modem_) modem_->data_link_failed(why, permanent);
+                            },
+                            [this] { publish_modem(); }});
+    modem_->set_netdev_kind([this](const std::string& port) { return data_path_->netdev_kind(port); });
     modem_->on_change = [this](const modem::ModemStatus& s) { on_modem_change(s); };
     inputs_.modem_configured = true;
     inputs_.modem_known = false;
@@ -131,6 +142,11 @@ Gateway::LiveSession Gateway::make_session(const cloud::CloudConfig& c, const Co
         client = std::make_unique<mqtt::ModuleClient>(*loop_, std::move(port.at), options);
     } else {
         client = mqtt::make_mosquitto_client(*loop_, c.name);
+        // A session that follows the modem goes out through it, whatever the host's routing prefers.
+        if (config.modem)
+            client = std::make_unique<PinnedMqttClient>(*loop_, std::move(client), [this]() -> std::optional<PinnedPath> {
+                return data_path_ ? data_path_->pinned() : std::nullopt;
+            });
     }
     live.session = std::make_unique<cloud::Session>(*loop_, c, config.backoff, std::move(client),
                                                     config.modem.has_value(), entropy());
@@ -160,7 +176,7 @@ Gateway::LiveSession Gateway::make_session(const cloud::CloudConfig& c, const Co
 
 void Gateway::start_session(cloud::Session& s) {
     // One made by a reload joins a running gateway: it must know the data link is already up.
-    if (link_.up()) s.link_changed(true);
+    if (path_up_) s.link_changed(true);
     s.start();
 }
 
@@ -277,11 +293,10 @@ void Gateway::apply(const ReloadPlan& plan, const Config& next) {
     if (modem_restart && modem_) {
         module_link_->attach(nullptr);
         modem_.reset();
+        data_path_.reset();
         bus_->set_modem_reset({});
         // The data call was the old controller's; kept sessions wait for the new one's link.
-        if (link_.up())
-            for (auto& s : sessions_) s.session->link_changed(false);
-        link_ = LinkTracker{};
+        on_path(false);
         inputs_.modem = modem::ModemStatus{};
         inputs_.modem_known = false;
         inputs_.modem_configured = false;
@@ -361,24 +376,30 @@ void Gateway::sync_inputs() {
 void Gateway::on_modem_change(const modem::ModemStatus& status) {
     inputs_.modem_known = true;
     inputs_.modem = status;
-    bus_->set_modem_status(status);
+    // The data path follows the data call, and tells the sessions (on_path) when they may use it.
+    if (data_path_) data_path_->on_modem(status);
+    publish_modem();
+    update();
+}
 
-    switch (link_.update(status)) {
-        case LinkTracker::Edge::none: break;
-        case LinkTracker::Edge::up:
-            for (auto& s : sessions_) s.session->link_changed(true);
-            break;
-        case LinkTracker::Edge::down:
-            for (auto& s : sessions_) s.session->link_changed(false);
-            break;
-        case LinkTracker::Edge::bounce:
-            if (!sessions_.empty()) log::info("gateway: data link address changed, reconnecting cloud sessions");
-            for (auto& s : sessions_) {
-                s.session->link_changed(false);
-                s.session->link_changed(true);
-            }
-            break;
+void Gateway::publish_modem() {
+    if (data_path_) inputs_.modem.data_path = data_path_->status();
+    bus_->set_modem_status(inputs_.modem);
+}
+
+void Gateway::on_path(bool up) {
+    if (up == path_up_) {
+        if (!up) return;
+        // A new address under the sessions: every socket on the old one is dead.
+        if (!sessions_.empty()) log::info("gateway: data link address changed, reconnecting cloud sessions");
+        for (auto& s : sessions_) {
+            s.session->link_changed(false);
+            s.session->link_changed(true);
+        }
+        return;
     }
+    path_up_ = up;
+    for (auto& s : sessions_) s.session->link_changed(up);
     update();
 }
 

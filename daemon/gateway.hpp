@@ -22,6 +22,7 @@ namespace cellgate {
 
 class Bus;
 class ModuleLink;
+class DataPath;
 class SdEventLoop;
 class StatusPublisher;
 struct ReloadPlan;
@@ -72,6 +73,8 @@ private:
 
     static int on_loop_exit(sd_event_source* source, void* userdata);
     void on_modem_change(const modem::ModemStatus& status);
+    void on_path(bool up);
+    void publish_modem();
     void on_session_change(const std::string& name, const cloud::SessionStatus& status);
     void update();
     void open_outbox(const Config& config);
@@ -90,7 +93,7 @@ private:
     std::string last_status_;
     bool ready_sent_ = false;
     bool started_ = false;
-    LinkTracker link_;
+    bool path_up_ = false;  // the sessions were told the data path is up
     Config config_;  // the running one
     // Outlives every bridge: a reload must not hand a session a fresh burst.
     cloud::RateBuckets rate_buckets_;
@@ -103,6 +106,7 @@ private:
     // The modem's AT channel for sessions with `transport: module`; outlives the modem (a reload
     // replaces it) and the sessions' clients.
     std::unique_ptr<ModuleLink> module_link_;
+    std::unique_ptr<DataPath> data_path_;  // with a modem: the host side of its data link
     std::vector<LiveSession> sessions_;
     std::unique_ptr<cloud::Session> local_;  // the local broker, when something is routed (local_session.hpp)
     std::unique_ptr<bridge::Bridge> bridge_;

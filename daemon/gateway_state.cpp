@@ -86,6 +86,8 @@ std::string status_line(GatewayState state, const GatewayInputs& in) {
         if (m.access_tech != modem::AccessTech::none) line += std::string(" ") + modem::to_string(m.access_tech);
         if (!m.operator_name.empty()) line += " '" + m.operator_name + "'";
         if (!m.ip_address.empty()) line += " " + m.ip_address;
+        if (!m.data_path.interface.empty() && !m.data_path.ipv4_address.empty())
+            line += " on " + m.data_path.interface + " " + m.data_path.ipv4_address;
         if (m.signal_quality > 0) line += " signal " + std::to_string(m.signal_quality) + "%";
         if (!m.recovery_step.empty()) line += ", recovering: " + m.recovery_step;
     }

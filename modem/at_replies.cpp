@@ -1,8 +1,11 @@
 #include "modem/at_replies.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 
 #include "modem/iccid.hpp"
 
@@ -311,6 +314,126 @@ std::optional<std::string> parse_cgpaddr(const std::vector<std::string>& lines, 
         }
     }
     return other;
+}
+
+namespace {
+
+struct AddressMask {
+    bool v6 = false;
+    std::string address;
+    std::optional<int> prefix;
+};
+
+// "10.1.2.3" or "10.1.2.3.255.255.255.0": decimal bytes separated by dots.
+std::optional<std::vector<uint8_t>> dotted_bytes(std::string_view s) {
+    std::vector<uint8_t> out;
+    while (true) {
+        const auto dot = s.find('.');
+        const auto part = s.substr(0, dot);
+        const auto v = parse_int(part);
+        if (!v || *v > 255 || part.size() > 3) return std::nullopt;
+        out.push_back(static_cast<uint8_t>(*v));
+        if (dot == std::string_view::npos) return out;
+        s.remove_prefix(dot + 1);
+    }
+}
+
+// Leading one bits of a contiguous mask; nullopt for a mask with holes.
+std::optional<int> prefix_of(const uint8_t* mask, std::size_t n) {
+    int bits = 0;
+    bool zero_seen = false;
+    for (std::size_t i = 0; i < n; ++i)
+        for (int b = 7; b >= 0; --b) {
+            const bool one = (mask[i] >> b) & 1;
+            if (one && zero_seen) return std::nullopt;
+            if (one) ++bits;
+            else zero_seen = true;
+        }
+    return bits;
+}
+
+std::string address_text(bool v6, const uint8_t* bytes) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    ::inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, buf, sizeof buf);
+    return buf;
+}
+
+std::optional<AddressMask> parse_address_mask(std::string_view text) {
+    text = trim(text);
+    std::string_view addr = text, mask;
+    std::optional<int> prefix;
+    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+        addr = text.substr(0, slash);
+        prefix = parse_int(text.substr(slash + 1));
+        if (!prefix) return std::nullopt;
+    } else if (const auto space = text.find(' '); space != std::string_view::npos) {
+        addr = text.substr(0, space);
+        mask = trim(text.substr(space + 1));
+    }
+    if (addr.empty()) return std::nullopt;
+    AddressMask r;
+    r.prefix = prefix;
+    if (addr.find(':') != std::string_view::npos) {
+        uint8_t a[16], m[16];
+        if (::inet_pton(AF_INET6, std::string(addr).c_str(), a) != 1) return std::nullopt;
+        r.v6 = true;
+        r.address = address_text(true, a);
+        if (!mask.empty()) {
+            if (::inet_pton(AF_INET6, std::string(mask).c_str(), m) != 1) return std::nullopt;
+            r.prefix = prefix_of(m, 16);
+        }
+        return r;
+    }
+    const auto bytes = dotted_bytes(addr);
+    if (!bytes) return std::nullopt;
+    switch (bytes->size()) {
+        case 4: r.address = address_text(false, bytes->data()); break;
+        case 8: r.address = address_text(false, bytes->data()); r.prefix = prefix_of(bytes->data() + 4, 4); break;
+        case 16: r.v6 = true; r.address = address_text(true, bytes->data()); break;
+        case 32: r.v6 = true; r.address = address_text(true, bytes->data()); r.prefix = prefix_of(bytes->data() + 16, 16); break;
+        default: return std::nullopt;
+    }
+    return r;
+}
+
+}  // namespace
+
+std::optional<ContextSettings> parse_cgcontrdp(const std::vector<std::string>& lines, int cid) {
+    ContextSettings c;
+    bool any = false;
+    for (const auto& line : lines) {
+        std::string_view v = trim(line);
+        if (v.starts_with("+CGCONTRDP:")) v.remove_prefix(11);
+        const auto f = split_raw(v);
+        if (f.size() < 4 || parse_int(f[0].text) != cid) continue;
+        const auto local = parse_address_mask(f[3].text);
+        if (!local || is_unspecified_address(local->address)) continue;
+        // An address of the line's family from field i, "" when absent, unspecified or foreign.
+        const auto field = [&](std::size_t i) -> std::string {
+            if (i >= f.size()) return {};
+            const auto a = parse_address_mask(f[i].text);
+            if (!a || a->v6 != local->v6 || is_unspecified_address(a->address)) return {};
+            return a->address;
+        };
+        std::string& address = local->v6 ? c.address6 : c.address;
+        if (!address.empty()) continue;  // a second line for the same family: the first one counts
+        address = local->address;
+        any = true;
+        std::vector<std::string>& dns = local->v6 ? c.dns6 : c.dns;
+        for (const std::size_t i : {5U, 6U})
+            if (auto d = field(i); !d.empty()) dns.push_back(std::move(d));
+        if (local->v6) {
+            c.prefix6 = static_cast<uint8_t>(std::clamp(local->prefix.value_or(64), 0, 128));
+            c.gateway6 = field(4);
+        } else {
+            c.prefix = static_cast<uint8_t>(std::clamp(local->prefix.value_or(32), 0, 32));
+            c.gateway = field(4);
+            if (f.size() > 11)
+                if (const auto mtu = parse_int(f[11].text); mtu && *mtu >= 576 && *mtu <= 65535) c.mtu = static_cast<uint32_t>(*mtu);
+        }
+    }
+    if (!any) return std::nullopt;
+    return c;
 }
 
 PdpEvent parse_cgev(std::string_view value) {

@@ -62,6 +62,13 @@ std::optional<OperatorInfo> parse_cops(std::string_view value);
 // Accepts quoted and unquoted addresses; skips "0.0.0.0" and empty.
 std::optional<std::string> parse_cgpaddr(const std::vector<std::string>& lines, int cid);
 
+// "+CGCONTRDP: <cid>,<bearer_id>,<apn>,<local_addr and subnet_mask>,<gw_addr>,<DNS_prim_addr>,
+// <DNS_sec_addr>,<P-CSCF_prim>,<P-CSCF_sec>,<IM_CN_Signalling_Flag>,<LIPA_indication>,<IPv4_MTU>"
+// lines (3GPP TS 27.007) -> the settings of `cid`. Addresses come dotted ("10.1.2.3.255.255.255.0",
+// an IPv6 one as 32 dotted bytes) or, after AT+CGPIAF, as "2001:db8::1 ffff:ffff::" or with a
+// "/64"; a dual-stack context gives one line per family. nullopt when no line has an address.
+std::optional<ContextSettings> parse_cgcontrdp(const std::vector<std::string>& lines, int cid);
+
 enum class PdpEventKind { nw_detach, me_detach, pdn_deact, pdn_act, nw_deact, me_deact, other };
 struct PdpEvent {
     PdpEventKind kind = PdpEventKind::other;

@@ -72,6 +72,12 @@ void Modem::reset() { impl_->controller.reset(); }
 
 AtChannel& Modem::at_channel() { return impl_->channel; }
 
+void Modem::set_netdev_kind(std::function<NetdevKind(const std::string&)> f) {
+    impl_->controller.set_netdev_kind(std::move(f));
+}
+
+void Modem::data_link_failed(const std::string& why, bool permanent) { impl_->controller.data_link_failed(why, permanent); }
+
 const ModemStatus& Modem::status() const { return impl_->controller.status(); }
 
 }  // namespace cellgate::modem

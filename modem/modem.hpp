@@ -7,6 +7,7 @@
 #include "modem/modem_config.hpp"
 #include "base/loop.hpp"
 #include "modem/modem_status.hpp"
+#include "modem/vendor.hpp"
 
 namespace cellgate::modem {
 
@@ -22,6 +23,10 @@ public:
     void start();
     // D-Bus Reset(): reboot the module now (the ladder's last step, on request).
     void reset();
+    // The host side of the data path (daemon/, through net/) tells the modem about the module's
+    // network interface: which kind it is (chooses the dial) and when the link fails.
+    void set_netdev_kind(std::function<NetdevKind(const std::string& port)> f);
+    void data_link_failed(const std::string& why, bool permanent);
     const ModemStatus& status() const;
     // Called after every change of status(), from the event loop.
     std::function<void(const ModemStatus&)> on_change;

@@ -18,6 +18,15 @@ inline bool operator==(const ApnSettings& a, const ApnSettings& b) {
            a.ip_type == b.ip_type;
 }
 
+// The host side of the data path: the daemon applies it to the module's network interface
+// (net::DataLink); the modem only carries it. Values are checked when the config is read.
+struct DataPathConfig {
+    std::string interface;            // "" = the netdev on the AT port's USB device
+    std::string ip_method = "auto";   // auto | dhcp | static
+    std::string route = "failover";   // failover | primary | none
+    bool operator==(const DataPathConfig&) const = default;
+};
+
 struct ModemConfig {
     std::string port;                  // device path, symlink, or "auto"
     std::optional<Vendor> vendor;      // nullopt = auto-detect
@@ -37,6 +46,7 @@ struct ModemConfig {
     milliseconds recovery_backoff_max{300'000};
     // How long to wait for the port to come back after a module reset before reporting port-missing.
     milliseconds port_return_timeout{60'000};
+    DataPathConfig data_path;
     bool operator==(const ModemConfig&) const = default;
 };
 

@@ -186,6 +186,7 @@ ModemState ModemController::derived_state() const {
 void ModemController::publish() {
     status_.state = derived_state();
     status_.registration = registration_.effective();
+    if (status_.ip_address.empty()) status_.context = {};  // the settings go with the address
     if (status_ == published_) return;
     published_ = status_;
     // The listener belongs to another component: its failure must not cut a bring-up step short.
@@ -237,8 +238,11 @@ void ModemController::probe_identity() {
         Vendor v = config_.vendor ? *config_.vendor
                    : usb_vendor_  ? *usb_vendor_
                                   : detect_vendor_text(status_.manufacturer);
-        if (!vendor_ || vendor_->id() != v) {
-            vendor_ = make_vendor_profile(v);
+        ModuleTraits traits{status_.model, netdev_kind_ ? netdev_kind_(status_.port) : NetdevKind::unknown,
+                            traits_.model == status_.model && traits_.vendor_dial_refused};
+        if (!vendor_ || vendor_->id() != v || traits != traits_) {
+            traits_ = traits;
+            vendor_ = make_vendor_profile(v, traits_);
             log::info("modem: ", status_.manufacturer, " ", status_.model, " (", status_.revision,
                       "), vendor profile ", to_string(v),
                       config_.vendor ? " (configured)" : usb_vendor_ ? " (USB id)" : " (AT+CGMI)");
@@ -442,9 +446,18 @@ void ModemController::dial() {
                 // Some firmware dials by itself and refuses a second start (SIMCom A76xx): an
                 // address on the context means the link is up whatever the start command said.
                 send(vendor_->ip_query(config_.cid), [this, what = redacted(step.command), res](const AtResult& ip_reply) {
-                    if (auto ip = ip_reply.ok() ? vendor_->parse_ip(ip_reply, config_.cid) : std::nullopt)
-                        enter_connected(*ip);
-                    else fail_command("data call (" + what + ")", res, FailedReason::pdp_rejected);
+                    if (auto ip = ip_reply.ok() ? vendor_->parse_ip(ip_reply, config_.cid) : std::nullopt) {
+                        query_context(*ip);
+                    } else if (refused_as_unknown(res) && !traits_.vendor_dial_refused && vendor_->id() != Vendor::generic) {
+                        // Not a network refusal: this firmware lacks the vendor's command (an EC25
+                        // asked for the EC200's QNETDEVCTL). The 3GPP call works on every module.
+                        log::warning("modem: ", what, " is unknown to this firmware (", describe(res), "); dialling with AT+CGACT");
+                        traits_.vendor_dial_refused = true;
+                        vendor_ = make_vendor_profile(vendor_->id(), traits_);
+                        dial();
+                    } else {
+                        fail_command("data call (" + what + ")", res, FailedReason::pdp_rejected);
+                    }
                 });
             });
     });
@@ -468,13 +481,27 @@ void ModemController::wait_data_call(int polls_left) {
 void ModemController::fetch_ip(int polls_left) {
     send(vendor_->ip_query(config_.cid), [this, polls_left](const AtResult& r) {
         if (auto ip = r.ok() ? vendor_->parse_ip(r, config_.cid) : std::nullopt) {
-            enter_connected(*ip);
+            query_context(*ip);
         } else if (polls_left > 1) {
             after(kDataCallPoll, [this, polls_left] { fetch_ip(polls_left - 1); });
         } else {
             recover(FailedReason::pdp_rejected, "data call is up but the module reports no IP address");
         }
     });
+}
+
+// The settings a raw-ip link is configured with; a module without CGCONTRDP still connects.
+void ModemController::query_context(const std::string& ip) {
+    send("AT+CGCONTRDP=" + std::to_string(config_.cid), kQuery, [this, ip](const AtResult& r) {
+        status_.context = r.ok() ? parse_cgcontrdp(r.lines, config_.cid).value_or(ContextSettings{}) : ContextSettings{};
+        enter_connected(ip);
+    });
+}
+
+void ModemController::data_link_failed(const std::string& why, bool permanent) {
+    if (phase_ != Phase::connected) return;
+    if (permanent) halt(FailedReason::no_netdev, why);
+    else data_lost(why);
 }
 
 void ModemController::enter_connected(const std::string& ip) {

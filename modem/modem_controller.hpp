@@ -35,6 +35,11 @@ public:
 
     // Vendor learned from USB VID:PID when the port was located (before any AT).
     void set_usb_vendor(std::optional<Vendor> v) { usb_vendor_ = v; }
+    // Asked at every bring-up with the port: the netdev the module offers, which chooses the dial.
+    void set_netdev_kind(std::function<NetdevKind(const std::string& port)> f) { netdev_kind_ = std::move(f); }
+    // The host could not use the data call: a rung on the recovery ladder, or, when retrying
+    // cannot help (a USB mode without a network interface), a halt that says why.
+    void data_link_failed(const std::string& why, bool permanent);
     void set_port_name(const std::string& port);
     // The transport could not open the port (`error` says why). While waiting for a first port
     // this is published as LastError; when `scanned` (port: auto found no module at all) also as
@@ -86,6 +91,7 @@ private:
     void dial();
     void wait_data_call(int polls_left);
     void fetch_ip(int polls_left);
+    void query_context(const std::string& ip);
     void enter_connected(const std::string& ip);
 
     // Status while up.
@@ -135,6 +141,8 @@ private:
 
     std::unique_ptr<VendorProfile> vendor_;
     std::optional<Vendor> usb_vendor_;
+    std::function<NetdevKind(const std::string&)> netdev_kind_;
+    ModuleTraits traits_;
     Phase phase_ = Phase::waiting_port;
     ModemStatus status_;
     ModemStatus published_;

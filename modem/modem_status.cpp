@@ -28,6 +28,7 @@ const char* to_string(FailedReason r) {
         case FailedReason::pdp_rejected: return "pdp-rejected";
         case FailedReason::no_response: return "no-response";
         case FailedReason::port_missing: return "port-missing";
+        case FailedReason::no_netdev: return "no-network-interface";
     }
     return "";
 }

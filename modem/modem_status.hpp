@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cellgate::modem {
 
@@ -13,7 +14,7 @@ enum class ModemState {
 };
 enum class FailedReason {
     none, sim_missing, sim_pin_required, sim_puk_required, registration_denied, pdp_rejected, no_response,
-    port_missing,
+    port_missing, no_netdev,
 };
 enum class Registration { idle, home, searching, denied, unknown, roaming };
 enum class AccessTech { none, gsm, umts, lte, nr5g };
@@ -39,6 +40,36 @@ struct ServingCell {
     bool operator==(const ServingCell&) const = default;
 };
 
+// The module's settings for its active context (AT+CGCONTRDP): what a raw-ip link is configured
+// with. Addresses as text; empty when the module did not give them.
+struct ContextSettings {
+    std::string address;           // IPv4
+    uint8_t prefix = 32;
+    std::string gateway;
+    std::vector<std::string> dns;  // IPv4 servers, primary first
+    uint32_t mtu = 0;              // 0: not given
+    std::string address6;          // IPv6, from the second line of a dual-stack context
+    uint8_t prefix6 = 128;
+    std::string gateway6;
+    std::vector<std::string> dns6;
+    bool empty() const { return address.empty() && address6.empty(); }
+    bool operator==(const ContextSettings&) const = default;
+};
+
+// The host side of the data path (the module's network interface as the Pi configured it). The
+// modem does not fill this in: the daemon does, from its data link, before it publishes.
+struct DataPathStatus {
+    std::string interface;       // "" when none
+    std::string ip_method;       // "dhcp", "static", "none"; "" before the data call
+    std::string ipv4_address;    // "192.168.225.51/24"
+    std::string ipv4_gateway;
+    std::vector<std::string> dns;
+    uint32_t mtu = 0;
+    uint64_t rx_bytes = 0, tx_bytes = 0;
+    std::string route;           // "failover", "primary", "none"
+    bool operator==(const DataPathStatus&) const = default;
+};
+
 struct ModemStatus {
     ModemState state = ModemState::disabled;
     FailedReason failed_reason = FailedReason::none;
@@ -58,6 +89,8 @@ struct ModemStatus {
     uint32_t recoveries = 0;      // recovery ladder steps taken in total
     std::string recovery_step;    // current ladder step name, "" when healthy
     std::string last_error;       // human-readable, never contains secrets
+    ContextSettings context;      // asked after the data call came up; cleared with ip_address
+    DataPathStatus data_path;
 
     bool operator==(const ModemStatus&) const = default;
 };

@@ -149,15 +149,49 @@ std::optional<Vendor> vendor_from_string(std::string_view s) {
     return std::nullopt;
 }
 
-std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v) {
+namespace {
+
+// A vendor profile whose data call is the 3GPP one (AT+CGACT): the firmware in hand refused the
+// vendor's dial command as unknown. Everything else stays the vendor's.
+class ThreeGppDial final : public VendorProfile {
+public:
+    explicit ThreeGppDial(std::unique_ptr<VendorProfile> vendor) : vendor_(std::move(vendor)) {}
+    Vendor id() const override { return vendor_->id(); }
+    std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const override { return vendor_->apn_commands(apn, cid); }
+    std::vector<AtStep> data_call_start(int cid) const override { return gpp_.data_call_start(cid); }
+    AtStep data_call_stop(int cid) const override { return gpp_.data_call_stop(cid); }
+    AtStep data_call_query(int cid) const override { return gpp_.data_call_query(cid); }
+    std::optional<bool> parse_data_call_up(const AtResult& r, int cid) const override { return gpp_.parse_data_call_up(r, cid); }
+    AtStep ip_query(int cid) const override { return vendor_->ip_query(cid); }
+    std::optional<std::string> parse_ip(const AtResult& r, int cid) const override { return vendor_->parse_ip(r, cid); }
+    AtStep iccid_query() const override { return vendor_->iccid_query(); }
+    std::optional<std::string> parse_iccid(const AtResult& r) const override { return vendor_->parse_iccid(r); }
+    AtStep reset_command() const override { return vendor_->reset_command(); }
+    bool urc_means_data_lost(std::string_view urc) const override { return vendor_->urc_means_data_lost(urc); }
+    std::vector<UsbId> usb_ids() const override { return vendor_->usb_ids(); }
+
+private:
+    std::unique_ptr<VendorProfile> vendor_;
+    detail::GenericProfile gpp_;
+};
+
+}  // namespace
+
+std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v, const ModuleTraits& traits) {
+    std::unique_ptr<VendorProfile> p;
     switch (v) {
-        case Vendor::quectel: return detail::make_quectel_profile();
-        case Vendor::simcom: return detail::make_simcom_profile();
-        case Vendor::luat: return detail::make_luat_profile();
-        case Vendor::huawei: return detail::make_huawei_profile();
-        case Vendor::generic: break;
+        case Vendor::quectel: p = detail::make_quectel_profile(traits); break;
+        case Vendor::simcom: p = detail::make_simcom_profile(traits); break;
+        case Vendor::luat: p = detail::make_luat_profile(traits); break;
+        case Vendor::huawei: p = detail::make_huawei_profile(traits); break;
+        case Vendor::generic: return std::make_unique<detail::GenericProfile>(traits);
     }
-    return std::make_unique<detail::GenericProfile>();
+    if (traits.vendor_dial_refused) return std::make_unique<ThreeGppDial>(std::move(p));
+    return p;
+}
+
+bool refused_as_unknown(const AtResult& r) {
+    return r.status == AtStatus::error || (r.status == AtStatus::cme_error && r.error_code == 4);
 }
 
 std::optional<Vendor> detect_vendor_usb(uint16_t vid, uint16_t pid) {

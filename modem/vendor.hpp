@@ -29,6 +29,19 @@ struct ApnSettings {
     IpType ip_type = IpType::ipv4;
 };
 
+// The network interface the module's USB mode offers: it decides which data call binds the PDN
+// to it. `none` is a module on a UART or pty.
+enum class NetdevKind { unknown, none, ecm, qmi, mbim };
+
+// What a profile needs to know about the module in hand to choose its data call.
+struct ModuleTraits {
+    std::string model;  // AT+CGMM
+    NetdevKind netdev = NetdevKind::unknown;
+    // This firmware refused the vendor's dial command as unknown: dial with AT+CGACT instead.
+    bool vendor_dial_refused = false;
+    bool operator==(const ModuleTraits&) const = default;
+};
+
 struct UsbId {
     uint16_t vid;
     uint16_t pid;
@@ -68,7 +81,10 @@ public:
     virtual std::vector<UsbId> usb_ids() const = 0;
 };
 
-std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v);
+std::unique_ptr<VendorProfile> make_vendor_profile(Vendor v, const ModuleTraits& traits = {});
+// A failed command the firmware does not know (plain ERROR, or +CME ERROR: 4 "operation not
+// supported"), as opposed to one the network or the SIM refused.
+bool refused_as_unknown(const AtResult& r);
 // Detection from USB ids (returns nullopt for unknown VID:PID).
 std::optional<Vendor> detect_vendor_usb(uint16_t vid, uint16_t pid);
 // Detection from AT+CGMI / ATI text (manufacturer line, e.g. "Quectel", "SIMCOM INCORPORATED").

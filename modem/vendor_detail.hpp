@@ -54,6 +54,7 @@ const std::vector<std::pair<Vendor, UsbId>>& usb_table();
 // The 3GPP profile; vendors override what differs.
 class GenericProfile : public VendorProfile {
 public:
+    explicit GenericProfile(ModuleTraits traits = {}) : traits_(std::move(traits)) {}
     Vendor id() const override { return Vendor::generic; }
     std::vector<AtStep> apn_commands(const ApnSettings& apn, int cid) const override;
     std::vector<AtStep> data_call_start(int cid) const override;
@@ -72,12 +73,19 @@ protected:
     // Building blocks the vendor profiles reuse.
     static AtStep cgdcont(const ApnSettings& apn, int cid);
     static std::optional<bool> parse_cgact(const AtResult& reply, int cid);
+    // $QCRMCALL, the Qualcomm call that binds the PDN to the USB netdev (RNDIS, ECM or QMI).
+    static std::vector<AtStep> qcrmcall_start(int cid);
+    static AtStep qcrmcall_stop();
+    static AtStep qcrmcall_query();
+    static std::optional<bool> parse_qcrmcall(const AtResult& reply);
     std::vector<UsbId> usb_ids_of(Vendor v) const;
+
+    ModuleTraits traits_;
 };
 
-std::unique_ptr<VendorProfile> make_quectel_profile();
-std::unique_ptr<VendorProfile> make_simcom_profile();
-std::unique_ptr<VendorProfile> make_luat_profile();
-std::unique_ptr<VendorProfile> make_huawei_profile();
+std::unique_ptr<VendorProfile> make_quectel_profile(const ModuleTraits& traits);
+std::unique_ptr<VendorProfile> make_simcom_profile(const ModuleTraits& traits);
+std::unique_ptr<VendorProfile> make_luat_profile(const ModuleTraits& traits);
+std::unique_ptr<VendorProfile> make_huawei_profile(const ModuleTraits& traits);
 
 }  // namespace cellgate::modem::detail

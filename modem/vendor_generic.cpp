@@ -54,6 +54,29 @@ std::optional<bool> GenericProfile::parse_data_call_up(const AtResult& reply, in
     return parse_cgact(reply, cid);
 }
 
+// Short form for cid 1, as in the vendors' examples; otherwise the profile is named explicitly
+// (<action>,<instance>,<IP_type 1=v4>,<tech_pref 2=3GPP>,<profile_num>) (SIM7600 AT manual).
+std::vector<AtStep> GenericProfile::qcrmcall_start(int cid) {
+    if (cid == 1) return {{"AT$QCRMCALL=1,1", kDataCall}};
+    return {{"AT$QCRMCALL=1,1,1,2," + std::to_string(cid), kDataCall}};
+}
+
+AtStep GenericProfile::qcrmcall_stop() { return {"AT$QCRMCALL=0,1", kDisconnect}; }
+
+AtStep GenericProfile::qcrmcall_query() { return {"AT$QCRMCALL?", kQuick}; }
+
+// "$QCRMCALL: 1,V4" per IP family while the call is up; no line when it is down.
+std::optional<bool> GenericProfile::parse_qcrmcall(const AtResult& reply) {
+    if (!reply.ok()) return std::nullopt;
+    for (const auto& line : reply.lines) {
+        std::string_view l = trim(line);
+        if (!l.starts_with("$QCRMCALL:")) continue;
+        const auto f = split_fields(l.substr(10));
+        if (!f.empty() && to_int(f[0]) == 1) return true;
+    }
+    return false;
+}
+
 AtStep GenericProfile::ip_query(int cid) const { return {"AT+CGPADDR=" + std::to_string(cid), kQuick}; }
 
 std::optional<std::string> GenericProfile::parse_ip(const AtResult& reply, int cid) const {

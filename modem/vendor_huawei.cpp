@@ -11,6 +11,7 @@ namespace {
 
 class HuaweiProfile final : public GenericProfile {
 public:
+    using GenericProfile::GenericProfile;
     Vendor id() const override { return Vendor::huawei; }
 
     // CGDCONT only fixes the PDP type; APN and credentials travel in ^NDISDUP, as ModemManager
@@ -83,6 +84,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<VendorProfile> make_huawei_profile() { return std::make_unique<HuaweiProfile>(); }
+std::unique_ptr<VendorProfile> make_huawei_profile(const ModuleTraits& traits) {
+    return std::make_unique<HuaweiProfile>(traits);
+}
 
 }  // namespace cellgate::modem::detail

@@ -10,6 +10,7 @@ namespace {
 
 class LuatProfile final : public GenericProfile {
 public:
+    using GenericProfile::GenericProfile;
     Vendor id() const override { return Vendor::luat; }
 
     // CPNETAPN, not CGDCONT: with AUTOAPN on, the module ignores CGDCONT (Luat AT manual, CPNETAPN).
@@ -45,6 +46,8 @@ public:
 
 }  // namespace
 
-std::unique_ptr<VendorProfile> make_luat_profile() { return std::make_unique<LuatProfile>(); }
+std::unique_ptr<VendorProfile> make_luat_profile(const ModuleTraits& traits) {
+    return std::make_unique<LuatProfile>(traits);
+}
 
 }  // namespace cellgate::modem::detail

@@ -9,6 +9,7 @@ namespace {
 
 class SimcomProfile final : public GenericProfile {
 public:
+    using GenericProfile::GenericProfile;
     Vendor id() const override { return Vendor::simcom; }
 
     // SIMCom's CGAUTH puts the password before the user (the A76xx AT manual and a SIM76xx header
@@ -24,28 +25,15 @@ public:
     }
 
     // $QCRMCALL binds the PDN to the RNDIS/ECM/QMI netdev on the Qualcomm parts (SIM7600 AT manual).
-    // Short form for cid 1, as in the vendor's examples; otherwise name the profile explicitly
-    // (<action>,<instance>,<IP_type 1=v4>,<tech_pref 2=3GPP>,<profile_num>).
-    // A76xx have no $QCRMCALL and auto-dial instead (DIALMODE=0): there this answers ERROR.
+    // The ASR parts (A76xx, A78xx) have no $QCRMCALL and dial by themselves (DIALMODE=0): there
+    // the 3GPP activation is the call, and it answers OK on an active context.
     std::vector<AtStep> data_call_start(int cid) const override {
-        if (cid == 1) return {{"AT$QCRMCALL=1,1", kDataCall}};
-        return {{"AT$QCRMCALL=1,1,1,2," + std::to_string(cid), kDataCall}};
+        return asr() ? GenericProfile::data_call_start(cid) : qcrmcall_start(cid);
     }
-
-    AtStep data_call_stop(int) const override { return {"AT$QCRMCALL=0,1", kDisconnect}; }
-
-    AtStep data_call_query(int) const override { return {"AT$QCRMCALL?", kQuick}; }
-
-    // "$QCRMCALL: 1,V4" per IP family while the call is up; no line when it is down.
-    std::optional<bool> parse_data_call_up(const AtResult& reply, int) const override {
-        if (!reply.ok()) return std::nullopt;
-        for (const auto& line : reply.lines) {
-            std::string_view l = trim(line);
-            if (!l.starts_with("$QCRMCALL:")) continue;
-            const auto f = split_fields(l.substr(10));
-            if (!f.empty() && to_int(f[0]) == 1) return true;
-        }
-        return false;
+    AtStep data_call_stop(int cid) const override { return asr() ? GenericProfile::data_call_stop(cid) : qcrmcall_stop(); }
+    AtStep data_call_query(int cid) const override { return asr() ? GenericProfile::data_call_query(cid) : qcrmcall_query(); }
+    std::optional<bool> parse_data_call_up(const AtResult& reply, int cid) const override {
+        return asr() ? parse_cgact(reply, cid) : parse_qcrmcall(reply);
     }
 
     AtStep iccid_query() const override { return {"AT+CICCID", kQuick}; }
@@ -55,10 +43,16 @@ public:
     }
 
     AtStep reset_command() const override { return {"AT+CRESET", kCreset}; }
+
+private:
+    // CGMM says "A7670E-LASE" or "SIMCOM_A7608SA-H" on the ASR parts, "SIMCOM_SIM7600E-H" on the Qualcomm ones.
+    bool asr() const { return contains_ci(traits_.model, "A76") || contains_ci(traits_.model, "A78"); }
 };
 
 }  // namespace
 
-std::unique_ptr<VendorProfile> make_simcom_profile() { return std::make_unique<SimcomProfile>(); }
+std::unique_ptr<VendorProfile> make_simcom_profile(const ModuleTraits& traits) {
+    return std::make_unique<SimcomProfile>(traits);
+}
 
 }  // namespace cellgate::modem::detail

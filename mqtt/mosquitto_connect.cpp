@@ -1,6 +1,8 @@
 #include "mqtt/mosquitto_connect.hpp"
 
 #include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -28,6 +30,58 @@ const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str
 
 // Debian's system CA directory, used when a TLS entry names no CA of its own.
 constexpr const char* kSystemCaPath = "/etc/ssl/certs";
+
+// The broker's name kept on a TLS context, for SNI.
+int sni_index() {
+    static const int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* name, CRYPTO_EX_DATA*, int, long, void*) {
+            delete static_cast<std::string*>(name);
+        });
+    return index;
+}
+
+// Called before the ClientHello is built: libmosquitto has set SNI to the address it connects
+// to, and the broker must see its name instead.
+void send_name_as_sni(const SSL* ssl, int where, int) {
+    if (!(where & SSL_CB_HANDSHAKE_START)) return;
+    const auto* name = static_cast<const std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), sni_index()));
+    if (name) SSL_set_tlsext_host_name(const_cast<SSL*>(ssl), name->c_str());
+}
+
+// When the caller resolved the broker's name itself, libmosquitto connects to an address and
+// would check the certificate (and send SNI) for that address. So the TLS context is ours, set
+// up as libmosquitto would (CA, client certificate, TLS 1.2 or later, no compression), with
+// OpenSSL's own host check against the name in the chain verification, and the name as SNI.
+// libmosquitto's defaults stay off: its verify callback could only compare with the address.
+// Returns a libmosquitto error code.
+int verify_name_not_address(mosquitto* m, const ConnectParams& p) {
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+    if (!ctx) return MOSQ_ERR_TLS;
+    SSL_CTX* c = ctx.get();
+    SSL_CTX_set_options(c, SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    const bool ca = p.ca_file.empty() ? SSL_CTX_load_verify_locations(c, nullptr, kSystemCaPath) == 1
+                                      : SSL_CTX_load_verify_locations(c, p.ca_file.c_str(), nullptr) == 1;
+    if (!ca) return MOSQ_ERR_TLS;
+    if (!p.cert_file.empty() &&
+        (SSL_CTX_use_certificate_chain_file(c, p.cert_file.c_str()) != 1 ||
+         SSL_CTX_use_PrivateKey_file(c, (p.key_file.empty() ? p.cert_file : p.key_file).c_str(), SSL_FILETYPE_PEM) != 1 ||
+         SSL_CTX_check_private_key(c) != 1))
+        return MOSQ_ERR_TLS;
+    if (p.verify_server) {
+        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(c);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (X509_VERIFY_PARAM_set1_host(param, p.host.c_str(), 0) != 1) return MOSQ_ERR_TLS;
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+    } else {
+        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    }
+    SSL_CTX_set_ex_data(c, sni_index(), new std::string(p.host));
+    SSL_CTX_set_info_callback(c, &send_name_as_sni);
+    int rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, c);  // the handle takes its own reference
+    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_int_option(m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+    return rc;
+}
 
 }  // namespace
 
@@ -62,6 +116,7 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error) {
                            nullptr);
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(m.get(), p.verify_server ? 1 : 0, nullptr, nullptr);
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_insecure_set(m.get(), !p.verify_server);
+    if (rc == MOSQ_ERR_SUCCESS && !p.connect_address.empty()) rc = verify_name_not_address(m.get(), p);
     if (rc != MOSQ_ERR_SUCCESS) {
         error = "TLS setup refused (ca '" + (ca ? p.ca_file : std::string(kSystemCaPath)) + "', cert '" +
                 p.cert_file + "', key '" + p.key_file + "'): " + mosquitto_strerror(rc);
@@ -90,7 +145,8 @@ void run_job(ConnectJob& job) noexcept {
     int err = 0;
     if (!job.abandoned.load(std::memory_order_acquire)) {
         errno = 0;
-        rc = mosquitto_connect_async(job.mosq.get(), job.host.c_str(), job.port, job.keepalive);
+        rc = mosquitto_connect_bind_async(job.mosq.get(), job.host.c_str(), job.port, job.keepalive,
+                                          job.bind_address.empty() ? nullptr : job.bind_address.c_str());
         err = errno;
     }
     job.rc = rc;
@@ -107,7 +163,8 @@ std::shared_ptr<ConnectJob> start_connect_job(MosqPtr mosq, const ConnectParams&
     job->done_fd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (job->done_fd.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
     job->mosq = std::move(mosq);
-    job->host = p.host;
+    job->host = p.connect_address.empty() ? p.host : p.connect_address;
+    job->bind_address = p.bind_address;
     job->port = p.port;
     job->keepalive = static_cast<int>(p.keepalive.count());
     job->before_resolve = std::move(before_resolve);

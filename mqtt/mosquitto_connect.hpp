@@ -33,7 +33,8 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error);
 struct ConnectJob {
     MosqPtr mosq;        // the worker's until `finished`, then the loop's to take
     UniqueFd done_fd;    // eventfd, readable once `finished`
-    std::string host;
+    std::string host;     // what to connect to: the name, or the address resolved for it
+    std::string bind_address;
     int port = 0;
     int keepalive = 0;
     std::function<void(const std::string&)> before_resolve;

@@ -31,6 +31,11 @@ struct ConnectParams {
     std::string will_payload;
     int will_qos = 0;
     bool will_retain = false;
+    // Pinning to one uplink (the modem's): the socket's source address, and the broker's address
+    // resolved by the caller with that uplink's DNS. Empty: the host's routing and resolver
+    // decide. With connect_address set, `host` is still the name TLS verifies and sends as SNI.
+    std::string bind_address;
+    std::string connect_address;
 };
 
 

@@ -157,6 +157,7 @@ std::optional<LinkEvent> parse_link(const nlmsghdr* nlh) {
     e.removed = nlh->nlmsg_type == RTM_DELLINK;
     e.up = (ifi->ifi_flags & IFF_UP) != 0;
     e.carrier = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
+    e.arp_type = ifi->ifi_type;
     if (const nlattr* a = attrs.at[IFLA_IFNAME]; a && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
         e.name = mnl_attr_get_str(a);
     if (const nlattr* a = attrs.at[IFLA_MTU]; a && mnl_attr_validate(a, MNL_TYPE_U32) >= 0) e.mtu = mnl_attr_get_u32(a);

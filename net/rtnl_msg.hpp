@@ -30,6 +30,7 @@ struct LinkEvent {
     bool up = false;       // IFF_UP: administratively up
     bool carrier = false;  // IFF_LOWER_UP: the driver reports a carrier
     uint32_t mtu = 0;
+    uint16_t arp_type = 0;  // ARPHRD_*: 65534 (none) on raw-ip links and TUN, 512 on PPP
 };
 
 struct AddressEvent {

@@ -32,6 +32,8 @@ install(FILES systemd/cellgate.sysusers.conf DESTINATION ${CELLGATE_SYSUSERSDIR}
 install(FILES systemd/cellgate.modules-load.conf DESTINATION ${CELLGATE_MODULESLOADDIR} RENAME cellgate.conf)
 install(FILES etc/udev/rules.d/70-cellgate.rules DESTINATION ${CELLGATE_UDEVRULESDIR})
 install(FILES etc/dbus-1/system.d/org.cellgate.Gateway1.conf DESTINATION ${CELLGATE_DBUSPOLICYDIR})
+# The DHCP hook cellgated hands to busybox udhcpc (daemon/data_path.cpp names this path).
+install(PROGRAMS net/udhcpc-hook DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/cellgate)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Debian wants man pages compressed (gzip -n: no timestamp, so the package is reproducible).
@@ -127,6 +129,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The daemon is useless without a system bus; procps has /bin/kill, which ExecReload= runs;
 # the maintainer scripts call deb-systemd-helper and deb-systemd-invoke (the version debhelper asks).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "default-dbus-system-bus | dbus-system-bus, procps, init-system-helpers (>= 1.18~)")
+# busybox's udhcpc takes the DHCP lease of an ECM/RNDIS module's network interface.
+string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", busybox")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "socat")
 if(CMAKE_CROSSCOMPILING AND CELLGATE_DEB_ARCH)

@@ -162,7 +162,8 @@ def test_unit_declares_what_the_daemon_relies_on(args):
             if sep and not line.startswith("#"):
                 keys.setdefault(k, []).append(v)
     expect = {"Type": "notify", "NotifyAccess": "main", "BusName": SERVICE, "WatchdogSec": "30s",
-              "RestartPreventExitStatus": "78", "CapabilityBoundingSet": "",
+              "RestartPreventExitStatus": "78",
+              "CapabilityBoundingSet": "CAP_NET_ADMIN CAP_NET_RAW", "AmbientCapabilities": "CAP_NET_ADMIN CAP_NET_RAW",
               "DevicePolicy": "closed", "ProtectSystem": "strict", "NoNewPrivileges": "yes"}
     for k, v in expect.items():
         assert keys.get(k) == [v], f"{k}={keys.get(k)} (want {v})"
@@ -198,7 +199,9 @@ def test_daemon_without_modem_on_the_bus(args):
         modem = bus.get_all(MODEM_PATH, MODEM_IFACE)
         assert modem["State"] == "disabled", modem
         assert modem["FailedReason"] == "" and modem["SignalQuality"] == 0, modem
-        assert len(modem) == 30, sorted(modem)  # 22, and the eight serving-cell properties
+        assert len(modem) == 39, sorted(modem)  # 22, eight serving-cell and nine data-path properties
+        # No modem, no data path: nothing to show of it.
+        assert modem["Interface"] == "" and modem["Ipv4Address"] == "" and modem["Dns"] == [], modem
 
         # Reading is open to everyone.
         assert bus.get_property(MODEM_PATH, MODEM_IFACE, "State", user="nobody") == "disabled"

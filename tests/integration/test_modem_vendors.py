@@ -55,5 +55,17 @@ def vendor_case(vendor):
     return test
 
 
+def test_quectel_ec25_connects_without_the_ec200_dial(args):
+    """The EC25 (the usual Pi HAT module) has no QNETDEVCTL: its ECM call is the 3GPP one. It
+    must connect at once, not climb the recovery ladder to module resets."""
+    with modem_case(args, "normal", vendor="quectel-ec25") as c:
+        p = c.wait_state("connected", 25)
+        assert (p["Vendor"], p["Model"]) == ("quectel", "EC25"), p
+        assert p["Recoveries"] == 0 and p["Resets"] == 0, p
+        history = c.sim.history()
+        assert "AT+CGACT=1,1" in history, history
+        assert not any(x.startswith("AT+QNETDEVCTL=") for x in history), history
+
+
 if __name__ == "__main__":
-    run([vendor_case(v) for v in DIALECT])
+    run([vendor_case(v) for v in DIALECT] + [test_quectel_ec25_connects_without_the_ec200_dial])

@@ -113,6 +113,7 @@ def test_control_fields_and_depends(args):
     names = {re.split(r"[ (]", alt.strip())[0] for d in depends for alt in d.split("|")}
     assert "dbus-system-bus" in names, depends
     assert "procps" in names, f"ExecReload= runs /bin/kill, which procps ships: {depends}"
+    assert "busybox" in names, f"the DHCP client of the module's interface is busybox udhcpc: {depends}"
     # Every library the binary links comes from a package that Depends names (dpkg-shlibdeps).
     needed = re.findall(r"NEEDED\s+(\S+)", run(["objdump", "-p", p.path("/usr/sbin/cellgated")]).stdout)
     assert "libsystemd.so.0" in needed and "libyaml-cpp.so.0.7" in needed, needed
@@ -402,7 +403,7 @@ def test_ca_files_and_docs(args):
     expected = {"/etc/cellgate/cellgate.yaml", UNIT, "/usr/sbin/cellgated", "/usr/bin/cellgatectl",
                 "/usr/lib/sysusers.d/cellgate.conf", "/usr/lib/modules-load.d/cellgate.conf",
                 "/lib/udev/rules.d/70-cellgate.rules",
-                "/usr/share/dbus-1/system.d/org.cellgate.Gateway1.conf",
+                "/usr/share/dbus-1/system.d/org.cellgate.Gateway1.conf", "/usr/libexec/cellgate/udhcpc-hook",
                 f"{ca_dir}/aliyun-ca.pem", f"{ca_dir}/onenet-ca.pem",
                 "/usr/share/man/man8/cellgated.8.gz", "/usr/share/man/man5/cellgate.yaml.5.gz",
                 "/usr/share/man/man1/cellgatectl.1.gz",
@@ -517,10 +518,14 @@ def test_systemd_analyze_security_installed_unit(args):
     print(f"systemd-analyze security: {m.group(1)}", flush=True)
     assert float(m.group(1)) <= MAX_EXPOSURE, r.stdout
     assert r.returncode == 0, r.stdout + r.stderr
-    # The points that are left are the ones the job needs: network, the tty devices, dialout.
+    # The points that are left are the ones the job needs: network, the tty devices, dialout, and
+    # configuring the module's network interface (netlink, udhcpc's packet socket, CAP_NET_*).
     open_items = re.findall(r"^✗ (\S+)", r.stdout, re.M)
     assert set(open_items) <= {"RootDirectory=/RootImage=", "SupplementaryGroups=", "PrivateDevices=",
                                "RestrictAddressFamilies=~AF_UNIX", "RestrictAddressFamilies=~AF_(INET|INET6)",
+                               "RestrictAddressFamilies=~AF_NETLINK", "RestrictAddressFamilies=~AF_PACKET",
+                               "AmbientCapabilities=", "CapabilityBoundingSet=~CAP_NET_ADMIN",
+                               "CapabilityBoundingSet=~CAP_NET_(BIND_SERVICE|BROADCAST|RAW)",
                                "PrivateNetwork=", "PrivateUsers=", "DeviceAllow=", "IPAddressDeny="}, open_items
 
 

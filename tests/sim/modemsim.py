@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Scriptable AT module on a pty, for cellgated's integration tests (Python 3 stdlib only).
 
-    modemsim.py --link PATH --scenario NAME --vendor generic|quectel|simcom|luat|huawei
+    modemsim.py --link PATH --scenario NAME --vendor generic|quectel|quectel-ec25|simcom|luat|huawei
                 [--pin 1234] [--control SOCKETPATH] [--log FILE] [--speed FACTOR]
+                [--ip A.B.C.D --prefix N --gateway A.B.C.D --dns A,B --mtu N]
 
 PATH becomes a symlink to the pty slave, like /dev/serial/by-id/... for a USB module. Scenarios:
 normal no-sim pin-required puk-required reg-denied slow-reg pdp-fail reboot silence noise urc-burst.
@@ -41,7 +42,13 @@ def main(argv=None):
     p.add_argument("--speed", type=float, default=1.0, help="divides every module delay")
     p.add_argument("--sim-busy", type=float, default=1.0,
                    help="module seconds after boot during which the SIM answers +CME ERROR: 14")
+    p.add_argument("--ip", help="the PDN's address (CGPADDR, CGCONTRDP) instead of 10.64.12.x")
+    p.add_argument("--prefix", type=int, default=24, help="CGCONTRDP's subnet mask, as a prefix length")
+    p.add_argument("--gateway", default="10.64.12.1", help="CGCONTRDP's gateway")
+    p.add_argument("--dns", default="211.136.17.107,211.136.20.203", help="CGCONTRDP's DNS servers, comma separated")
+    p.add_argument("--mtu", type=int, default=0, help="CGCONTRDP's IPv4 MTU (0: not given)")
     a = p.parse_args(argv)
+    context = {"ip": a.ip, "prefix": a.prefix, "gateway": a.gateway, "dns": a.dns.split(","), "mtu": a.mtu}
 
     def stop(signum, frame):
         raise Stop()
@@ -53,7 +60,7 @@ def main(argv=None):
     module = None
     port = PtyLink(loop, a.link, lambda data: module.feed(data))
     module = Module(loop, port, vendors.PROFILES[a.vendor](), scenarios.make(a.scenario), a.pin,
-                    transcript, a.sim_busy)
+                    transcript, a.sim_busy, context)
     control = Control(loop, a.control, module) if a.control else None
     try:
         port.open()

@@ -30,7 +30,7 @@ class Daemon:
 
     def __init__(self, binary: str, config_text: str, bus: PrivateBus | None = None,
                  env: dict | None = None, extra_args=(), workdir: str | None = None,
-                 keep: bool = False):
+                 keep: bool = False, wrapper=()):
         self.binary = os.path.abspath(binary)
         self.bus = bus
         self.keep = keep
@@ -42,6 +42,8 @@ class Daemon:
         self.notifications: list[dict] = []
         self.extra_args = list(extra_args)
         self.env = dict(env or {})
+        # A command that execs the daemon, e.g. ("ip", "netns", "exec", "pi"): the pid stays the daemon's.
+        self.wrapper = list(wrapper)
         self.proc = None
         self.returncode = None
         with open(self.config_path, "w") as f:
@@ -65,7 +67,7 @@ class Daemon:
             env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus.address
         env.update(self.env)
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([self.binary, "--config", self.config_path, *self.extra_args],
+            self.proc = subprocess.Popen([*self.wrapper, self.binary, "--config", self.config_path, *self.extra_args],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
         return self
 

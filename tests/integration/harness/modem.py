@@ -18,7 +18,8 @@ SPEED = 4.0  # every module delay divided by this
 # What each simulated vendor reports (tests/sim/simcore/vendors.py).
 IDENTITY = {
     "generic": ("Generic Modem Inc", "GM-LTE1", "GM_LTE1_V1.0.3", "356938035643809", "89860012345678901234"),
-    "quectel": ("Quectel", "EC25", "EC25EFAR06A06M4G", "867584030123456", "89860025128306012474"),
+    "quectel": ("Quectel", "EC200A", "EC200AEUHAR01A03M16", "867584030123456", "89860025128306012474"),
+    "quectel-ec25": ("Quectel", "EC25", "EC25EFAR06A06M4G", "867584030123456", "89860025128306012474"),
     "simcom": ("SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H", "SIM7600M22_V2.0", "862636051234567", "89860318760220133897"),
     "luat": ("AirM2M", "Air780E", "AirM2M_780E_V1149_LTE_AT", "866714061234567", "89860321245570108745"),
     "huawei": ("Huawei Technologies Co., Ltd.", "ME909s-821", "11.617.01.00.00", "860461024123456", "89860113890138204233"),

@@ -256,9 +256,17 @@ class Commands:
                       for cid in cids])
 
     def c_cgcontrdp(self, c):
+        """3GPP TS 27.007: address and mask dotted together, gateway, DNS; the IPv4 MTU twelfth."""
+        ctx = self.context
+        prefix = int(ctx.get("prefix", 24))
+        bits = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+        mask = ".".join(str((bits >> s) & 0xFF) for s in (24, 16, 8, 0))
+        dns = (list(ctx.get("dns", ["211.136.17.107", "211.136.20.203"])) + ["", ""])[:2]
+        mtu = ',"","",0,0,%d' % ctx["mtu"] if ctx.get("mtu") else ""
         cids = [int(a) for a in c.args if a.isdigit()] or sorted(self.contexts)
-        lines = ['+CGCONTRDP: %d,5,"%s","%s.255.255.255.0","10.64.12.1","211.136.17.107","211.136.20.203"'
-                 % (cid, self.contexts.get(cid, ["IP", ""])[1], self.ip())
+        lines = ['+CGCONTRDP: %d,5,"%s","%s.%s","%s","%s","%s"%s'
+                 % (cid, self.contexts.get(cid, ["IP", ""])[1], self.ip(), mask, ctx.get("gateway", "10.64.12.1"),
+                    dns[0], dns[1], mtu)
                  for cid in cids if self.active.get(cid)]
         return Reply(lines)
 

@@ -13,11 +13,14 @@ from .reply import ACT, CI, CME_TEXT, LAC, REG_CMDS, Reply
 
 
 class Module(Commands):
-    def __init__(self, loop, port, vendor, scenario, pin=None, transcript=None, sim_busy=1.0):
+    def __init__(self, loop, port, vendor, scenario, pin=None, transcript=None, sim_busy=1.0, context=None):
         self.loop, self.port, self.vendor, self.sc = loop, port, vendor, scenario
         self.pin = pin or "1234"
         self.transcript = transcript
         self.sim_busy = sim_busy
+        # The PDN's settings (CGPADDR, CGCONTRDP): {"ip", "prefix", "gateway", "dns": [..], "mtu"};
+        # a test gives the ones of the network namespace it builds.
+        self.context = context or {}
         self.history = []          # (seconds since start, command line)
         self.reboots = 0
         self.silent = scenario.silence
@@ -356,6 +359,8 @@ class Module(Commands):
             hook(self)
 
     def ip(self):
+        if self.context.get("ip"):
+            return self.context["ip"]
         return "10.64.12.%d" % (34 + self.reboots % 200)
 
     # ---- network-side events (control socket) -----------------------------------------------

@@ -62,8 +62,9 @@ class Generic:
 
 
 class Quectel(Generic):
+    """EC200A (ASR): binds the PDN to its ECM netdev with QNETDEVCTL."""
     name = "quectel"
-    manufacturer, model, revision = "Quectel", "EC25", "EC25EFAR06A06M4G"
+    manufacturer, model, revision = "Quectel", "EC200A", "EC200AEUHAR01A03M16"
     imei, iccid = "867584030123456", "89860025128306012474"
 
     def boot_urcs(self, m):
@@ -157,6 +158,17 @@ class Quectel(Generic):
 
         return {"+QCCID": qccid, "+QICSGP": qicsgp, "+QNETDEVCTL": qnetdevctl, "+QIACT": qiact,
                 "+QPOWD": qpowd, "+QENG": qeng}
+
+
+class QuectelEC25(Quectel):
+    """EC25 (Qualcomm): no QNETDEVCTL in its firmware (ERROR); ECM mode comes up with CGACT."""
+    name = "quectel-ec25"
+    model, revision = "EC25", "EC25EFAR06A06M4G"
+
+    def handlers(self, m):
+        h = super().handlers(m)
+        del h["+QNETDEVCTL"]
+        return h
 
 
 class Simcom(Generic):
@@ -358,4 +370,4 @@ class Huawei(Generic):
                 "^HCSQ": hcsq}
 
 
-PROFILES = {p.name: p for p in (Generic, Quectel, Simcom, Luat, Huawei)}
+PROFILES = {p.name: p for p in (Generic, Quectel, QuectelEC25, Simcom, Luat, Huawei)}

@@ -26,7 +26,9 @@ TEST(ModemPropertyTable, ExportsEveryDocumentedPropertyOnceWithItsSignature) {
         {"Band", "s"}, {"Earfcn", "u"}, {"Pci", "u"}, {"CellId", "s"}, {"Tac", "s"},
         {"Rsrp", "i"}, {"Rsrq", "i"}, {"Sinr", "i"},
         {"Apn", "s"}, {"IpAddress", "s"}, {"Resets", "u"}, {"Recoveries", "u"},
-        {"RecoveryStep", "s"}, {"LastError", "s"},
+        {"RecoveryStep", "s"}, {"LastError", "s"}, {"Interface", "s"}, {"IpMethod", "s"},
+        {"Ipv4Address", "s"}, {"Ipv4Gateway", "s"}, {"Dns", "as"}, {"Mtu", "u"},
+        {"RxBytes", "t"}, {"TxBytes", "t"}, {"Route", "s"},
     };
     testing::expect_documented_properties(modem_properties(), expected, "Nope");
 }
@@ -83,6 +85,15 @@ TEST(ModemPropertyDiff, EveryFieldIsCoveredByAProperty) {
         [](ModemStatus& s) { s.recoveries = 1; },
         [](ModemStatus& s) { s.recovery_step = "reattach"; },
         [](ModemStatus& s) { s.last_error = "timeout"; },
+        [](ModemStatus& s) { s.data_path.interface = "usb0"; },
+        [](ModemStatus& s) { s.data_path.ip_method = "dhcp"; },
+        [](ModemStatus& s) { s.data_path.ipv4_address = "192.168.225.51/24"; },
+        [](ModemStatus& s) { s.data_path.ipv4_gateway = "192.168.225.1"; },
+        [](ModemStatus& s) { s.data_path.dns = {"192.168.225.1"}; },
+        [](ModemStatus& s) { s.data_path.mtu = 1400; },
+        [](ModemStatus& s) { s.data_path.rx_bytes = 1; },
+        [](ModemStatus& s) { s.data_path.tx_bytes = 1; },
+        [](ModemStatus& s) { s.data_path.route = "primary"; },
     };
     testing::expect_every_field_covered(modem_properties(), mutations);
 }

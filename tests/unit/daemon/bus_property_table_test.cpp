@@ -44,11 +44,12 @@ TEST(PropertyTable, ChangedNamesTheDifferingPropertiesInTableOrder) {
 }
 
 TEST(PropertyTable, EachValueAlternativeHasItsDBusType) {
-    EXPECT_EQ(bus_type_of(BusValue{std::string("a")}), 's');
-    EXPECT_EQ(bus_type_of(BusValue{uint32_t{1}}), 'u');
-    EXPECT_EQ(bus_type_of(BusValue{int32_t{-1}}), 'i');
-    EXPECT_EQ(bus_type_of(BusValue{uint64_t{1}}), 't');
-    for (const auto& row : kToy.rows()) EXPECT_EQ(std::string(1, bus_type_of(row.get(Toy{}))), row.signature);
+    EXPECT_STREQ(bus_signature_of(BusValue{std::string("a")}), "s");
+    EXPECT_STREQ(bus_signature_of(BusValue{uint32_t{1}}), "u");
+    EXPECT_STREQ(bus_signature_of(BusValue{int32_t{-1}}), "i");
+    EXPECT_STREQ(bus_signature_of(BusValue{uint64_t{1}}), "t");
+    EXPECT_STREQ(bus_signature_of(BusValue{std::vector<std::string>{"a"}}), "as");
+    for (const auto& row : kToy.rows()) EXPECT_EQ(std::string(bus_signature_of(row.get(Toy{}))), row.signature);
 }
 
 }  // namespace

@@ -106,6 +106,9 @@ modem:
   recovery_backoff: 10m
   recovery_backoff_max: 1h
   port_return_timeout: 10m
+  interface: usb0
+  ip_method: dhcp
+  route: primary
 )");
     ASSERT_TRUE(ok.errors.empty()) << all_errors(ok);
     const auto& m = *ok.config->modem;
@@ -127,6 +130,9 @@ modem:
     EXPECT_EQ(m.recovery_backoff, 10min);
     EXPECT_EQ(m.recovery_backoff_max, 1h);
     EXPECT_EQ(m.port_return_timeout, 10min);
+    EXPECT_EQ(m.data_path.interface, "usb0");
+    EXPECT_EQ(m.data_path.ip_method, "dhcp");
+    EXPECT_EQ(m.data_path.route, "primary");
 }
 
 TEST(ModemConfig, MinimalModemGetsTheDefaults) {
@@ -147,6 +153,10 @@ TEST(ModemConfig, MinimalModemGetsTheDefaults) {
     EXPECT_EQ(m.recovery_backoff, defaults.recovery_backoff);
     EXPECT_EQ(m.recovery_backoff_max, defaults.recovery_backoff_max);
     EXPECT_EQ(m.port_return_timeout, defaults.port_return_timeout);
+    // The netdev on the AT port's USB device, its method from the driver, cellular as failover.
+    EXPECT_EQ(m.data_path.interface, "");
+    EXPECT_EQ(m.data_path.ip_method, "auto");
+    EXPECT_EQ(m.data_path.route, "failover");
 }
 
 TEST(ModemConfig, PinKeepsLeadingZeroWhenUnquoted) {
@@ -226,7 +236,8 @@ TEST_P(ModemConfigError, Reported) { testing::expect_one_error(GetParam()); }
 
 const std::string kAllowedModemKeys =
     "allowed here: port, vendor, baud, pin, apn, cid, signal_interval, registration_grace, "
-    "registration_timeout, status_poll, recovery_backoff, recovery_backoff_max, port_return_timeout";
+    "registration_timeout, status_poll, recovery_backoff, recovery_backoff_max, port_return_timeout, interface, "
+    "ip_method, route";
 
 INSTANTIATE_TEST_SUITE_P(
     UnknownKeys, ModemConfigError,
@@ -318,7 +329,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"Auth", modem_with("    auth: digest\n"), "modem.apn.auth", 5, 11,
                   "must be one of none | pap | chap, got 'digest'"},
         ErrorCase{"IpType", modem_with("    ip_type: ipv5\n"), "modem.apn.ip_type", 5, 14,
-                  "must be one of ipv4 | ipv6 | ipv4v6, got 'ipv5'"}),
+                  "must be one of ipv4 | ipv6 | ipv4v6, got 'ipv5'"},
+        ErrorCase{"IpMethod", modem_with("  ip_method: ppp\n"), "modem.ip_method", 5, 14,
+                  "must be one of auto | dhcp | static, got 'ppp'"},
+        ErrorCase{"Route", modem_with("  route: default\n"), "modem.route", 5, 10,
+                  "must be one of failover | primary | none, got 'default'"},
+        ErrorCase{"InterfaceWithSlash", modem_with("  interface: ../eth0\n"), "modem.interface", 5, 14,
+                  "must be a network interface name such as usb0 or wwan0, got '../eth0'"},
+        ErrorCase{"InterfaceTooLong", modem_with("  interface: abcdefghijklmnop\n"), "modem.interface", 5, 14,
+                  "network interface name"}),
     CaseName{});
 
 INSTANTIATE_TEST_SUITE_P(

@@ -367,6 +367,79 @@ TEST(AtRepliesCgpaddr, PrefersIpv4) {
               "36.14.4.108.140.129.135.84.0.1.0.1.82.198.143.152");
 }
 
+// ---- CGCONTRDP -----------------------------------------------------------------------------
+
+struct ContrdpCase {
+    const char* name;
+    std::vector<std::string> lines;
+    int cid;
+    std::optional<ContextSettings> expected;
+};
+
+ContextSettings v4(std::string addr, uint8_t prefix, std::string gw, std::vector<std::string> dns, uint32_t mtu = 0) {
+    ContextSettings c;
+    c.address = std::move(addr);
+    c.prefix = prefix;
+    c.gateway = std::move(gw);
+    c.dns = std::move(dns);
+    c.mtu = mtu;
+    return c;
+}
+
+ContextSettings with_v6(ContextSettings c, std::string addr, uint8_t prefix, std::string gw, std::vector<std::string> dns) {
+    c.address6 = std::move(addr);
+    c.prefix6 = prefix;
+    c.gateway6 = std::move(gw);
+    c.dns6 = std::move(dns);
+    return c;
+}
+
+class AtRepliesCgcontrdp : public ::testing::TestWithParam<ContrdpCase> {};
+
+TEST_P(AtRepliesCgcontrdp, Parses) {
+    const auto& c = GetParam();
+    EXPECT_EQ(parse_cgcontrdp(c.lines, c.cid), c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AtRepliesCgcontrdp,
+    ::testing::Values(
+        // Quectel EC2x: dotted address and mask, no MTU.
+        ContrdpCase{"DottedIpv4WithMask",
+                    {"+CGCONTRDP: 1,5,\"cmnet\",\"10.64.12.34.255.255.255.0\",\"10.64.12.1\",\"211.136.17.107\",\"211.136.20.203\""},
+                    1, v4("10.64.12.34", 24, "10.64.12.1", {"211.136.17.107", "211.136.20.203"})},
+        // Twelve fields: the IPv4 MTU last (MediaTek and UNISOC firmware).
+        ContrdpCase{"WithMtu",
+                    {"+CGCONTRDP: 1,5,\"cmnet.mnc000.mcc460.gprs\",\"100.72.3.9.255.255.255.255\",\"100.72.3.10\",\"8.8.8.8\",\"\",\"\",\"\",0,0,1400"},
+                    1, v4("100.72.3.9", 32, "100.72.3.10", {"8.8.8.8"}, 1400)},
+        ContrdpCase{"AddressWithoutMaskAndNoGateway",
+                    {"+CGCONTRDP: 1,5,\"iot\",\"10.1.2.3\",\"0.0.0.0\",\"10.1.0.1\",\"0.0.0.0\""},
+                    1, v4("10.1.2.3", 32, "", {"10.1.0.1"})},
+        ContrdpCase{"PicksTheCid",
+                    {"+CGCONTRDP: 1,5,\"a\",\"10.0.0.1.255.0.0.0\",\"\",\"\",\"\"",
+                     "+CGCONTRDP: 2,6,\"b\",\"10.0.0.2.255.255.0.0\",\"10.0.0.9\",\"\",\"\""},
+                    2, v4("10.0.0.2", 16, "10.0.0.9", {})},
+        // Dual stack: one line per family; the IPv6 one as 32 dotted bytes (address, then mask).
+        ContrdpCase{"DualStackDotted",
+                    {"+CGCONTRDP: 1,5,\"cmnet\",\"10.64.12.34.255.255.255.0\",\"10.64.12.1\",\"211.136.17.107\",\"211.136.20.203\"",
+                     "+CGCONTRDP: 1,5,\"cmnet\",\"36.14.4.108.140.129.135.84.0.0.0.0.0.0.0.1.255.255.255.255.255.255.255.255.0.0.0.0.0.0.0.0\","
+                     "\"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0\",\"36.14.0.0.0.0.0.0.0.0.0.0.0.0.0.1\",\"\""},
+                    1, with_v6(v4("10.64.12.34", 24, "10.64.12.1", {"211.136.17.107", "211.136.20.203"}),
+                               "240e:46c:8c81:8754::1", 64, "", {"240e::1"})},
+        // After AT+CGPIAF=1,1: colon notation, the mask after a space or as a prefix length.
+        ContrdpCase{"Ipv6ColonWithMask",
+                    {"+CGCONTRDP: 1,5,\"ims\",\"2001:DB8:0:1::5 FFFF:FFFF:FFFF:FFFF::\",\"FE80::1\",\"2001:4860:4860::8888\""},
+                    1, with_v6(ContextSettings{}, "2001:db8:0:1::5", 64, "fe80::1", {"2001:4860:4860::8888"})},
+        ContrdpCase{"Ipv6ColonWithPrefix", {"+CGCONTRDP: 1,5,\"ims\",\"2001:db8::7/56\""},
+                    1, with_v6(ContextSettings{}, "2001:db8::7", 56, "", {})},
+        ContrdpCase{"NoActiveContext", {}, 1, std::nullopt},
+        ContrdpCase{"OnlyOtherCid", {"+CGCONTRDP: 2,5,\"x\",\"10.0.0.2\""}, 1, std::nullopt},
+        ContrdpCase{"UnassignedAddress", {"+CGCONTRDP: 1,5,\"x\",\"0.0.0.0.0.0.0.0\",\"\""}, 1, std::nullopt},
+        ContrdpCase{"Garbage", {"+CGCONTRDP: 1,5,\"x\",\"10.0.0\",\"\""}, 1, std::nullopt},
+        ContrdpCase{"NonContiguousMaskIsIgnored", {"+CGCONTRDP: 1,5,\"x\",\"10.0.0.2.255.0.255.0\""}, 1,
+                    v4("10.0.0.2", 32, "", {})}),
+    [](const auto& tc) { return std::string(tc.param.name); });
+
 // ---- CGEV ----------------------------------------------------------------------------------
 
 struct CgevCase {

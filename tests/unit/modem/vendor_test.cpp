@@ -190,6 +190,78 @@ INSTANTIATE_TEST_SUITE_P(
                  "AT^NDISSTATQRY?", "AT+CGPADDR=1", "AT^ICCID?", "AT^RESET", 15s}),
     [](const auto& tc) { return std::string(tc.param.name); });
 
+// The dial for the module in hand: its model and the netdev its USB mode offers.
+struct DialCase {
+    const char* name;
+    Vendor vendor;
+    ModuleTraits traits;
+    const char* start;
+    const char* stop;
+    const char* query;
+};
+
+class VendorDialTest : public ::testing::TestWithParam<DialCase> {};
+
+TEST_P(VendorDialTest, FitsTheModule) {
+    const auto& c = GetParam();
+    auto p = make_vendor_profile(c.vendor, c.traits);
+    EXPECT_EQ(p->id(), c.vendor);
+    EXPECT_EQ(commands(p->data_call_start(1)), std::vector<std::string>{c.start});
+    EXPECT_EQ(p->data_call_stop(1).command, c.stop);
+    EXPECT_EQ(p->data_call_query(1).command, c.query);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modules, VendorDialTest,
+    ::testing::Values(
+        DialCase{"QuectelEC200A", Vendor::quectel, {"EC200A", NetdevKind::ecm}, "AT+QNETDEVCTL=1,1,1",
+                 "AT+QNETDEVCTL=0,1,0", "AT+QNETDEVCTL?"},
+        DialCase{"QuectelEG915U", Vendor::quectel, {"EG915U", NetdevKind::ecm}, "AT+QNETDEVCTL=1,1,1",
+                 "AT+QNETDEVCTL=0,1,0", "AT+QNETDEVCTL?"},
+        DialCase{"QuectelEC25Ecm", Vendor::quectel, {"EC25", NetdevKind::ecm}, "AT+CGACT=1,1", "AT+CGACT=0,1", "AT+CGACT?"},
+        DialCase{"QuectelEC25Qmi", Vendor::quectel, {"EC25", NetdevKind::qmi}, "AT$QCRMCALL=1,1", "AT$QCRMCALL=0,1",
+                 "AT$QCRMCALL?"},
+        DialCase{"QuectelEC25Uart", Vendor::quectel, {"EC25", NetdevKind::none}, "AT+CGACT=1,1", "AT+CGACT=0,1", "AT+CGACT?"},
+        DialCase{"QuectelUnknownModel", Vendor::quectel, {"", NetdevKind::unknown}, "AT+QNETDEVCTL=1,1,1",
+                 "AT+QNETDEVCTL=0,1,0", "AT+QNETDEVCTL?"},
+        DialCase{"QuectelRefused", Vendor::quectel, {"", NetdevKind::unknown, true}, "AT+CGACT=1,1", "AT+CGACT=0,1",
+                 "AT+CGACT?"},
+        DialCase{"SimcomSIM7600", Vendor::simcom, {"SIMCOM_SIM7600E-H", NetdevKind::ecm}, "AT$QCRMCALL=1,1",
+                 "AT$QCRMCALL=0,1", "AT$QCRMCALL?"},
+        DialCase{"SimcomA7670", Vendor::simcom, {"A7670E-LASE", NetdevKind::ecm}, "AT+CGACT=1,1", "AT+CGACT=0,1",
+                 "AT+CGACT?"},
+        DialCase{"SimcomRefused", Vendor::simcom, {"SIMCOM_SIM7600E-H", NetdevKind::ecm, true}, "AT+CGACT=1,1",
+                 "AT+CGACT=0,1", "AT+CGACT?"},
+        DialCase{"LuatRefused", Vendor::luat, {"Air780E", NetdevKind::ecm, true}, "AT+CGACT=1,1", "AT+CGACT=0,1",
+                 "AT+CGACT?"},
+        DialCase{"HuaweiRefused", Vendor::huawei, {"ME909s-821", NetdevKind::ecm, true}, "AT+CGACT=1,1",
+                 "AT+CGACT=0,1", "AT+CGACT?"}),
+    [](const auto& tc) { return std::string(tc.param.name); });
+
+TEST(VendorDial, AFallbackKeepsEverythingElseTheVendors) {
+    auto p = make_vendor_profile(Vendor::quectel, {"", NetdevKind::unknown, true});
+    EXPECT_EQ(p->iccid_query().command, "AT+QCCID");
+    EXPECT_TRUE(p->urc_means_data_lost("+QNETDEVSTATUS: 0"));
+    EXPECT_EQ(commands(p->apn_commands(apn("cmnet"), 1)), std::vector<std::string>{"AT+QICSGP=1,1,\"cmnet\",\"\",\"\",0"});
+    EXPECT_EQ(p->parse_data_call_up(ok({"+CGACT: 1,1"}), 1), true);
+}
+
+TEST(VendorDial, OnlyAnUnknownCommandIsAFallback) {
+    AtResult error;
+    error.status = AtStatus::error;
+    EXPECT_TRUE(refused_as_unknown(error));
+    AtResult unsupported;
+    unsupported.status = AtStatus::cme_error;
+    unsupported.error_code = 4;
+    EXPECT_TRUE(refused_as_unknown(unsupported));
+    AtResult rejected = unsupported;
+    rejected.error_code = 33;  // the network refused the service option
+    EXPECT_FALSE(refused_as_unknown(rejected));
+    AtResult timeout;
+    timeout.status = AtStatus::timeout;
+    EXPECT_FALSE(refused_as_unknown(timeout));
+}
+
 TEST(VendorHuawei, NdisdupCarriesRememberedApn) {
     auto p = make_vendor_profile(Vendor::huawei);
     p->apn_commands(apn("internet"), 1);

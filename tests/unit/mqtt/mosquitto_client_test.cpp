@@ -223,6 +223,16 @@ MosquittoTuning tuned(milliseconds tcp_user_timeout, milliseconds pingresp_timeo
     return t;
 }
 
+// TLS with the broker's throw-away CA and a client certificate it issued.
+ConnectParams tls_params_for(const Broker& b, const std::string& client_id) {
+    auto p = params_for(b, client_id);
+    p.tls = true;
+    p.ca_file = b.ca();
+    p.cert_file = b.pki_dir() + "/client.pem";
+    p.key_file = b.pki_dir() + "/client.key";
+    return p;
+}
+
 #define REQUIRE_BROKER(b)                                                             \
     do {                                                                              \
         if (!(b).usable()) GTEST_SKIP() << "mosquitto broker (or openssl) not usable"; \
@@ -506,11 +516,7 @@ TEST_F(MosquittoClientTest, TlsWithClientCertificateAndServerVerification) {
     REQUIRE_BROKER(broker);
     auto client = make_mosquitto_client(sched, "t");
     Recorder rec(*client);
-    auto p = params_for(broker, "cg-tls");
-    p.tls = true;
-    p.ca_file = broker.ca();
-    p.cert_file = broker.pki_dir() + "/client.pem";
-    p.key_file = broker.pki_dir() + "/client.key";
+    auto p = tls_params_for(broker, "cg-tls");
     ASSERT_NO_FATAL_FAILURE(connect_ok(*client, rec, p));
     const int mid = client->publish("cellgate/tls", "over tls", 1, false);
     ASSERT_TRUE(sched.run_until([&] { return !rec.published.empty(); }, 3000ms));
@@ -550,6 +556,66 @@ TEST(MosquittoClientSdEvent, RoundTripOnTheProductionLoop) {
     client->connect(params_for(broker, "cg-sd"));
     ASSERT_EQ(loop.run(), 0);
     EXPECT_EQ(got, std::vector<std::string>{"via sd-event"});
+}
+
+// A session pinned to the modem's link: the socket is bound to the link's address, the broker's
+// address comes from the caller, and TLS checks the certificate against the broker's name.
+TEST_F(MosquittoClientTest, PinnedConnectBindsAndVerifiesTheNameNotTheAddress) {
+    BrokerOptions opts;
+    opts.tls = true;
+    Broker broker(opts);
+    REQUIRE_BROKER(broker);
+    auto client = make_mosquitto_client(sched, "t");
+    Recorder rec(*client);
+    auto p = tls_params_for(broker, "cg-pinned");
+    p.host = "localhost";  // in the certificate; its address is given, not looked up
+    p.connect_address = "127.0.0.1";
+    p.bind_address = "127.0.0.2";
+    ASSERT_NO_FATAL_FAILURE(connect_ok(*client, rec, p));
+    EXPECT_EQ(broker.count("New connection from 127.0.0.2"), 1U) << broker.log();
+    client->disconnect();
+
+    // The same address under a name the certificate does not carry is refused.
+    p.host = "broker.example";
+    client->connect(p);
+    ASSERT_TRUE(sched.run_until([&] { return !rec.failures.empty(); }, 5000ms));
+    EXPECT_EQ(rec.failures[0].first, -EPROTO) << rec.failures[0].second;
+    EXPECT_NE(rec.failures[0].second.find("certificate verify failed"), std::string::npos) << rec.failures[0].second;
+}
+
+TEST_F(MosquittoClientTest, PinnedTlsSendsTheBrokersNameAsSni) {
+    // A listener that only records the ClientHello, where SNI travels in clear.
+    const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(l, 1), 0);
+    ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+    auto client = make_mosquitto_client(sched, "t");
+    Recorder rec(*client);
+    ConnectParams p;
+    p.host = "broker.example";
+    p.connect_address = "127.0.0.1";
+    p.port = ntohs(a.sin_port);
+    p.client_id = "cg-sni";
+    p.tls = true;
+    client->connect(p);
+    int conn = -1;
+    std::string hello;
+    sched.run_until([&] {
+        if (conn < 0) conn = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        char buf[2048];
+        if (conn >= 0)
+            if (const ssize_t n = ::recv(conn, buf, sizeof buf, 0); n > 0) hello.append(buf, static_cast<size_t>(n));
+        return hello.find("broker.example") != std::string::npos;
+    }, 5000ms);
+    EXPECT_NE(hello.find("broker.example"), std::string::npos) << hello.size() << " bytes of ClientHello";
+    EXPECT_EQ(hello.find("127.0.0.1"), std::string::npos);
+    client->disconnect();
+    if (conn >= 0) ::close(conn);
+    ::close(l);
 }
 
 }  // namespace

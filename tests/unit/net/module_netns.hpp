@@ -63,6 +63,14 @@ public:
     ModuleNamespace(const ModuleNamespace&) = delete;
     ModuleNamespace& operator=(const ModuleNamespace&) = delete;
 
+    // A shell command inside the module's namespace ("ip link set mod0 down"); true when it succeeded.
+    bool run(const std::string& command) const {
+        if (!ns_) return false;
+        // Through the namespace handle we hold: it outlives dnsmasq.
+        const std::string ns = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns_.get());
+        return std::system(("nsenter --net=" + ns + " sh -c '" + command + "'").c_str()) == 0;
+    }
+
     void stop_dnsmasq() {
         if (pid_ <= 0) return;
         ::kill(pid_, SIGTERM);

@@ -28,7 +28,7 @@ void expect_documented_properties(const PropertyTable<Status>& table, std::span<
     for (size_t i = 0; i < rows.size(); ++i) {
         EXPECT_EQ(rows[i].name, expected[i].first);
         EXPECT_EQ(rows[i].signature, expected[i].second) << rows[i].name;
-        EXPECT_EQ(std::string(1, bus_type_of(rows[i].get(s))), expected[i].second) << rows[i].name;
+        EXPECT_EQ(std::string(bus_signature_of(rows[i].get(s))), expected[i].second) << rows[i].name;
         EXPECT_EQ(table.find(expected[i].first), &rows[i]);
     }
     EXPECT_EQ(table.find(unknown), nullptr);
