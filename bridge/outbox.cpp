@@ -130,7 +130,8 @@ private:
 
     // Destroyed bottom-up: timer and watch first, then the reader (so the writer's connection is
     // the last one and checkpoints the WAL away), then the writer (flush, join), then the eventfd
-    // it signals.
+    // it signals, and the file's lock last.
+    UniqueFd lock_;
     UniqueFd notify_ = make_eventfd();
     std::unique_ptr<OutboxWriter> writer_;
     std::unique_ptr<sqlite::Db> reader_;
@@ -141,7 +142,7 @@ private:
 };
 
 SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, OutboxFile file)
-    : sched_(sched), cfg_(config) {
+    : sched_(sched), cfg_(config), lock_(std::move(file.lock)) {
     for (auto& r : file.rows) {
         auto& s = sessions_[r.session];
         s.rows.emplace(r.id, Entry{r.bytes, r.created_ms, nullptr});

@@ -77,8 +77,9 @@ public:
     std::function<void(const std::string& session, uint64_t count, const std::string& why)> on_dropped;
 };
 
-// Opens (creating the file and schema if needed) and recovers what a previous run left.
-// nullptr with `error` set when the database cannot be opened or is not ours.
+// Opens (creating the file and schema if needed) and recovers what a previous run left. The file
+// is locked for as long as the outbox lives: a second process (another cellgated) is refused.
+// nullptr with `error` set when the database cannot be opened, is not ours or is locked.
 std::unique_ptr<Outbox> open_outbox(Scheduler& sched, const OutboxConfig& config, std::string& error);
 
 }  // namespace cellgate::bridge

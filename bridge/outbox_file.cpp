@@ -1,8 +1,11 @@
 #include "bridge/outbox_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "base/unique_fd.hpp"
@@ -68,6 +71,18 @@ void set_durable_wal(sqlite::Db& db) {
     db.exec("PRAGMA journal_size_limit = 4194304");
 }
 
+// Two processes on one outbox (a second cellgated on another bus) would both deliver every row.
+// flock() rather than SQLite's exclusive locking mode, which would lock out the loop's reader
+// connection too; the lock goes with the process, however it ends.
+UniqueFd lock_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw sqlite::Error(SQLITE_CANTOPEN, std::string("cannot open it: ") + std::strerror(errno));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+    if (errno == EWOULDBLOCK)
+        throw sqlite::Error(SQLITE_BUSY, "locked by another process (is another cellgated using this outbox?)");
+    throw sqlite::Error(SQLITE_CANTOPEN, std::string("cannot lock it: ") + std::strerror(errno));
+}
+
 // The new file's directory entry must survive a power cut too.
 void sync_parent_dir(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -90,6 +105,7 @@ std::vector<RecoveredRow> load_rows(const sqlite::Db& db) {
 OutboxFile open_outbox_file(const std::string& path) {
     constexpr int kFlags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     OutboxFile f;
+    f.lock = lock_file(path);
     f.writer = std::make_unique<sqlite::Db>(path, kFlags | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     check_or_create_schema(*f.writer);
     set_durable_wal(*f.writer);

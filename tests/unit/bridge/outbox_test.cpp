@@ -386,6 +386,19 @@ TEST_F(OutboxTest, APayloadLargerThanTheWholeOutboxIsRefused) {
     EXPECT_TRUE(dropped_.empty());
 }
 
+// Two processes (two cellgated) on one file would both deliver every row.
+TEST_F(OutboxTest, ASecondOpenOfTheSameFileIsRefusedWhileTheFirstLives) {
+    auto first = open();
+    put(*first, msg("ali", "a1"));
+    const auto error = refused();
+    EXPECT_NE(error.find(cfg_.path), std::string::npos) << error;
+    EXPECT_NE(error.find("locked by another process"), std::string::npos) << error;
+    EXPECT_EQ(payloads(first->next("ali", 0, 10)), std::vector<std::string>{"a1"}) << "the first is untouched";
+    first.reset();
+    auto second = open();
+    EXPECT_EQ(payloads(second->next("ali", 0, 10)), std::vector<std::string>{"a1"});
+}
+
 TEST_F(OutboxTest, ShrunkLimitsDropTheOldestAtOpen) {
     {
         auto o = open();
