@@ -347,13 +347,13 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
     m.qos = r.config.qos;
     m.created_ms = now_ms;
     const size_t index = r.lane;
-    outbox.enqueue(std::move(m), [this, alive = life.token(), index](std::expected<uint64_t, std::string> id) {
+    outbox.enqueue(std::move(m), [this, alive = life.token(), index](std::expected<uint64_t, OutboxError> id) {
         if (id || alive.expired()) return;
         guarded("bridge: enqueue failed", [&] {
             lanes[index]->count_dropped();
             uint64_t more = 0;
             if (lost_logs[index].allow(sched.now(), more))
-                log::error("outbox: a message for ", lanes[index]->name(), " is lost: ", id.error(),
+                log::error("outbox: a message for ", lanes[index]->name(), " is lost: ", id.error().message,
                            more ? " (" + std::to_string(more) + " more lost since the last report)" : "");
         });
     });
@@ -426,13 +426,15 @@ void Bridge::Impl::publish(size_t index, const std::string& topic, std::string p
     m.qos = qos;
     m.created_ms = wall_ms();
     outbox.enqueue(std::move(m), [this, alive = life.token(), index,
-                                  done = std::move(done)](std::expected<uint64_t, std::string> id) {
+                                  done = std::move(done)](std::expected<uint64_t, OutboxError> id) {
         guarded("bridge: Publish completion", [&] {
             if (id) {
                 done(*id);
                 return;
             }
-            done(std::unexpected(PublishFailure{PublishError::outbox_failed, id.error()}));
+            const bool full = id.error().kind == OutboxErrorKind::full;
+            done(std::unexpected(
+                PublishFailure{full ? PublishError::outbox_full : PublishError::outbox_failed, id.error().message}));
             if (!alive.expired()) lanes[index]->count_dropped();
         });
     });

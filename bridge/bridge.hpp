@@ -41,8 +41,8 @@ enum class PublishError {
     too_large,          // over the platform's max_payload
     qos_not_supported,  // above the platform's max_qos
     not_connected,      // QoS 0 while the session is not connected (it would be dropped)
-    outbox_full,        // larger than the whole outbox may hold
-    outbox_failed,      // the insert could not be committed
+    outbox_full,        // no room: larger than the whole outbox, or its disk is full (try again later)
+    outbox_failed,      // the insert could not be committed (an I/O error)
 };
 const char* to_string(PublishError e);
 

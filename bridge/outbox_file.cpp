@@ -26,24 +26,21 @@ CREATE TABLE messages (
 );
 )sql";
 
-int64_t pragma_int(const sqlite::Db& db, const char* sql) {
-    sqlite::Stmt s(db, sql);
-    return s.step() ? s.int64(0) : 0;
-}
-
 // Refuses anything that is not a cellgate outbox of a version we read; creates the schema in an
 // empty file.
 void check_or_create_schema(sqlite::Db& db) {
     int64_t app = 0;
     try {
-        app = pragma_int(db, "PRAGMA application_id");  // the first read of the file's header
+        app = query_int(db, "PRAGMA application_id");  // the first read of the file's header
     } catch (const sqlite::Error& e) {
         throw sqlite::Error(e.code(), std::string("cannot read it as an SQLite database: ") + sqlite3_errstr(e.code()));
     }
-    const int64_t version = pragma_int(db, "PRAGMA user_version");
+    const int64_t version = query_int(db, "PRAGMA user_version");
     if (app == 0 && version == 0) {
-        if (pragma_int(db, "SELECT count(*) FROM sqlite_schema") != 0)
+        if (query_int(db, "SELECT count(*) FROM sqlite_schema") != 0)
             throw sqlite::Error(SQLITE_MISMATCH, "not a cellgate outbox (an SQLite database with other tables)");
+        // Only before the first table: lets a drained outbox cut its free pages off the file.
+        db.exec("PRAGMA auto_vacuum = INCREMENTAL");
         db.exec("BEGIN IMMEDIATE");
         db.exec(kSchema);
         db.exec(("PRAGMA application_id = " + std::to_string(kOutboxApplicationId)).c_str());
@@ -68,7 +65,6 @@ void set_durable_wal(sqlite::Db& db) {
         throw sqlite::Error(SQLITE_CANTOPEN, "cannot switch the outbox to WAL mode");
     // FULL: the WAL is fsynced at every commit, which is what "accepted" promises.
     db.exec("PRAGMA synchronous = FULL");
-    db.exec("PRAGMA journal_size_limit = 4194304");
 }
 
 // Two processes on one outbox (a second cellgated on another bus) would both deliver every row.
@@ -101,6 +97,11 @@ std::vector<RecoveredRow> load_rows(const sqlite::Db& db) {
 }
 
 }  // namespace
+
+int64_t query_int(const sqlite::Db& db, const char* sql) {
+    sqlite::Stmt s(db, sql);
+    return s.step() ? s.int64(0) : 0;
+}
 
 OutboxFile open_outbox_file(const std::string& path) {
     constexpr int kFlags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;

@@ -30,6 +30,9 @@ struct OutboxFile {
     std::vector<RecoveredRow> rows;      // in id order
 };
 
+// The first column of the first row of `sql` (a PRAGMA's value), 0 when there is none.
+int64_t query_int(const sqlite::Db& db, const char* sql);
+
 // Opens (creating the file and schema if needed). Throws sqlite::Error when the file cannot be
 // opened, is locked by another process (SQLITE_BUSY), is not a cellgate outbox, or is one of
 // another schema version.

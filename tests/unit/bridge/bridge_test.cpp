@@ -395,6 +395,14 @@ TEST_F(BridgeTest, PublishRefusesWhatThePlatformOrTheOutboxCannotTake) {
     EXPECT_EQ(q2.value.error().error, PublishError::outbox_failed);
     EXPECT_EQ(q2.value.error().message, "disk I/O error");
     EXPECT_EQ(bridge_->status(1).dropped, 2u);
+
+    // No room on the disk: full, not failed (the caller may try again later).
+    PublishResult full;
+    bridge_->publish(1, "gw/x", "x", 1, capture(full));
+    outbox_.fail("the filesystem is full", OutboxErrorKind::full);
+    ASSERT_TRUE(full.done);
+    ASSERT_FALSE(full.value.has_value());
+    EXPECT_EQ(full.value.error().error, PublishError::outbox_full);
 }
 
 TEST_F(BridgeTest, DestroyingTheBridgeReleasesTheCallbacks) {
