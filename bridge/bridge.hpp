@@ -5,7 +5,8 @@
 // the route's format (a refused one is counted as Invalid and logged, never forwarded), its cloud
 // topic is expanded, and it goes into the outbox; a route with qos 0 drops (and counts) messages
 // while its session is not connected instead of queueing them. Each session's DeliveryLane
-// drains the outbox.
+// drains the outbox. While the outbox cannot take local messages, the local connection pauses
+// and the local broker queues (local_intake.hpp).
 //
 // Downlink: a cloud request lands on the local broker under the entry's prefix (`<to>/<suffix>`,
 // QoS 1); a local answer on `<to>/<suffix>/reply` (or the platform's own reply name) goes back to
