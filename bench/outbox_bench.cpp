@@ -59,9 +59,9 @@ Result run(const std::string& dir, std::chrono::milliseconds window, size_t tota
             m.topic = "/sys/a1b2c3/dev1/thing/event/property/post";
             m.format = "property";
             m.payload = R"({"temperature":21.5,"humidity":40,"seq":)" + std::to_string(sent) + "}";
-            o->enqueue(std::move(m), [&, at, self](std::expected<uint64_t, std::string> id) {
+            o->enqueue(std::move(m), [&, at, self](std::expected<uint64_t, OutboxError> id) {
                 if (!id) {
-                    std::fprintf(stderr, "enqueue failed: %s\n", id.error().c_str());
+                    std::fprintf(stderr, "enqueue failed: %s\n", id.error().message.c_str());
                     std::exit(1);
                 }
                 r.latency_ms.push_back(duration<double, std::milli>(Clock::now() - at).count());

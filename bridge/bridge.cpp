@@ -10,6 +10,7 @@
 #include "base/log.hpp"
 #include "base/wall_clock.hpp"
 #include "bridge/downlink.hpp"
+#include "bridge/local_intake.hpp"
 #include "cloud/payload.hpp"
 #include "cloud/platform.hpp"
 #include "cloud/session.hpp"
@@ -130,7 +131,8 @@ struct Bridge::Impl {
     std::vector<TopicFields> fields;
     std::vector<Route> routes;
     std::vector<DownlinkLane> downlinks;
-    std::vector<LogThrottle> lost_logs;  // per lane: failed commits
+    std::unique_ptr<LocalIntake> intake;  // with a local broker connection
+    std::vector<LogThrottle> lost_logs;  // per lane: local messages given up on
     std::set<std::string, std::less<>> orphans_reported;  // sessions renamed or removed, once each
 
     Bridge* self = nullptr;
@@ -148,7 +150,19 @@ Bridge::Impl::Impl(Scheduler& s, const BridgeConfig& c, Outbox& o, Session* l, s
     compile_routes(c);
     compile_downlink(c);
     subscribe_cloud();
-    if (local) subscribe_local();
+    if (local) {
+        intake = std::make_unique<LocalIntake>(sched, outbox, *local);
+        intake->on_lost = [this](const std::string& name, const std::string& why) {
+            const auto index = lane_of(name);
+            if (!index) return;
+            lanes[*index]->count_dropped();
+            uint64_t more = 0;
+            if (lost_logs[*index].allow(sched.now(), more))
+                log::error("outbox: a message for ", name, " is lost: ", why,
+                           more ? " (" + std::to_string(more) + " more lost since the last report)" : "");
+        };
+        subscribe_local();
+    }
 
     outbox.on_available = [this](const std::string& name) {
         guarded("bridge: outbox available", [&] {
@@ -326,6 +340,10 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
     if (sent > max_payload(p))
         return refuse((sent == payload.size() ? "payload of " : "wrapped for the platform, a payload of ") +
                       std::to_string(sent) + " bytes is over " + to_string(p) + "'s " + std::to_string(max_payload(p)));
+    // The outbox would refuse it for good; held for a retry it would block the local intake.
+    if (payload.size() > max_bytes)
+        return refuse("payload of " + std::to_string(payload.size()) + " bytes is over outbox.max_bytes (" +
+                      std::to_string(max_bytes) + ")");
     std::string topic = r.topic;
     if (r.templated) {
         std::string error;
@@ -346,17 +364,7 @@ void Bridge::Impl::accept(Route& r, const std::string& local_topic, const std::v
     m.payload = payload;
     m.qos = r.config.qos;
     m.created_ms = now_ms;
-    const size_t index = r.lane;
-    outbox.enqueue(std::move(m), [this, alive = life.token(), index](std::expected<uint64_t, std::string> id) {
-        if (id || alive.expired()) return;
-        guarded("bridge: enqueue failed", [&] {
-            lanes[index]->count_dropped();
-            uint64_t more = 0;
-            if (lost_logs[index].allow(sched.now(), more))
-                log::error("outbox: a message for ", lanes[index]->name(), " is lost: ", id.error(),
-                           more ? " (" + std::to_string(more) + " more lost since the last report)" : "");
-        });
-    });
+    intake->submit(std::move(m));
 }
 
 // ---- downlink ----
@@ -426,13 +434,15 @@ void Bridge::Impl::publish(size_t index, const std::string& topic, std::string p
     m.qos = qos;
     m.created_ms = wall_ms();
     outbox.enqueue(std::move(m), [this, alive = life.token(), index,
-                                  done = std::move(done)](std::expected<uint64_t, std::string> id) {
+                                  done = std::move(done)](std::expected<uint64_t, OutboxError> id) {
         guarded("bridge: Publish completion", [&] {
             if (id) {
                 done(*id);
                 return;
             }
-            done(std::unexpected(PublishFailure{PublishError::outbox_failed, id.error()}));
+            const bool full = id.error().kind == OutboxErrorKind::full;
+            done(std::unexpected(
+                PublishFailure{full ? PublishError::outbox_full : PublishError::outbox_failed, id.error().message}));
             if (!alive.expired()) lanes[index]->count_dropped();
         });
     });

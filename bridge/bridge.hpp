@@ -5,7 +5,8 @@
 // the route's format (a refused one is counted as Invalid and logged, never forwarded), its cloud
 // topic is expanded, and it goes into the outbox; a route with qos 0 drops (and counts) messages
 // while its session is not connected instead of queueing them. Each session's DeliveryLane
-// drains the outbox.
+// drains the outbox. While the outbox cannot take local messages, the local connection pauses
+// and the local broker queues (local_intake.hpp).
 //
 // Downlink: a cloud request lands on the local broker under the entry's prefix (`<to>/<suffix>`,
 // QoS 1); a local answer on `<to>/<suffix>/reply` (or the platform's own reply name) goes back to
@@ -41,8 +42,8 @@ enum class PublishError {
     too_large,          // over the platform's max_payload
     qos_not_supported,  // above the platform's max_qos
     not_connected,      // QoS 0 while the session is not connected (it would be dropped)
-    outbox_full,        // larger than the whole outbox may hold
-    outbox_failed,      // the insert could not be committed
+    outbox_full,        // no room: larger than the whole outbox, or its disk is full (try again later)
+    outbox_failed,      // the insert could not be committed (an I/O error)
 };
 const char* to_string(PublishError e);
 

@@ -11,7 +11,8 @@
 //
 // Limits are global, over all sessions (`outbox: { max_messages, max_bytes, max_age }` is one
 // budget for one file on one SD card): the oldest rows overall are dropped first, and each drop is
-// counted against the session that owned the row.
+// counted against the session that owned the row. max_bytes is kept here for payload bytes and by
+// the writer for the files on disk; the writer reports the rows it dropped for it.
 #include "bridge/outbox.hpp"
 
 #include <sys/epoll.h>
@@ -102,11 +103,12 @@ private:
     void drop_expired(bool whole);
     // Dropped by a limit (or unreadable): counted and reported through on_dropped.
     void evict(SessionRows& s, const std::string& session, std::map<uint64_t, Entry>::iterator it, const char* why);
-    void forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it);
+    // `erase`: have the writer delete the row (not when the writer dropped it itself).
+    void forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it, bool erase = true);
     // Forgets row `id` wherever it is: the session it was in, nullptr when it is gone already.
     SessionRows* remove(uint64_t id);
     void report_drop(const std::string& session, const char* why);
-    void fail_later(Done done, std::string why);
+    void fail_later(Done done, OutboxError why);
     void on_results();
     void take_result(OutboxResult& r, std::vector<std::string>& available);
     std::expected<OutboxMessage, ReadFailure> read_back(uint64_t id);
@@ -130,7 +132,8 @@ private:
 
     // Destroyed bottom-up: timer and watch first, then the reader (so the writer's connection is
     // the last one and checkpoints the WAL away), then the writer (flush, join), then the eventfd
-    // it signals.
+    // it signals, and the file's lock last.
+    UniqueFd lock_;
     UniqueFd notify_ = make_eventfd();
     std::unique_ptr<OutboxWriter> writer_;
     std::unique_ptr<sqlite::Db> reader_;
@@ -141,7 +144,7 @@ private:
 };
 
 SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, OutboxFile file)
-    : sched_(sched), cfg_(config) {
+    : sched_(sched), cfg_(config), lock_(std::move(file.lock)) {
     for (auto& r : file.rows) {
         auto& s = sessions_[r.session];
         s.rows.emplace(r.id, Entry{r.bytes, r.created_ms, nullptr});
@@ -149,7 +152,8 @@ SqliteOutbox::SqliteOutbox(Scheduler& sched, const OutboxConfig& config, OutboxF
         ++rows_;
         bytes_ += r.bytes;
     }
-    writer_ = std::make_unique<OutboxWriter>(std::move(file.writer), cfg_.commit_window, kEraseWindow, notify_.get());
+    writer_ = std::make_unique<OutboxWriter>(std::move(file.writer), cfg_.commit_window, kEraseWindow, notify_.get(),
+                                             detail::WriterSpace{cfg_.max_bytes});
     reader_ = std::move(file.reader);
     read_one_ = std::make_unique<sqlite::Stmt>(
         *reader_, "SELECT session, topic, format, qos, created_ms, payload FROM messages WHERE id = ?1");
@@ -246,13 +250,13 @@ void SqliteOutbox::drop_expired(bool whole) {
     }
 }
 
-void SqliteOutbox::forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it) {
+void SqliteOutbox::forget(SessionRows& s, std::map<uint64_t, Entry>::iterator it, bool erase) {
     if (it->second.cached) cache_bytes_ -= it->second.bytes;
     s.bytes -= it->second.bytes;
     bytes_ -= it->second.bytes;
     --rows_;
     read_failures_.erase(it->first);
-    writer_->post(OutboxOp{0, nullptr, it->first, Clock::now()});
+    if (erase) writer_->post(OutboxOp{0, nullptr, it->first, Clock::now(), it->second.bytes});
     s.rows.erase(it);
 }
 
@@ -278,7 +282,7 @@ void SqliteOutbox::report_drop(const std::string& session, const char* why) {
     });
 }
 
-void SqliteOutbox::fail_later(Done done, std::string why) {
+void SqliteOutbox::fail_later(Done done, OutboxError why) {
     sched_.defer([alive = life_.token(), done = std::move(done), why = std::move(why)] {
         if (!alive.expired() && done) done(std::unexpected(why));
     });
@@ -286,11 +290,13 @@ void SqliteOutbox::fail_later(Done done, std::string why) {
 
 void SqliteOutbox::enqueue(OutboxMessage m, Done done) {
     const uint64_t bytes = m.payload.size();
-    if (m.session.empty()) return fail_later(std::move(done), "outbox: message without a session");
+    if (m.session.empty())
+        return fail_later(std::move(done), {OutboxErrorKind::failed, "outbox: message without a session"});
     if (cfg_.max_bytes > 0 && bytes > cfg_.max_bytes)
-        return fail_later(std::move(done), "outbox: a payload of " + std::to_string(bytes) +
-                                               " bytes is larger than the whole outbox (max_bytes " +
-                                               std::to_string(cfg_.max_bytes) + ")");
+        return fail_later(std::move(done), {OutboxErrorKind::full, "outbox: a payload of " + std::to_string(bytes) +
+                                                                       " bytes is larger than the whole outbox "
+                                                                       "(max_bytes " +
+                                                                       std::to_string(cfg_.max_bytes) + ")"});
     drop_expired(false);
     make_room(1, bytes);
     if (m.created_ms == 0) m.created_ms = wall_ms();
@@ -309,11 +315,16 @@ void SqliteOutbox::on_results() {
     auto results = writer_->take_results();
     const auto alive = life_.token();
     std::vector<std::string> available;
-    for (auto& r : results) {
-        // The results are taken: one that fails (out of memory) must not lose the others, and
-        // nothing may escape to sd-event, which would disable this watch for good.
-        guarded("outbox: completing an enqueue", [&] { take_result(r, available); });
-        if (alive.expired()) return;
+    // Rows the writer dropped for max_bytes may have been inserted in the same batch: the inserts
+    // are taken first.
+    for (const bool drops : {false, true}) {
+        for (auto& r : results) {
+            if ((r.outcome == OutboxResult::Outcome::dropped) != drops) continue;
+            // The results are taken: one that fails (out of memory) must not lose the others, and
+            // nothing may escape to sd-event, which would disable this watch for good.
+            guarded("outbox: completing an enqueue", [&] { take_result(r, available); });
+            if (alive.expired()) return;
+        }
     }
     for (const auto& name : available) {
         if (on_available) on_available(name);
@@ -322,6 +333,17 @@ void SqliteOutbox::on_results() {
 }
 
 void SqliteOutbox::take_result(OutboxResult& r, std::vector<std::string>& available) {
+    if (r.outcome == OutboxResult::Outcome::dropped) {
+        for (auto& [name, s] : sessions_) {
+            auto it = s.rows.find(r.id);
+            if (it == s.rows.end()) continue;
+            forget(s, it, /*erase=*/false);
+            ++s.dropped;
+            report_drop(name, "max_bytes");
+            return;
+        }
+        return;
+    }
     auto pit = pending_.find(r.ticket);
     if (pit == pending_.end()) return;
     Pending p = std::move(pit->second);
@@ -331,10 +353,11 @@ void SqliteOutbox::take_result(OutboxResult& r, std::vector<std::string>& availa
         --pending_rows_;
         pending_bytes_ -= bytes;
     }
-    if (!r.error.empty()) {
-        if (p.done) p.done(std::unexpected(r.error));
+    if (r.outcome != OutboxResult::Outcome::committed) {
+        const auto kind = r.outcome == OutboxResult::Outcome::full ? OutboxErrorKind::full : OutboxErrorKind::failed;
+        if (p.done) p.done(std::unexpected(OutboxError{kind, r.error}));
     } else if (p.doomed) {
-        writer_->post(OutboxOp{0, nullptr, r.id, Clock::now()});
+        writer_->post(OutboxOp{0, nullptr, r.id, Clock::now(), bytes});
         ++sessions_[p.msg->session].dropped;
         report_drop(p.msg->session, p.doomed);
         if (p.done) p.done(r.id);

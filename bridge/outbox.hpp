@@ -19,10 +19,15 @@
 
 namespace cellgate::bridge {
 
+// The smallest outbox SQLite works in: the database's first pages, the WAL and the WAL's index.
+inline constexpr uint64_t kMinOutboxBytes = 128 * 1024;
+
 struct OutboxConfig {
     std::string path = "/var/lib/cellgate/outbox.db";
     uint64_t max_messages = 100'000;                 // over it, the oldest rows are dropped
-    uint64_t max_bytes = 64ull * 1024 * 1024;        // payload bytes; over it, the oldest are dropped
+    // Over it the oldest rows are dropped: payload bytes, and the files on disk (database, WAL and
+    // its index) stay below it too, or below kMinOutboxBytes, the least SQLite can work in.
+    uint64_t max_bytes = 64ull * 1024 * 1024;
     std::chrono::milliseconds max_age{std::chrono::hours(24 * 7)};  // older rows are dropped
     // Commits of inserts start at most once per window (one fsync per window however fast
     // messages come: an SD card's wear and time), and at once when the previous one began at
@@ -41,6 +46,16 @@ struct OutboxMessage {
     int64_t created_ms = 0;     // wall clock at acceptance (ms since the epoch)
 };
 
+// Why an insert was not committed. `full`: no room now (the filesystem is full, or the message is
+// larger than max_bytes); room may come back as the cloud drains the outbox. `failed`: anything
+// else (an I/O error, a file that became unreadable).
+enum class OutboxErrorKind { full, failed };
+
+struct OutboxError {
+    OutboxErrorKind kind = OutboxErrorKind::failed;
+    std::string message;
+};
+
 struct OutboxCounters {
     uint64_t queued = 0;        // rows waiting (committed, not yet acknowledged)
     uint64_t queued_bytes = 0;
@@ -50,13 +65,14 @@ struct OutboxCounters {
 
 class Outbox {
 public:
-    using Done = std::function<void(std::expected<uint64_t, std::string> id_or_error)>;
+    using Done = std::function<void(std::expected<uint64_t, OutboxError> id_or_error)>;
 
     virtual ~Outbox() = default;
 
     // Queues `m` (its id is ignored). `done` runs on the loop once the group commit holding the
     // insert is durable (with the new id), or failed (with why: disk full, I/O error). Never runs
-    // inside enqueue().
+    // inside enqueue(). Nothing is retried here: a caller that must not lose `m` keeps it and
+    // enqueues it again later.
     virtual void enqueue(OutboxMessage m, Done done) = 0;
     // Up to `max` committed messages of `session` with id > `after_id`, oldest first.
     virtual std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) = 0;
@@ -77,8 +93,9 @@ public:
     std::function<void(const std::string& session, uint64_t count, const std::string& why)> on_dropped;
 };
 
-// Opens (creating the file and schema if needed) and recovers what a previous run left.
-// nullptr with `error` set when the database cannot be opened or is not ours.
+// Opens (creating the file and schema if needed) and recovers what a previous run left. The file
+// is locked for as long as the outbox lives: a second process (another cellgated) is refused.
+// nullptr with `error` set when the database cannot be opened, is not ours or is locked.
 std::unique_ptr<Outbox> open_outbox(Scheduler& sched, const OutboxConfig& config, std::string& error);
 
 }  // namespace cellgate::bridge

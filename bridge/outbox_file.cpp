@@ -1,8 +1,11 @@
 #include "bridge/outbox_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "base/unique_fd.hpp"
@@ -23,24 +26,21 @@ CREATE TABLE messages (
 );
 )sql";
 
-int64_t pragma_int(const sqlite::Db& db, const char* sql) {
-    sqlite::Stmt s(db, sql);
-    return s.step() ? s.int64(0) : 0;
-}
-
 // Refuses anything that is not a cellgate outbox of a version we read; creates the schema in an
 // empty file.
 void check_or_create_schema(sqlite::Db& db) {
     int64_t app = 0;
     try {
-        app = pragma_int(db, "PRAGMA application_id");  // the first read of the file's header
+        app = query_int(db, "PRAGMA application_id");  // the first read of the file's header
     } catch (const sqlite::Error& e) {
         throw sqlite::Error(e.code(), std::string("cannot read it as an SQLite database: ") + sqlite3_errstr(e.code()));
     }
-    const int64_t version = pragma_int(db, "PRAGMA user_version");
+    const int64_t version = query_int(db, "PRAGMA user_version");
     if (app == 0 && version == 0) {
-        if (pragma_int(db, "SELECT count(*) FROM sqlite_schema") != 0)
+        if (query_int(db, "SELECT count(*) FROM sqlite_schema") != 0)
             throw sqlite::Error(SQLITE_MISMATCH, "not a cellgate outbox (an SQLite database with other tables)");
+        // Only before the first table: lets a drained outbox cut its free pages off the file.
+        db.exec("PRAGMA auto_vacuum = INCREMENTAL");
         db.exec("BEGIN IMMEDIATE");
         db.exec(kSchema);
         db.exec(("PRAGMA application_id = " + std::to_string(kOutboxApplicationId)).c_str());
@@ -65,7 +65,18 @@ void set_durable_wal(sqlite::Db& db) {
         throw sqlite::Error(SQLITE_CANTOPEN, "cannot switch the outbox to WAL mode");
     // FULL: the WAL is fsynced at every commit, which is what "accepted" promises.
     db.exec("PRAGMA synchronous = FULL");
-    db.exec("PRAGMA journal_size_limit = 4194304");
+}
+
+// Two processes on one outbox (a second cellgated on another bus) would both deliver every row.
+// flock() rather than SQLite's exclusive locking mode, which would lock out the loop's reader
+// connection too; the lock goes with the process, however it ends.
+UniqueFd lock_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) throw sqlite::Error(SQLITE_CANTOPEN, std::string("cannot open it: ") + std::strerror(errno));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+    if (errno == EWOULDBLOCK)
+        throw sqlite::Error(SQLITE_BUSY, "locked by another process (is another cellgated using this outbox?)");
+    throw sqlite::Error(SQLITE_CANTOPEN, std::string("cannot lock it: ") + std::strerror(errno));
 }
 
 // The new file's directory entry must survive a power cut too.
@@ -87,9 +98,15 @@ std::vector<RecoveredRow> load_rows(const sqlite::Db& db) {
 
 }  // namespace
 
+int64_t query_int(const sqlite::Db& db, const char* sql) {
+    sqlite::Stmt s(db, sql);
+    return s.step() ? s.int64(0) : 0;
+}
+
 OutboxFile open_outbox_file(const std::string& path) {
     constexpr int kFlags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     OutboxFile f;
+    f.lock = lock_file(path);
     f.writer = std::make_unique<sqlite::Db>(path, kFlags | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     check_or_create_schema(*f.writer);
     set_durable_wal(*f.writer);

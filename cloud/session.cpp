@@ -80,6 +80,7 @@ struct Session::Impl {
     const bool follows_modem;
     bool link_up = false;
     bool started = false;
+    bool paused = false;  // pause(): idle, no attempt, until resume()
 
     SessionStatus status;
     SessionStatus published;
@@ -381,6 +382,7 @@ void Session::start() {
     auto& m = *impl_;
     if (m.started) return;
     m.started = true;
+    if (m.paused) return;
     if (m.follows_modem && !m.link_up)
         m.set_state(SessionState::waiting_link, "waiting for the modem data link");
     else
@@ -392,7 +394,7 @@ void Session::link_changed(bool up) {
     // Without a modem section the host network is the uplink; there is no link to follow.
     if (!m.follows_modem || up == m.link_up) return;
     m.link_up = up;
-    if (!m.started) return;
+    if (!m.started || m.paused) return;
     if (!up) {
         m.retry_timer->cancel();
         m.drop("modem data link lost");
@@ -413,6 +415,10 @@ void Session::link_changed(bool up) {
 void Session::reconnect(const std::string& why) {
     auto& m = *impl_;
     if (!m.started) return;
+    if (m.paused) {
+        log::info(m.tag, ": ", why, ": ignored, paused");
+        return;
+    }
     if (m.follows_modem && !m.link_up) {
         log::info(m.tag, ": ", why, ": ignored, no modem data link");
         return;
@@ -421,6 +427,29 @@ void Session::reconnect(const std::string& why) {
     m.drop(why);
     m.connect_now(why);
 }
+
+void Session::pause(const std::string& why) {
+    auto& m = *impl_;
+    if (m.paused) return;
+    m.paused = true;
+    m.retry_timer->cancel();
+    m.drop(why);
+    m.status.next_retry_in_s = 0;
+    m.set_state(SessionState::idle, "paused: " + why);
+}
+
+void Session::resume(const std::string& why) {
+    auto& m = *impl_;
+    if (!m.paused) return;
+    m.paused = false;
+    if (!m.started) return;
+    if (m.follows_modem && !m.link_up)
+        m.set_state(SessionState::waiting_link, why + "; waiting for the modem data link");
+    else
+        m.connect_now(why);
+}
+
+bool Session::paused() const { return impl_->paused; }
 
 int Session::publish(const std::string& topic, const std::string& payload, int qos) {
     auto& m = *impl_;

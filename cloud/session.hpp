@@ -43,6 +43,13 @@ public:
     // D-Bus Reconnect() (or a connection that stopped acknowledging): drop the connection and
     // connect again now; `why` is the reason logged and shown as LastDisconnectReason.
     void reconnect(const std::string& why = "Reconnect() requested");
+    // Stop taking from this broker for now (the bridge's outbox cannot store what it would get):
+    // the connection closes, a kept session's broker queues for us meanwhile, and nothing connects
+    // until resume(). `why` is logged and shown as LastDisconnectReason. Not from inside on_message:
+    // closing drops what the client has read but not yet delivered.
+    void pause(const std::string& why);
+    void resume(const std::string& why);
+    bool paused() const;
     // Publish on the cloud connection; returns the message id or -1 when not connected.
     int publish(const std::string& topic, const std::string& payload, int qos);
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "bridge/local_intake.hpp"
 #include "cloud/platform.hpp"
 #include "unit/bridge/bridge_fixture.hpp"
 
@@ -210,12 +211,64 @@ TEST_F(BridgeTest, OutboxDropsShowAsDropped) {
     EXPECT_EQ(changes_.back().second.dropped, 2u);
 }
 
-TEST_F(BridgeTest, AFailedCommitLosesTheMessageAndCountsIt) {
+// libmosquitto acknowledged them to the local broker already: refused messages are held, the
+// local connection pauses (the broker queues meanwhile), the oldest is offered again at growing
+// intervals, and once it is taken the rest follow in order and the connection resumes.
+TEST_F(BridgeTest, LocalMessagesTheOutboxRefusesAreHeldWhileTheLocalConnectionPauses) {
+    config_.routes = {route("raw/#", "lab", "raw", "gw/{1}")};
+    build();
+    ASSERT_TRUE(local_.client->connected);
+    for (const char* p : {"1", "2", "3"}) local_publish("raw/a", p);
+    outbox_.fail("disk full", OutboxErrorKind::full);
+    sched_.run_deferred();
+    EXPECT_FALSE(local_.client->connected) << "the local connection pauses";
+    EXPECT_EQ(local_.session->status().state, SessionState::idle);
+    EXPECT_EQ(bridge_->status(1).dropped, 0u);
+    local_.client->deliver("raw/a", "4");  // read before the pause: held behind the others
+    sched_.run_deferred();
+    EXPECT_TRUE(outbox_.pending.empty());
+
+    sched_.advance(LocalIntake::kFirstRetry);
+    ASSERT_EQ(outbox_.pending.size(), 1u) << "the oldest alone tells whether there is room";
+    EXPECT_EQ(outbox_.pending[0].message.payload, "1");
+    outbox_.fail("disk full", OutboxErrorKind::full);
+    sched_.advance(LocalIntake::kFirstRetry);
+    EXPECT_TRUE(outbox_.pending.empty()) << "the interval grows";
+    sched_.advance(LocalIntake::kFirstRetry);
+    ASSERT_EQ(outbox_.pending.size(), 1u);
+    EXPECT_FALSE(local_.client->connecting);
+    outbox_.commit();
+    ASSERT_EQ(outbox_.pending.size(), 3u);
+    outbox_.commit();
+    sched_.run_deferred();
+    std::vector<std::string> rows;
+    for (const auto& [id, m] : outbox_.rows) rows.push_back(m.payload);
+    EXPECT_EQ(rows, (std::vector<std::string>{"1", "2", "3", "4"}));
+    EXPECT_TRUE(local_.client->connecting) << "the local connection resumes";
+    EXPECT_EQ(bridge_->status(1).dropped, 0u);
+}
+
+// A reload that rebuilds the bridge keeps the local connection: the new bridge takes from it.
+TEST_F(BridgeTest, ABridgeRebuiltWhileHoldingResumesTheLocalConnection) {
     config_.routes = {route("raw/#", "lab", "raw", "gw/{1}")};
     build();
     local_publish("raw/a", "1");
-    outbox_.fail("disk full");
-    EXPECT_EQ(bridge_->status(1).dropped, 1u);
+    outbox_.fail("disk full", OutboxErrorKind::full);
+    ASSERT_TRUE(local_.session->paused());
+    bridge_.reset();
+    EXPECT_FALSE(local_.session->paused());
+    sched_.advance(1s);  // the spacing between connect attempts
+    EXPECT_TRUE(local_.client->connecting);
+}
+
+TEST_F(BridgeTest, APayloadLargerThanTheWholeOutboxIsRefusedNotHeld) {
+    config_.routes = {route("raw/#", "lab", "raw", "gw/{1}")};
+    config_.outbox.max_bytes = 4;
+    build();
+    local_publish("raw/a", "12345");
+    EXPECT_TRUE(outbox_.pending.empty());
+    EXPECT_EQ(bridge_->status(1).invalid, 1u);
+    EXPECT_TRUE(local_.client->connected);
 }
 
 // ---- replies ----
@@ -395,6 +448,14 @@ TEST_F(BridgeTest, PublishRefusesWhatThePlatformOrTheOutboxCannotTake) {
     EXPECT_EQ(q2.value.error().error, PublishError::outbox_failed);
     EXPECT_EQ(q2.value.error().message, "disk I/O error");
     EXPECT_EQ(bridge_->status(1).dropped, 2u);
+
+    // No room on the disk: full, not failed (the caller may try again later).
+    PublishResult full;
+    bridge_->publish(1, "gw/x", "x", 1, capture(full));
+    outbox_.fail("the filesystem is full", OutboxErrorKind::full);
+    ASSERT_TRUE(full.done);
+    ASSERT_FALSE(full.value.has_value());
+    EXPECT_EQ(full.value.error().error, PublishError::outbox_full);
 }
 
 TEST_F(BridgeTest, DestroyingTheBridgeReleasesTheCallbacks) {

@@ -102,10 +102,13 @@ protected:
     uint64_t put(Outbox& o, OutboxMessage m) {
         bool finished = false;
         uint64_t id = 0;
-        o.enqueue(std::move(m), [&](std::expected<uint64_t, std::string> r) {
+        o.enqueue(std::move(m), [&](std::expected<uint64_t, OutboxError> r) {
             finished = true;
             if (r) id = *r;
-            else last_error_ = r.error();
+            else {
+                last_error_ = r.error().message;
+                last_kind_ = r.error().kind;
+            }
         });
         EXPECT_TRUE(loop_.run_until([&] { return finished; }, 5000ms));
         return id;
@@ -128,6 +131,7 @@ protected:
     std::vector<std::string> available_;
     std::vector<std::string> dropped_;
     std::string last_error_;
+    OutboxErrorKind last_kind_ = OutboxErrorKind::failed;
 };
 
 TEST_F(OutboxTest, CompletesOnTheLoopWithIncreasingIdsAndHandsOutInOrder) {
@@ -136,9 +140,9 @@ TEST_F(OutboxTest, CompletesOnTheLoopWithIncreasingIdsAndHandsOutInOrder) {
     bool inside = true;
     bool called_inside = false;
     for (int i = 0; i < 5; ++i) {
-        o->enqueue(msg("ali", "{\"t\":" + std::to_string(i) + "}"), [&](std::expected<uint64_t, std::string> r) {
+        o->enqueue(msg("ali", "{\"t\":" + std::to_string(i) + "}"), [&](std::expected<uint64_t, OutboxError> r) {
             called_inside = called_inside || inside;
-            ASSERT_TRUE(r) << r.error();
+            ASSERT_TRUE(r) << r.error().message;
             ids.push_back(*r);
         });
     }
@@ -349,7 +353,7 @@ TEST_F(OutboxTest, ABurstFasterThanTheDiskStillDropsTheOldestNotTheNewest) {
     auto o = open();
     int ok = 0, failed = 0;
     for (int i = 0; i < 20; ++i)
-        o->enqueue(msg("ali", "m" + std::to_string(i)), [&](std::expected<uint64_t, std::string> r) {
+        o->enqueue(msg("ali", "m" + std::to_string(i)), [&](std::expected<uint64_t, OutboxError> r) {
             r ? ++ok : ++failed;
         });
     ASSERT_TRUE(loop_.run_until([&] { return ok + failed == 20; }, 5000ms));
@@ -382,8 +386,58 @@ TEST_F(OutboxTest, APayloadLargerThanTheWholeOutboxIsRefused) {
     put(*o, msg("ali", "keep"));
     EXPECT_EQ(put(*o, msg("ali", "12345678901")), 0u);
     EXPECT_NE(last_error_.find("max_bytes"), std::string::npos) << last_error_;
+    EXPECT_EQ(last_kind_, OutboxErrorKind::full);
     EXPECT_EQ(payloads(o->next("ali", 0, 10)), std::vector<std::string>{"keep"});
     EXPECT_TRUE(dropped_.empty());
+}
+
+// max_bytes holds for the files on disk, WAL and its index included: with small payloads their
+// rows' overhead fills the file long before the payload bytes reach the limit.
+TEST_F(OutboxTest, MaxBytesKeepsTheFilesOnDiskBelowIt) {
+    cfg_.max_bytes = 256 * 1024;
+    auto o = open();
+    const std::string pad(300, 'p');
+    size_t done = 0;
+    for (int i = 0; i < 1000; ++i)
+        o->enqueue(msg("ali", std::to_string(i) + pad), [&](std::expected<uint64_t, OutboxError> r) {
+            ++done;
+            EXPECT_TRUE(r) << r.error().message;
+        });
+    ASSERT_TRUE(loop_.run_until([&] { return done == 1000; }, 20'000ms));
+    loop_.run_once(0ms);
+    uint64_t on_disk = 0;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::error_code ec;
+        const auto n = std::filesystem::file_size(cfg_.path + suffix, ec);
+        if (!ec) on_disk += n;
+    }
+    EXPECT_LE(on_disk, cfg_.max_bytes);
+    const auto c = o->counters("ali");
+    EXPECT_LT(c.queued_bytes, cfg_.max_bytes) << "payload bytes";
+    EXPECT_EQ(c.queued + c.dropped, 1000u);
+    EXPECT_GT(c.dropped, 300u);
+    ASSERT_FALSE(dropped_.empty());
+    EXPECT_TRUE(dropped_.back().ends_with(":max_bytes")) << dropped_.back();
+    const auto kept = o->next("ali", 0, 1000);
+    ASSERT_EQ(kept.size(), c.queued);
+    EXPECT_EQ(kept.back().payload, "999" + pad) << "the newest are kept";
+    for (size_t i = 1; i < kept.size(); ++i) ASSERT_GT(kept[i].id, kept[i - 1].id);
+    o.reset();
+    o = open();
+    EXPECT_EQ(o->counters("ali").queued, c.queued) << "the index matches the file";
+}
+
+// Two processes (two cellgated) on one file would both deliver every row.
+TEST_F(OutboxTest, ASecondOpenOfTheSameFileIsRefusedWhileTheFirstLives) {
+    auto first = open();
+    put(*first, msg("ali", "a1"));
+    const auto error = refused();
+    EXPECT_NE(error.find(cfg_.path), std::string::npos) << error;
+    EXPECT_NE(error.find("locked by another process"), std::string::npos) << error;
+    EXPECT_EQ(payloads(first->next("ali", 0, 10)), std::vector<std::string>{"a1"}) << "the first is untouched";
+    first.reset();
+    auto second = open();
+    EXPECT_EQ(payloads(second->next("ali", 0, 10)), std::vector<std::string>{"a1"});
 }
 
 TEST_F(OutboxTest, ShrunkLimitsDropTheOldestAtOpen) {
@@ -499,7 +553,7 @@ TEST_F(OutboxTest, KillNineLosesNothingThatWasReportedDurable) {
                 while (inflight < 32) {
                     ++inflight;
                     const uint64_t k = n++;
-                    o->enqueue(msg("k", "payload-" + std::to_string(k)), [&, k](std::expected<uint64_t, std::string> r) {
+                    o->enqueue(msg("k", "payload-" + std::to_string(k)), [&, k](std::expected<uint64_t, OutboxError> r) {
                         --inflight;
                         if (!r) ::_exit(3);
                         const uint64_t rec[2] = {*r, k};
@@ -553,8 +607,8 @@ TEST_F(OutboxTest, AWriteErrorReachesTheCallerAndTheOutboxRecovers) {
         std::string error;
         auto o = open_outbox(loop, cfg_, error);
         if (!o) ::_exit(2);
-        auto put_child = [&](std::string payload) -> std::expected<uint64_t, std::string> {
-            std::optional<std::expected<uint64_t, std::string>> res;
+        auto put_child = [&](std::string payload) -> std::expected<uint64_t, OutboxError> {
+            std::optional<std::expected<uint64_t, OutboxError>> res;
             o->enqueue(msg("ali", std::move(payload)), [&](auto r) { res = r; });
             while (!res) loop.run_once(10ms);
             return *res;
@@ -568,7 +622,7 @@ TEST_F(OutboxTest, AWriteErrorReachesTheCallerAndTheOutboxRecovers) {
         bool failed = false;
         for (int i = 0; i < 64 && !failed; ++i) {
             const auto r = put_child(std::string(32 * 1024, 'x'));
-            failed = !r && !r.error().empty();
+            failed = !r && !r.error().message.empty();
         }
         if (!failed) ::_exit(4);
         ::setrlimit(RLIMIT_FSIZE, &lim);

@@ -650,5 +650,38 @@ TEST_F(SessionTest, DestroyedWithWorkPendingIsSafe) {
     sched.advance(10min);
 }
 
+// --- pause (the bridge's outbox cannot store what the local broker would send) ------------------
+
+TEST_F(SessionTest, PauseClosesAndStaysIdleUntilResume) {
+    make();
+    session->start();
+    client->accept();
+    session->pause("the outbox cannot take messages");
+    EXPECT_EQ(state(), SessionState::idle);
+    EXPECT_FALSE(client->connected);
+    EXPECT_EQ(client->disconnects, 1);
+    EXPECT_THAT(status().last_disconnect_reason, HasSubstr("the outbox cannot take messages"));
+    EXPECT_TRUE(session->paused());
+    session->reconnect();
+    sched.advance(10min);
+    EXPECT_EQ(attempts(), 1u) << "nothing connects while paused";
+    session->resume("room again");
+    EXPECT_FALSE(session->paused());
+    EXPECT_EQ(state(), SessionState::connecting);
+    EXPECT_EQ(attempts(), 2u);
+}
+
+TEST_F(SessionTest, PausedInBackoffCancelsTheRetry) {
+    make();
+    session->start();
+    client->fail("connection refused");
+    ASSERT_EQ(state(), SessionState::backoff);
+    session->pause("the outbox cannot take messages");
+    EXPECT_EQ(state(), SessionState::idle);
+    EXPECT_EQ(status().next_retry_in_s, 0u);
+    sched.advance(10min);
+    EXPECT_EQ(attempts(), 1u);
+}
+
 }  // namespace
 }  // namespace cellgate::cloud

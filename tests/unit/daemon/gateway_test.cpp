@@ -1,14 +1,18 @@
 // The Gateway as a whole (its pure parts are in gateway_state_test.cpp): a gateway that cannot
 // persist what it accepts refuses to start, with its own exit status, before it claims the bus
 // name (so no system bus is needed here).
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sysexits.h>
 
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "base/unique_fd.hpp"
 #include "daemon/config.hpp"
 #include "daemon/gateway.hpp"
+#include "unit/support/temp_dir.hpp"
 
 namespace cellgate {
 namespace {
@@ -38,6 +42,23 @@ TEST(GatewayOutbox, AnOutboxThatCannotBeCreatedStopsTheStartWithExCantcreat) {
                 << e.what();
             EXPECT_NE(std::string(e.what()).find(path.substr(0, 6)), std::string::npos) << e.what();
         }
+    }
+}
+
+// A second cellgated (on another bus) must not deliver the same rows: the outbox is locked.
+TEST(GatewayOutbox, AnOutboxInUseByAnotherProcessStopsTheStartWithExCantcreat) {
+    testing::TempDir dir{"cellgate-gateway"};
+    const std::string path = dir / "outbox.db";
+    const UniqueFd held(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    ASSERT_TRUE(held);
+    ASSERT_EQ(::flock(held.get(), LOCK_EX | LOCK_NB), 0);
+    try {
+        Gateway g(config_with_outbox(path));
+        ADD_FAILURE() << "the gateway started on a locked outbox";
+    } catch (const StartupError& e) {
+        EXPECT_EQ(e.exit_status(), EX_CANTCREAT) << e.what();
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("locked by another process"), std::string::npos) << e.what();
     }
 }
 

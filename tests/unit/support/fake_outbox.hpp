@@ -67,10 +67,10 @@ public:
             if (on_available) on_available(s);
     }
 
-    void fail(const std::string& why) {
+    void fail(const std::string& why, bridge::OutboxErrorKind kind = bridge::OutboxErrorKind::failed) {
         auto batch = std::move(pending);
         pending.clear();
-        for (auto& p : batch) p.done(std::unexpected(why));
+        for (auto& p : batch) p.done(std::unexpected(bridge::OutboxError{kind, why}));
     }
 
     // Committed rows, as a restart finds them.
