@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 from simcore import scenarios, vendors  # noqa: E402
 
 DEFAULT_DAEMON = os.path.join(ROOT, "build", "demo", "cellgated")
+# The vendors whose simulated module has an MQTT command set of its own (tests/sim/simcore/mqtt_module.py).
+MODULE_VENDORS = ("luat", "quectel", "simcom")
 POLICY = os.path.join(ROOT, "etc", "dbus-1", "system.d", "org.cellgate.Gateway1.conf")
 
 
@@ -59,10 +61,16 @@ STORY = (
           lambda rig: rig.sim.control("deregister"), lambda rig: rig.sim.control("register"), 15, queues=True),
 )
 
+# With --module the simulated module's own MQTT client carries the cloud session: its connection
+# to the broker can drop while the data call stays up, which only the module reports (a URC).
+MODULE_STORY = STORY[:2] + (
+    Fault("the module's MQTT connection to the cloud drops", lambda rig: rig.sim.control("mqtt drop"), None, 3),
+) + STORY[2:]
+
 CONFIG = """\
 modem:
   port: {link}
-  vendor: auto
+  vendor: {vendor}
   apn:
     name: cmnet
   signal_interval: 10s
@@ -80,6 +88,7 @@ cloud:
     username: gw
     password_file: {password_file}
     keepalive: 60s
+    transport: {transport}
 backoff:
   initial: 1s
   max: 10s
@@ -197,6 +206,7 @@ class Rig:
         from harness import Daemon, PrivateBus, Simulator
 
         self.vendor = args.vendor
+        self.module = args.module
         self.sim = stack.enter_context(Simulator(os.path.join(ROOT, "tests", "sim", "modemsim.py"), args.scenario,
                                                  vendor=args.vendor, speed=1.0))
         password_file = os.path.join(work, "lab.secret")
@@ -212,7 +222,9 @@ class Rig:
             extra_conf=f"persistence true\npersistence_location {cloud_dir}/\nautosave_interval 1\n"
                        "max_queued_messages 0"))
         self.local = stack.enter_context(MosquittoBroker(workdir=os.path.join(work, "local")))
-        config = CONFIG.format(link=self.sim.link, endpoint=self.cloud.endpoint, password_file=password_file,
+        config = CONFIG.format(link=self.sim.link, vendor=args.module or "auto",
+                               transport="module" if args.module else "host", endpoint=self.cloud.endpoint,
+                               password_file=password_file,
                                local_endpoint=self.local.endpoint, outbox=os.path.join(work, "outbox.db"))
         self.bus = stack.enter_context(PrivateBus(POLICY))
         self.daemon = stack.enter_context(Daemon(args.daemon, config, self.bus))
@@ -222,6 +234,9 @@ class Rig:
         say(f"demo: private bus {self.bus.address}\ndemo: simulated {self.vendor} module on {self.sim.link}")
         say(f"demo: cloud broker: mosquitto on {self.cloud.endpoint} (password auth); "
             f"local broker: mosquitto on {self.local.endpoint}")
+        if self.module:
+            say(f"demo: the cloud session goes through the module's own MQTT client ({self.module} AT commands); "
+                "the simulator holds the real connection to the cloud broker")
         say(f"demo: try  DBUS_SYSTEM_BUS_ADDRESS={self.bus.address} busctl --system introspect "
             f"org.cellgate.Gateway1 {MODEM_PATH}\n")
 
@@ -446,8 +461,12 @@ def run(args, rig: Rig, w: Watcher, problems: list) -> None:
             return
         say(f"\ndemo: modem connected {time.monotonic() - t0:.1f}s after start\n")
         w.run_until(time.monotonic() + 15, lambda: w.value("cloud", "State") == "connected")
-        say(f"\ndemo: cloud session connected {time.monotonic() - t0:.1f}s after start\n")
-        play(rig, w, telemetry, STORY, problems)
+        transport = w.value("cloud", "Transport")
+        say(f"\ndemo: cloud session connected {time.monotonic() - t0:.1f}s after start (Transport: {transport})\n")
+        expected = "module" if args.module else "host"
+        if transport != expected:
+            problems.append(f"the cloud session's Transport is {transport!r}, not {expected!r}")
+        play(rig, w, telemetry, story_of(args), problems)
         if not w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0):
             problems.append(f"the outbox did not drain (Queued {w.value('cloud', 'Queued')})")
         telemetry.close()
@@ -468,6 +487,10 @@ def run(args, rig: Rig, w: Watcher, problems: list) -> None:
                 raise
 
 
+def story_of(args) -> tuple:
+    return MODULE_STORY if args.module else STORY
+
+
 def print_journal(rig: Rig) -> None:
     say("\n--- cellgated journal (stderr) ---")
     say("\n".join(line for line in rig.daemon.log().splitlines() if not line.startswith("<7>")))
@@ -475,10 +498,12 @@ def print_journal(rig: Rig) -> None:
 
 def parse_args(argv=None):
     steps = "\n".join(f"  {n}. {f.what}" for n, f in enumerate(STORY, 1))
+    added = "\n".join(f"  +  {f.what}" for f in MODULE_STORY if f not in STORY)
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"the story, after the modem and the cloud session are up:\n{steps}\n"
-               "then the outbox drains and every reading must have reached the cloud.\n\n"
+               "then the outbox drains and every reading must have reached the cloud.\n"
+               f"with --module, also (before the broker dies):\n{added}\n\n"
                "scenarios (the simulated module's behaviour):\n"
                + textwrap.fill(", ".join(scenarios.NAMES), initial_indent="  ", subsequent_indent="  ") + "\n"
                "  the story needs a module that connects (normal); no-sim, pin-required, reg-denied\n"
@@ -489,11 +514,16 @@ def parse_args(argv=None):
                     help="the simulated module's AT dialect (default: quectel)")
     ap.add_argument("--scenario", default="normal", choices=scenarios.NAMES, metavar="SCENARIO",
                     help="the simulated module's behaviour (default: normal; listed below)")
+    ap.add_argument("--module", choices=list(MODULE_VENDORS), metavar="{" + ",".join(MODULE_VENDORS) + "}",
+                    help="carry the cloud session over the simulated module's own MQTT client in this vendor's AT "
+                         "command set (transport: module; sets --vendor) instead of the host's network")
     ap.add_argument("--forever", action="store_true", help="keep watching after the story (Ctrl-C stops)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless every fault healed, the outbox filled and drained, and no reading was lost "
                          "(CTest runs it so)")
     args = ap.parse_args(argv)
+    if args.module:
+        args.vendor = args.module
     if not os.access(args.daemon, os.X_OK):
         ap.error(f"no cellgated at {args.daemon}: run scripts/demo, which builds it first")
     return args
