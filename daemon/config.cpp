@@ -41,9 +41,11 @@ Config read_config(Errors& e, const YAML::Node& root) {
     Config c;
     MapWalker top(e, root, "", {},
                   {"modem", "cloud", "backoff", "log_level", "local", "routes", "downlink", "outbox"});
-    if (auto f = top.get("modem")) c.modem = read_modem(e, *f);
+    const auto modem = top.get("modem");
+    if (modem) c.modem = read_modem(e, *modem);
+    const auto uplink = modem ? cloud::Uplink::cellular : cloud::Uplink::other;
     if (auto f = top.get("cloud"))
-        c.cloud = read_cloud(e, first_entries(e, *f, kMaxSessions, "cloud sessions"), c.bridge.rate_limits);
+        c.cloud = read_cloud(e, first_entries(e, *f, kMaxSessions, "cloud sessions"), uplink, c.bridge.rate_limits);
     if (auto f = top.get("backoff")) c.backoff = read_backoff(e, *f);
     // After cloud: routes and downlink entries name its sessions.
     if (auto f = top.get("local")) c.bridge.local = read_local(e, *f);

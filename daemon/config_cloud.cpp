@@ -84,8 +84,8 @@ void read_tls(Errors& e, const Field& f, cloud::TlsConfig& tls) {
 
 class CloudEntryReader {
 public:
-    CloudEntryReader(Errors& e, const YAML::Node& node, size_t index, Where fallback)
-        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]") {
+    CloudEntryReader(Errors& e, const YAML::Node& node, size_t index, Where fallback, cloud::Uplink uplink)
+        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]"), uplink_(uplink) {
         at_ = where_of(node);
         if (at_.line == 0) at_ = fallback;
     }
@@ -115,7 +115,7 @@ public:
             // under another name ("requires device_secret" for an unreadable device_secret_file):
             // the rules wait until the entry itself reads cleanly, and advice until it is valid.
             if (clean()) check_rules(m);
-            if (clean()) warn();
+            if (clean()) warn(m);
             if (auto f = m.get("rate_limit")) read_rate_limit(e_, *f, c_.platform, rate_limit_);
             else rate_limit_ = platform->default_rate_limit();
         }
@@ -221,15 +221,19 @@ private:
 
     bool clean() const { return !e_.has_key(path_) && !e_.has_key_prefix(path_ + "."); }
 
-    void warn() const {
-        for (const auto& w : cloud::platform_warnings(c_))
-            e_.warn(at_, w.key.empty() ? path_ : path_ + "." + w.key, w.message);
+    // At the key the advice is about when the entry has it (keepalive), else at the entry.
+    void warn(const MapWalker& m) const {
+        for (const auto& w : cloud::platform_warnings(c_, uplink_)) {
+            const auto f = w.key.empty() ? std::nullopt : m.get(w.key);
+            e_.warn(f ? f->at() : at_, w.key.empty() ? path_ : path_ + "." + w.key, w.message);
+        }
     }
 
     Errors& e_;
     const YAML::Node& node_;
     std::string path_;
     Where at_;
+    cloud::Uplink uplink_;
     cloud::CloudConfig c_;
     std::optional<Field> name_field_;
     std::optional<cloud::RateLimit> rate_limit_;
@@ -237,7 +241,7 @@ private:
 
 }  // namespace
 
-std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
+std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section, cloud::Uplink uplink,
                                            std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits) {
     std::vector<cloud::CloudConfig> out;
     if (section.value.IsNull()) return out;  // `cloud:` with every entry commented out
@@ -249,7 +253,7 @@ std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
     std::vector<std::pair<std::string, int>> names;  // name, line
     size_t index = 0;
     for (const auto& item : section.value) {
-        CloudEntryReader reader(e, item, index++, where_of(section.key));
+        CloudEntryReader reader(e, item, index++, where_of(section.key), uplink);
         auto entry = reader.read();
         if (auto nf = reader.name_field()) {
             const auto dup =

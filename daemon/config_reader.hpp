@@ -20,6 +20,7 @@
 
 #include "base/duration_text.hpp"
 #include "base/unique_fd.hpp"
+#include "cloud/platform.hpp"
 #include "daemon/config.hpp"
 
 namespace cellgate::config_detail {
@@ -295,7 +296,8 @@ inline constexpr Choice<bool> kBools[] = {{"true", true}, {"false", false}};
 // config_modem.cpp
 std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section);
 // config_cloud.cpp; each entry's valid `rate_limit:` goes into `rate_limits` under its name.
-std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
+// `uplink` is cellular when the config has a modem section (the sessions then use its link).
+std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section, cloud::Uplink uplink,
                                            std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits);
 cloud::BackoffConfig read_backoff(Errors& e, const Field& section);
 
