@@ -134,21 +134,24 @@ std::string ca_file_for(const CloudConfig& c, std::string_view shipped) {
 
 void check_keepalive(const CloudConfig& c, int min_s, int max_s, std::vector<RuleViolation>& out) {
     const auto s = c.keepalive.count();
-    const std::string got = " (got " + std::to_string(s) + "s)";
     if (s < min_s || s > max_s) {
         out.push_back({"keepalive", std::string(to_string(c.platform)) + " requires keepalive between " +
-                                        std::to_string(min_s) + "s and " + std::to_string(max_s) + "s" + got});
-    } else if (s < kCellularMinKeepalive) {
-        out.push_back({"keepalive", "keepalive below 60s wakes the radio too often on cellular" + got +
-                                        "; use 60s to 240s, 120s is the field value"});
+                                        std::to_string(min_s) + "s and " + std::to_string(max_s) + "s (got " +
+                                        std::to_string(s) + "s)"});
     }
 }
 
-void warn_cellular_keepalive(const CloudConfig& c, int max_s, std::vector<RuleViolation>& out) {
+void warn_cellular_keepalive(const CloudConfig& c, int min_s, int max_s, Uplink uplink,
+                             std::vector<RuleViolation>& out) {
     const auto s = c.keepalive.count();
-    if (s > kCellularMaxKeepalive && s <= max_s) {
-        out.push_back({"keepalive", "keepalive above 240s (got " + std::to_string(s) +
-                                        "s): carrier NAT drops idle flows at about 5 minutes; 120s is the field value"});
+    if (uplink != Uplink::cellular || s < min_s || s > max_s) return;
+    const std::string got = " (got " + std::to_string(s) + "s)";
+    if (s < kCellularMinKeepalive) {
+        out.push_back({"keepalive", "keepalive below 60s wakes the radio too often on cellular" + got +
+                                        "; 60s to 240s suits cellular, 120s is the field value"});
+    } else if (s > kCellularMaxKeepalive) {
+        out.push_back({"keepalive", "keepalive above 240s" + got +
+                                        ": carrier NAT drops idle flows at about 5 minutes; 120s is the field value"});
     }
 }
 
@@ -224,12 +227,12 @@ std::vector<RuleViolation> check_platform_rules(const CloudConfig& c) {
     return out;
 }
 
-std::vector<RuleViolation> platform_warnings(const CloudConfig& c) {
+std::vector<RuleViolation> platform_warnings(const CloudConfig& c, Uplink uplink) {
     std::vector<RuleViolation> out;
     if (c.tls.enabled && !c.tls.verify) {
         out.push_back({"tls", "the server certificate is not verified: anyone on the path can impersonate the broker"});
     }
-    profile(c.platform).warnings(c, out);
+    profile(c.platform).warnings(c, uplink, out);
     return out;
 }
 

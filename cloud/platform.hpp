@@ -25,8 +25,12 @@ struct RuleViolation {
     std::string message;  // states the platform's rule, never a secret
 };
 std::vector<RuleViolation> check_platform_rules(const CloudConfig& c);
+
+// How the gateway reaches the platform: through its modem, or a network it does not manage.
+// Only cellular has a radio to keep asleep and carrier NAT in the path.
+enum class Uplink { cellular, other };
 // Non-fatal advice (e.g. keepalive above 240 s on cellular).
-std::vector<RuleViolation> platform_warnings(const CloudConfig& c);
+std::vector<RuleViolation> platform_warnings(const CloudConfig& c, Uplink uplink);
 
 // The profile's publish limits, for the bridge and its config reader: the highest QoS the
 // platform accepts on publish, and its largest payload in bytes.

@@ -140,8 +140,8 @@ public:
         }
     }
 
-    void warnings(const CloudConfig& c, std::vector<RuleViolation>& out) const override {
-        warn_cellular_keepalive(c, kMaxKeepalive, out);
+    void warnings(const CloudConfig& c, Uplink uplink, std::vector<RuleViolation>& out) const override {
+        warn_cellular_keepalive(c, kMinKeepalive, kMaxKeepalive, uplink, out);
         if (!c.tls.enabled) {
             out.push_back({"tls", "aliyun refuses plain TCP for devices created since 2022-08-02 and on new "
                                   "instances by default; enable tls"});

@@ -14,7 +14,8 @@
 
 namespace cellgate::cloud::detail {
 
-// Below this the radio wakes too often on cellular; a project rule on every platform.
+// Below this the radio wakes too often on cellular: advice on every platform, as the platform's
+// own range is the user's to use.
 inline constexpr int kCellularMinKeepalive = 60;
 // Carrier NAT (China Mobile / Unicom) drops idle flows at about 5 minutes.
 inline constexpr int kCellularMaxKeepalive = 240;
@@ -46,12 +47,14 @@ std::string ca_dir();
 std::string ca_file_for(const CloudConfig& c, std::string_view shipped);
 
 // --- shared rules ---
-// Within [min_s, max_s], and never below kCellularMinKeepalive.
+// Within [min_s, max_s].
 void check_keepalive(const CloudConfig& c, int min_s, int max_s, std::vector<RuleViolation>& out);
 void require(const std::string& value, std::string_view key, std::string_view what, const CloudConfig& c,
              std::vector<RuleViolation>& out);
-// Above kCellularMaxKeepalive (but within the platform's max, which is a rule violation instead).
-void warn_cellular_keepalive(const CloudConfig& c, int max_s, std::vector<RuleViolation>& out);
+// On cellular, outside [kCellularMinKeepalive, kCellularMaxKeepalive] but within the platform's
+// [min_s, max_s] (outside that it is a rule violation instead).
+void warn_cellular_keepalive(const CloudConfig& c, int min_s, int max_s, Uplink uplink,
+                             std::vector<RuleViolation>& out);
 // MQTT 3.1.1's CONNACK return codes.
 std::string standard_connack(int rc);
 

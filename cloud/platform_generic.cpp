@@ -42,8 +42,8 @@ public:
         check_keepalive(c, kMinKeepalive, kMaxKeepalive, out);
     }
 
-    void warnings(const CloudConfig& c, std::vector<RuleViolation>& out) const override {
-        warn_cellular_keepalive(c, kMaxKeepalive, out);
+    void warnings(const CloudConfig& c, Uplink uplink, std::vector<RuleViolation>& out) const override {
+        warn_cellular_keepalive(c, kMinKeepalive, kMaxKeepalive, uplink, out);
         if (c.client_id.size() > kPortableClientId) {
             out.push_back({"client_id", "client_id is longer than 23 characters; MQTT 3.1.1 brokers need not accept it"});
         }

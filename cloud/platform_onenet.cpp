@@ -128,8 +128,8 @@ public:
         check_keepalive(c, kMinKeepalive, kMaxKeepalive, out);
     }
 
-    void warnings(const CloudConfig& c, std::vector<RuleViolation>& out) const override {
-        warn_cellular_keepalive(c, kMaxKeepalive, out);
+    void warnings(const CloudConfig& c, Uplink uplink, std::vector<RuleViolation>& out) const override {
+        warn_cellular_keepalive(c, kMinKeepalive, kMaxKeepalive, uplink, out);
         const auto s = c.keepalive.count();
         if (s > kStudioMaxKeepalive && s <= kMaxKeepalive) {
             out.push_back({"keepalive", "onenet's device SDK guide says the heartbeat must not exceed 300s (got " +

@@ -56,8 +56,8 @@ public:
         check_keepalive(c, kMinKeepalive, kMaxKeepalive, out);
     }
 
-    void warnings(const CloudConfig& c, std::vector<RuleViolation>& out) const override {
-        warn_cellular_keepalive(c, kMaxKeepalive, out);
+    void warnings(const CloudConfig& c, Uplink uplink, std::vector<RuleViolation>& out) const override {
+        warn_cellular_keepalive(c, kMinKeepalive, kMaxKeepalive, uplink, out);
         out.push_back({"platform", "onenet-legacy sends auth_info unencrypted and is not offered to new products; "
                                    "prefer platform: onenet"});
     }

@@ -73,7 +73,7 @@ public:
     // The platform's documented rules (required fields, keepalive range, ...), appended to `out`.
     virtual void rules(const CloudConfig& c, std::vector<RuleViolation>& out) const = 0;
     // Non-fatal advice, appended to `out`.
-    virtual void warnings(const CloudConfig& c, std::vector<RuleViolation>& out) const = 0;
+    virtual void warnings(const CloudConfig& c, Uplink uplink, std::vector<RuleViolation>& out) const = 0;
 
     // ---- connecting ----
     // Client id, user name, password (signed at `now`, wall clock) and the CA file.

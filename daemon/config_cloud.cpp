@@ -106,7 +106,8 @@ class CloudEntryReader {
 public:
     CloudEntryReader(Errors& e, const YAML::Node& node, size_t index, Where fallback,
                      const std::optional<modem::ModemConfig>& modem)
-        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]"), modem_(modem) {
+        : e_(e), node_(node), path_("cloud[" + std::to_string(index) + "]"), modem_(modem),
+          uplink_(modem ? cloud::Uplink::cellular : cloud::Uplink::other) {
         at_ = where_of(node);
         if (at_.line == 0) at_ = fallback;
     }
@@ -137,7 +138,7 @@ public:
             // the rules wait until the entry itself reads cleanly, and advice until it is valid.
             if (clean()) check_rules(m);
             if (clean()) read_transport(m);
-            if (clean()) warn();
+            if (clean()) warn(m);
             if (auto f = m.get("rate_limit")) read_rate_limit(e_, *f, c_.platform, rate_limit_);
             else rate_limit_ = platform->default_rate_limit();
         }
@@ -273,9 +274,12 @@ private:
                                                  *vendor + " module, got " + std::to_string(ka) + "s");
     }
 
-    void warn() const {
-        for (const auto& w : cloud::platform_warnings(c_))
-            e_.warn(at_, w.key.empty() ? path_ : path_ + "." + w.key, w.message);
+    // At the key the advice is about when the entry has it (keepalive), else at the entry.
+    void warn(const MapWalker& m) const {
+        for (const auto& w : cloud::platform_warnings(c_, uplink_)) {
+            const auto f = w.key.empty() ? std::nullopt : m.get(w.key);
+            e_.warn(f ? f->at() : at_, w.key.empty() ? path_ : path_ + "." + w.key, w.message);
+        }
     }
 
     Errors& e_;
@@ -283,6 +287,7 @@ private:
     std::string path_;
     const std::optional<modem::ModemConfig>& modem_;
     Where at_;
+    cloud::Uplink uplink_;
     cloud::CloudConfig c_;
     std::optional<Field> name_field_;
     std::optional<cloud::RateLimit> rate_limit_;

@@ -20,6 +20,7 @@
 
 #include "base/duration_text.hpp"
 #include "base/unique_fd.hpp"
+#include "cloud/platform.hpp"
 #include "daemon/config.hpp"
 
 namespace cellgate::config_detail {
@@ -295,7 +296,8 @@ inline constexpr Choice<bool> kBools[] = {{"true", true}, {"false", false}};
 // config_modem.cpp
 std::optional<modem::ModemConfig> read_modem(Errors& e, const Field& section);
 // config_cloud.cpp; each entry's valid `rate_limit:` goes into `rate_limits` under its name.
-// `modem` (read before) decides each entry's default transport and what `transport: module` allows.
+// `modem` (read before) decides each entry's default transport, what `transport: module` allows,
+// and whether the sessions are on cellular (keepalive advice).
 std::vector<cloud::CloudConfig> read_cloud(Errors& e, const Field& section,
                                            std::map<std::string, cloud::RateLimit, std::less<>>& rate_limits,
                                            const std::optional<modem::ModemConfig>& modem);

@@ -350,9 +350,7 @@ void Gateway::apply(const ReloadPlan& plan, const Config& next) {
         }
     }
 
-    const bool status_changed = publishes_status(applied.bridge) != publishes_status(config_.bridge) ||
-                                (publishes_status(applied.bridge) && applied.bridge.local != config_.bridge.local);
-    if (status_changed) {
+    if (plan.status_changed) {
         make_status(applied);
         if (started_ && status_) status_->start();
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "daemon/status_publisher.hpp"
+
 namespace cellgate {
 namespace {
 
@@ -16,6 +18,12 @@ template <class T>
 bool same_entries(const std::vector<T>& a, const std::vector<T>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                       [](const T& x, const T& y) { return without_line(x) == without_line(y); });
+}
+
+// The local broker settings the bridge's connection uses: the status topic is not one of them.
+bridge::LocalBrokerConfig bridge_local(bridge::LocalBrokerConfig local) {
+    local.status_topic.clear();
+    return local;
 }
 
 const cloud::CloudConfig* find_session(const Config& c, const std::string& name) {
@@ -66,7 +74,10 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
         const bool in_a = a != rb.rate_limits.end(), in_b = b != nb.rate_limits.end();
         if (in_a != in_b || (in_a && a->second != b->second)) plan.rate_limits_changed = true;
     }
-    plan.local_changed = rb.needs_local() != nb.needs_local() || (nb.needs_local() && rb.local != nb.local);
+    plan.local_changed =
+        rb.needs_local() != nb.needs_local() || (nb.needs_local() && bridge_local(rb.local) != bridge_local(nb.local));
+    plan.status_changed =
+        publishes_status(rb) != publishes_status(nb) || (publishes_status(nb) && rb.local != nb.local);
     plan.outbox_changed = rb.outbox_enabled != nb.outbox_enabled || (nb.outbox_enabled && rb.outbox != nb.outbox);
     plan.log_level_changed = running.log_level != next.log_level;
     return plan;
@@ -88,8 +99,8 @@ bool ReloadPlan::rebuild_bridge() const {
 }
 
 bool ReloadPlan::empty() const {
-    return modem == Change::unchanged && !rebuild_bridge() && !backoff_changed && !outbox_changed &&
-           !log_level_changed;
+    return modem == Change::unchanged && !rebuild_bridge() && !status_changed && !backoff_changed &&
+           !outbox_changed && !log_level_changed;
 }
 
 std::string ReloadPlan::summary() const {
@@ -108,6 +119,7 @@ std::string ReloadPlan::summary() const {
     if (downlink_changed) out += "; downlink changed";
     if (rate_limits_changed) out += "; rate limits changed";
     if (local_changed) out += "; local broker changed";
+    if (status_changed) out += "; status on the local broker changed";
     if (backoff_changed) out += "; backoff changed (for new and replaced sessions)";
     if (outbox_changed) out += "; outbox changed (at the next restart)";
     if (log_level_changed) out += "; log_level changed";

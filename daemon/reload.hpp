@@ -32,6 +32,9 @@ struct ReloadPlan {
     bool downlink_changed = false;     // downlink: (likewise)
     bool rate_limits_changed = false;  // some session's rate_limit (or platform default)
     bool local_changed = false;        // local: connection settings, or whether it is needed
+    // The retained status on the local broker (status_publisher.hpp): its topic, its connection's
+    // settings, or whether it is published. Its own connection: the bridge is not rebuilt for it.
+    bool status_changed = false;
     // The outbox is opened once at start; path, limits or whether there is one wait for a restart.
     bool outbox_changed = false;
     bool log_level_changed = false;

@@ -437,6 +437,39 @@ def test_udev_rule_covers_every_known_module(args):
     assert lines[-1] == 'LABEL="cellgate_end"'
 
 
+def platform_keys() -> set:
+    """The keys each registered cloud platform's profile declares (its `ConfigKey kKeys[]` table),
+    as the config reader accepts them: a secret also as `<name>_file`."""
+    registry = src("cloud", "platform_registry.cpp")
+    platforms = re.findall(r"&detail::(\w+)_profile\(\)", registry)
+    assert len(platforms) >= 4, registry
+    keys = set()
+    for name in platforms:
+        text = src("cloud", f"platform_{name}.cpp")
+        table = re.search(r"constexpr ConfigKey \w+\[\] = \{(.*?)\n\};", text, re.S)
+        assert table, f"no ConfigKey table in cloud/platform_{name}.cpp"
+        entries = re.findall(r'\{\s*\.name = "([a-z_]+)"([^{}]*)\}', table.group(1))
+        assert entries, f"no keys read from cloud/platform_{name}.cpp"
+        for key, rest in entries:
+            keys.add(key)
+            if "Kind::secret" in rest:
+                keys.add(key + "_file")
+    return keys
+
+
+def config_keys() -> set:
+    """Every config key the loader accepts: the MapWalker key lists and key tables of the section
+    readers (daemon/config*.cpp) and the cloud platforms' own keys."""
+    config = "".join(src("daemon", f) for f in sorted(os.listdir(os.path.join(SOURCE_DIR, "daemon")))
+                     if f.startswith("config") and f.endswith(".cpp"))
+    keys = set()
+    for stmt in re.findall(r"MapWalker \w+\((.*?)\);", config, re.S):
+        keys.update(re.findall(r'"([a-z_]+)"', stmt))
+    for table in re.findall(r"constexpr std::string_view k\w+Keys\[\] = \{(.*?)\};", config, re.S):
+        keys.update(re.findall(r'"([a-z_]+)"', table))
+    return keys | platform_keys()
+
+
 def test_man_pages_cover_options_and_keys(args):
     p = pkg(args)
     pages = {}
@@ -452,15 +485,9 @@ def test_man_pages_cover_options_and_keys(args):
     assert "check-config" in options, options
     for o in options:
         assert f"--{o}" in pages["cellgated"], f"--{o} not in cellgated(8)"
-    # Every config key the loader accepts (MapWalker key lists and the cloud key tables).
-    config = "".join(src("daemon", f) for f in sorted(os.listdir(os.path.join(SOURCE_DIR, "daemon")))
-                     if f.startswith("config") and f.endswith(".cpp"))
-    keys = set()
-    for stmt in re.findall(r"MapWalker \w+\((.*?)\);", config, re.S):
-        keys.update(re.findall(r'"([a-z_]+)"', stmt))
-    for table in re.findall(r"constexpr std::string_view k\w+Keys\[\] = \{(.*?)\};", config, re.S):
-        keys.update(re.findall(r'"([a-z_]+)"', table))
-    assert {"port", "apn", "keepalive", "device_secret_file", "log_level"} <= keys, keys
+    keys = config_keys()
+    assert {"port", "apn", "keepalive", "device_secret", "device_secret_file", "auth_info_file",
+            "token_lifetime", "log_level", "status_topic"} <= keys, sorted(keys)
     missing = sorted(k for k in keys if not re.search(rf"\b{k}\b", pages["cellgate.yaml"]))
     assert not missing, f"keys not in cellgate.yaml(5): {missing}"
     # The shipped example explains every key too (commented out where it has no default).

@@ -2,7 +2,8 @@
 """The gateway's status on the local broker, as a real mosquitto subscriber sees it: a retained
 JSON message on local.status_topic (modem, signal, each session, the gateway state), updated on
 change at most once per 2 s with the latest, the last will ({"state":"offline"}, retained) after
-kill -9 of cellgated, and the offline message a clean stop publishes itself."""
+kill -9 of cellgated, the offline message a clean stop publishes itself, and a reload that moves
+it to another topic."""
 
 import contextlib
 import json
@@ -125,6 +126,31 @@ def test_last_will_after_kill_9(args):
             wait_status(sub, lambda s: s["state"] == "offline", 5, "the retained will")
 
 
+def test_a_reload_moves_the_status_to_a_new_topic(args):
+    moved = "site-7/gw/state"
+    with gateway(args) as case:
+        case.bus.wait_property(GATEWAY_PATH, GATEWAY_IFACE, "State", "online", 40)
+        with MqttCollector(case.local.host, case.local.port, [TOPIC, moved], client_id="app", clean=True) as sub:
+            wait_status(sub, lambda s: s["state"] == "online", 2 * MIN_INTERVAL + 1, "state online")
+            with open(case.d.config_path) as f:
+                text = f.read()
+            assert f"status_topic: {TOPIC}" in text, text
+            mark = len(case.d.log())
+            with open(case.d.config_path, "w") as f:
+                f.write(text.replace(TOPIC, moved))
+            t0 = time.monotonic()
+            case.d.proc.send_signal(signal.SIGHUP)
+            line = wait_for(lambda: next((l for l in case.d.log()[mark:].splitlines() if "reload: " in l
+                                          and "cloud:" in l), None), 10, "the reload's log line")
+            assert "status on the local broker changed" in line and "nothing changed" not in line, line
+            # The old topic's retained status is removed, the new one carries the status.
+            wait_for(lambda: any(t >= t0 and topic == TOPIC and not p for t, topic, p in sub.snapshot()), 5,
+                     f"the retained status removed from {TOPIC}")
+            wait_for(lambda: any(t >= t0 and topic == moved and p and json.loads(p)["state"] == "online"
+                                 for t, topic, p in sub.snapshot()), 2 * MIN_INTERVAL + 5, f"the status on {moved}")
+        assert case.d.stop() == 0
+
+
 def test_an_empty_status_topic_turns_it_off(args):
     with gateway(args, status_topic="") as case:
         with case.subscriber("app") as sub, \
@@ -137,4 +163,5 @@ def test_an_empty_status_topic_turns_it_off(args):
 
 
 if __name__ == "__main__":
-    run([test_retained_status_and_its_updates, test_last_will_after_kill_9, test_an_empty_status_topic_turns_it_off])
+    run([test_retained_status_and_its_updates, test_last_will_after_kill_9, test_a_reload_moves_the_status_to_a_new_topic,
+         test_an_empty_status_topic_turns_it_off])

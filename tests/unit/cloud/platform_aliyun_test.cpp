@@ -144,8 +144,6 @@ TEST(PlatformAliyun, EveryViolation) {
          "aliyun requires keepalive between 30s and 1200s (got 29s)"},
         {"keepalive 1201s", [](CloudConfig& c) { c.keepalive = 1201s; }, "keepalive",
          "aliyun requires keepalive between 30s and 1200s (got 1201s)"},
-        {"keepalive 30s is cellular-low", [](CloudConfig& c) { c.keepalive = 30s; }, "keepalive",
-         "below 60s wakes the radio"},
         {"clientId too long", [](CloudConfig& c) { c.device_name = std::string(60, 'd'); }, "device_name",
          "at most 64 characters"},
         {"client_id too long", [](CloudConfig& c) { c.client_id = std::string(65, 'c'); }, "client_id",
@@ -157,27 +155,28 @@ TEST(PlatformAliyun, EveryViolation) {
          "endpoint must be host:port"},
     };
     checks::expect_violations(Platform::aliyun, cases);
-    checks::expect_keepalives_pass(Platform::aliyun, {60s, 1200s});
+    checks::expect_cellular_keepalive_advice(Platform::aliyun, 30s, 1200s);
 }
 
 TEST(PlatformAliyun, Warnings) {
     CloudConfig c = aliyun();
-    EXPECT_TRUE(platform_warnings(c).empty()) << checks::dump(platform_warnings(c));
-    c.keepalive = 240s;
-    EXPECT_TRUE(platform_warnings(c).empty());
+    EXPECT_TRUE(platform_warnings(c, Uplink::cellular).empty()) << checks::dump(platform_warnings(c, Uplink::cellular));
+    c.keepalive = 30s;
+    EXPECT_TRUE(has(platform_warnings(c, Uplink::cellular), "keepalive", "below 60s wakes the radio too often "
+                                                                         "on cellular (got 30s)"));
     c.keepalive = 241s;
-    EXPECT_TRUE(has(platform_warnings(c), "keepalive", "carrier NAT drops idle flows")) << checks::dump(platform_warnings(c));
-    c.keepalive = 1201s;  // a rule violation, not also a warning
-    EXPECT_FALSE(has(platform_warnings(c), "keepalive", "carrier NAT"));
+    EXPECT_TRUE(has(platform_warnings(c, Uplink::cellular), "keepalive", "carrier NAT drops idle flows"));
 
-    c = aliyun();
-    c.tls.enabled = false;
-    EXPECT_TRUE(has(platform_warnings(c), "tls", "refuses plain TCP"));
-    c = aliyun();
-    c.instance = "iot-06z00abc";
-    EXPECT_TRUE(has(platform_warnings(c), "region", "instance endpoint is used"));
-    c.tls.verify = false;
-    EXPECT_TRUE(has(platform_warnings(c), "tls", "not verified"));
+    for (const Uplink uplink : {Uplink::cellular, Uplink::other}) {
+        c = aliyun();
+        c.tls.enabled = false;
+        EXPECT_TRUE(has(platform_warnings(c, uplink), "tls", "refuses plain TCP"));
+        c = aliyun();
+        c.instance = "iot-06z00abc";
+        EXPECT_TRUE(has(platform_warnings(c, uplink), "region", "instance endpoint is used"));
+        c.tls.verify = false;
+        EXPECT_TRUE(has(platform_warnings(c, uplink), "tls", "not verified"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -68,6 +68,37 @@ inline void expect_keepalives_pass(Platform p, std::initializer_list<std::chrono
     }
 }
 
+inline bool keepalive_advice(Platform p, std::chrono::seconds keepalive, Uplink uplink) {
+    CloudConfig c = testing::test_session(p);
+    c.keepalive = keepalive;
+    for (const auto& w : platform_warnings(c, uplink))
+        if (w.key == "keepalive" && (w.message.find("cellular") != std::string::npos ||
+                                     w.message.find("carrier NAT") != std::string::npos))
+            return true;
+    return false;
+}
+
+// The platform's own range [min, max] is the user's: on cellular, below 60 s and above 240 s are
+// advice (not rules), outside the range it is a rule violation only, and off cellular nothing.
+inline void expect_cellular_keepalive_advice(Platform p, std::chrono::seconds min, std::chrono::seconds max) {
+    using std::chrono::seconds;
+    expect_keepalives_pass(p, {min, max});
+    struct Case {
+        seconds keepalive;
+        bool advised;
+    };
+    const Case cases[] = {
+        {min - seconds(1), false}, {min, min < seconds(60)}, {seconds(59), min <= seconds(59)},
+        {seconds(60), false},      {seconds(240), false},    {seconds(241), max >= seconds(241)},
+        {max, max > seconds(240)}, {max + seconds(1), false},
+    };
+    for (const auto& k : cases) {
+        SCOPED_TRACE(std::to_string(k.keepalive.count()) + "s");
+        EXPECT_EQ(keepalive_advice(p, k.keepalive, Uplink::cellular), k.advised);
+        EXPECT_FALSE(keepalive_advice(p, k.keepalive, Uplink::other));
+    }
+}
+
 // `edit` changes the platform's test session; the session then connects to `endpoint`.
 struct EndpointCase {
     const char* name;

@@ -75,20 +75,21 @@ TEST(PlatformGeneric, EveryViolation) {
          "generic requires keepalive between 10s and 65535s"},
         {"keepalive 65536s", [](CloudConfig& c) { c.keepalive = 65536s; }, "keepalive",
          "generic requires keepalive between 10s and 65535s"},
-        {"keepalive 10s", [](CloudConfig& c) { c.keepalive = 10s; }, "keepalive", "below 60s wakes the radio"},
     };
     checks::expect_violations(Platform::generic, cases);
-    checks::expect_keepalives_pass(Platform::generic, {60s, 65535s});
+    checks::expect_cellular_keepalive_advice(Platform::generic, 10s, 65535s);
 }
 
 TEST(PlatformGeneric, Warnings) {
-    EXPECT_TRUE(platform_warnings(generic()).empty()) << checks::dump(platform_warnings(generic()));
-    CloudConfig c = generic();
-    c.client_id = std::string(24, 'c');
-    EXPECT_TRUE(has(platform_warnings(c), "client_id", "23 characters"));
-    c = generic();
-    c.tls.enabled = false;
-    EXPECT_TRUE(has(platform_warnings(c), "tls", "password is sent unencrypted"));
+    for (const Uplink uplink : {Uplink::cellular, Uplink::other}) {
+        EXPECT_TRUE(platform_warnings(generic(), uplink).empty()) << checks::dump(platform_warnings(generic(), uplink));
+        CloudConfig c = generic();
+        c.client_id = std::string(24, 'c');
+        EXPECT_TRUE(has(platform_warnings(c, uplink), "client_id", "23 characters"));
+        c = generic();
+        c.tls.enabled = false;
+        EXPECT_TRUE(has(platform_warnings(c, uplink), "tls", "password is sent unencrypted"));
+    }
 }
 
 TEST(PlatformGeneric, ConnackMeaningsAreMqttOnes) {

@@ -49,11 +49,12 @@ TEST(PlatformOnenetLegacy, EveryViolation) {
          "onenet-legacy requires keepalive between 120s and 1200s"},
     };
     checks::expect_violations(Platform::onenet_legacy, cases);
-    checks::expect_keepalives_pass(Platform::onenet_legacy, {120s, 1200s});
+    checks::expect_cellular_keepalive_advice(Platform::onenet_legacy, 120s, 1200s);
 }
 
 TEST(PlatformOnenetLegacy, AlwaysAdvisesTheCurrentPlatform) {
-    EXPECT_TRUE(has(platform_warnings(legacy()), "platform", "unencrypted"));
+    for (const Uplink uplink : {Uplink::cellular, Uplink::other})
+        EXPECT_TRUE(has(platform_warnings(legacy(), uplink), "platform", "unencrypted"));
 }
 
 TEST(PlatformOnenetLegacy, ConnackMeanings) {

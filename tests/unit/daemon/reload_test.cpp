@@ -173,6 +173,42 @@ downlink:
     EXPECT_TRUE(plan.rebuild_bridge());
 }
 
+// The retained status has a connection of its own: the gateway restarts it, and only it, when its
+// topic, its broker or whether it is published changes, and the log line says so.
+TEST(ReloadPlan, TheStatusTopicRestartsTheStatusAlone) {
+    const auto running = load(cloud(kLab) + "local: { status_topic: gw/status }\n");
+    auto plan = plan_reload(running, load(cloud(kLab) + "local: { status_topic: gw/state }\n"));
+    EXPECT_TRUE(plan.status_changed);
+    EXPECT_FALSE(plan.local_changed);
+    EXPECT_FALSE(plan.rebuild_bridge());
+    EXPECT_FALSE(plan.empty());
+    EXPECT_EQ(plan.summary(), "no modem; cloud: lab kept; status on the local broker changed");
+
+    // Not published any more (an empty topic), or published for the first time.
+    plan = plan_reload(running, load(cloud(kLab) + "local: { status_topic: \"\" }\n"));
+    EXPECT_TRUE(plan.status_changed) << plan.summary();
+    plan = plan_reload(load(cloud(kLab)), running);
+    EXPECT_TRUE(plan.status_changed) << plan.summary();
+
+    // With routes the bridge has a local connection too, which the topic is not part of.
+    const std::string routed = cloud(kLab) + "routes:\n  - { from: sensors/#, to: lab, as: raw, topic: \"t/{1}\" }\n";
+    plan = plan_reload(load(routed + "local: { status_topic: gw/status }\n"),
+                       load(routed + "local: { status_topic: gw/state }\n"));
+    EXPECT_TRUE(plan.status_changed);
+    EXPECT_FALSE(plan.local_changed);
+    EXPECT_FALSE(plan.rebuild_bridge());
+    // The broker both use moves: both follow.
+    plan = plan_reload(load(routed + "local: { status_topic: gw/status }\n"),
+                       load(routed + "local: { status_topic: gw/status, endpoint: 127.0.0.1:1884 }\n"));
+    EXPECT_TRUE(plan.status_changed);
+    EXPECT_TRUE(plan.local_changed);
+
+    // The same file: nothing to restart.
+    plan = plan_reload(running, running);
+    EXPECT_FALSE(plan.status_changed);
+    EXPECT_TRUE(plan.empty()) << plan.summary();
+}
+
 TEST(ReloadPlan, SettingsThatWaitForARestartAreNamedAsSuch) {
     const std::string sessions = cloud(kLab);
     const auto running = load(sessions + "outbox: { path: /var/lib/cellgate/outbox.db }\n");
