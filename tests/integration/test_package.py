@@ -434,6 +434,12 @@ def test_udev_rule_covers_every_known_module(args):
     assert 'ENV{CELLGATE_MODEM}!="?*", GOTO="cellgate_end"' in lines
     assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in lines
     assert 'SUBSYSTEM=="tty", GROUP="dialout", MODE="0660"' in lines
+    # The module's netdev is cellgated's: NetworkManager keeps off, and a QMI one is raw-ip before it
+    # first goes up (both after the GOTO, so they apply to known modules only).
+    end = lines.index('ENV{CELLGATE_MODEM}!="?*", GOTO="cellgate_end"')
+    assert lines.index('SUBSYSTEM=="net", ENV{NM_UNMANAGED}="1"') > end
+    assert lines.index('ACTION=="add", SUBSYSTEM=="net", DRIVERS=="qmi_wwan", TEST=="qmi/raw_ip", '
+                       'ATTR{qmi/raw_ip}="Y"') > end
     assert lines[-1] == 'LABEL="cellgate_end"'
 
 
