@@ -7,14 +7,21 @@ through its durable outbox. The demo prints every D-Bus property change as the d
 short story of field faults so you can watch the daemon heal itself and the queue fill and drain,
 with no message lost.
 
+With --datapath (root) the host side of the data path is real too: cellgated runs in a network
+namespace of its own ("pi") and reaches the cloud broker through a veth to the module's namespace,
+taking its address from the module's DHCP server (tests/integration/datapath_net.py builds both).
+
 Every process the demo starts and its scratch directory go away when it ends, however it ends:
 Ctrl-C, SIGTERM, or a closed terminal (SIGHUP).
 """
 import argparse
 import contextlib
+import ctypes
 import dataclasses
 import json
 import os
+import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -56,7 +63,7 @@ class Fault:
 STORY = (
     Fault("the network drops the data call", lambda rig: rig.sim.control("deact"), None, 3),
     Fault("the module reboots (its port vanishes)", lambda rig: rig.sim.control("reboot"), None, 3),
-    Fault("the cloud broker dies for 3 s", lambda rig: rig.cloud.kill(), lambda rig: rig.cloud.start(), 3),
+    Fault("the cloud broker dies for 3 s", lambda rig: rig.cloud.kill(), lambda rig: rig.in_cloud(rig.cloud.start), 3),
     Fault("the coverage is gone for 15 s: telemetry queues in the outbox",
           lambda rig: rig.sim.control("deregister"), lambda rig: rig.sim.control("register"), 15, queues=True),
 )
@@ -80,7 +87,7 @@ modem:
   # The field default is 60 s (a cell reselection must not tear the data call down); the demo's
   # coverage gap is 15 s, so it gives up on the registration sooner.
   registration_grace: 5s
-cloud:
+{datapath}cloud:
   - name: lab
     platform: generic
     endpoint: {endpoint}
@@ -108,7 +115,18 @@ outbox:
 
 # Counters change with every message: shown in the telemetry line, not one line per change.
 QUIET = {"Published", "Received", "Pings", "Queued", "Accepted", "Rejected", "Dropped", "NextRetryIn",
-         "ConnectedSince"}
+         "ConnectedSince", "RxBytes", "TxBytes"}
+
+# With --datapath: the module's interface in the pi namespace and how it gets its address. A fixed
+# MAC address makes the module's DHCP server hand out the same lease every run, the one the
+# simulated module reports in AT+CGPADDR and AT+CGCONTRDP (checked: "the lease matches").
+DATAPATH_MODEM = """\
+  interface: usb0
+  ip_method: dhcp
+  route: failover
+"""
+USB0_MAC = "02:ce:11:da:7a:01"
+LEASE = "192.168.225.34"
 
 
 # --- ending: signals, children, the scratch directory ---------------------------------------------
@@ -195,6 +213,77 @@ class Children:
                 p.wait()
 
 
+# --- network namespaces (--datapath) -------------------------------------------------------------
+
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns: " + os.strerror(ctypes.get_errno()))
+
+
+def enter_netns(ns: str, stack: contextlib.ExitStack) -> None:
+    """Moves the calling (main) thread into the namespace `ns` until `stack` unwinds: the processes
+    and threads it starts from then on (the simulator, the local broker, the bus, the watcher's
+    connection) live there with cellgated."""
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    stack.callback(os.close, home)
+    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        _setns(fd)
+    finally:
+        os.close(fd)
+    stack.callback(_setns, home)
+
+
+class NetnsThread:
+    """A thread living in the namespace `ns` that runs the functions it is given (`thread(fn)`):
+    what they start (a broker, an MQTT client's network thread) stays there, the caller's namespace
+    does not change. It lives as long as what it started: a process started with
+    PR_SET_PDEATHSIG (Children) is killed when the thread that forked it ends."""
+
+    def __init__(self, ns: str):
+        self.ns = ns
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            fd = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)
+            try:
+                _setns(fd)
+            finally:
+                os.close(fd)
+            error = None
+        except OSError as e:
+            error = e
+        while (job := self.jobs.get()) is not None:
+            fn, out, done = job
+            try:
+                if error:
+                    raise error
+                out["value"] = fn()
+            except BaseException as e:  # handed to the caller
+                out["error"] = e
+            done.set()
+
+    def __call__(self, fn: Callable):
+        out: dict = {}
+        done = threading.Event()
+        self.jobs.put((fn, out, done))
+        done.wait()
+        if "error" in out:
+            raise out["error"]
+        return out.get("value")
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
 # --- the rig: the processes the demo runs ---------------------------------------------------------
 
 class Rig:
@@ -207,8 +296,24 @@ class Rig:
 
         self.vendor = args.vendor
         self.module = args.module
+        self.net = None
+        self.in_cloud = lambda fn: fn()
+        sim_args, daemon_env, wrapper = (), None, ()
+        if args.datapath:
+            from datapath_net import BROKER_IP, MODULE_IP, Topology
+            self.net = stack.enter_context(Topology("demo"))
+            # The demo's own cloud broker (password auth, persistence) takes the module side's
+            # address: the topology's plain one steps aside.
+            self.net.module_broker.stop()
+            self.net.ip(self.net.pi, f"link set usb0 address {USB0_MAC}")
+            enter_netns(self.net.pi, stack)
+            self.in_cloud = NetnsThread(self.net.mod)
+            stack.callback(self.in_cloud.close)
+            sim_args = ("--ip", LEASE, "--prefix", "24", "--gateway", MODULE_IP, "--dns", MODULE_IP, "--mtu", "1400")
+            daemon_env = {"CELLGATE_UDHCPC_HOOK": os.path.join(ROOT, "net", "udhcpc-hook")}
+            wrapper = ("ip", "netns", "exec", self.net.pi)
         self.sim = stack.enter_context(Simulator(os.path.join(ROOT, "tests", "sim", "modemsim.py"), args.scenario,
-                                                 vendor=args.vendor, speed=1.0))
+                                                 vendor=args.vendor, speed=1.0, extra_args=sim_args))
         password_file = os.path.join(work, "lab.secret")
         with open(password_file, "w") as f:
             f.write("demo-secret\n")
@@ -217,17 +322,26 @@ class Rig:
         # broker's crash, as a real platform would.
         cloud_dir = os.path.join(work, "broker")
         os.makedirs(cloud_dir)
-        self.cloud = stack.enter_context(MosquittoBroker(
-            workdir=cloud_dir, users={"gw": "demo-secret"},
+        self.cloud = MosquittoBroker(
+            workdir=cloud_dir, users={"gw": "demo-secret"}, port=1883 if args.datapath else None,
             extra_conf=f"persistence true\npersistence_location {cloud_dir}/\nautosave_interval 1\n"
-                       "max_queued_messages 0"))
+                       "max_queued_messages 0")
+        endpoint = self.cloud.endpoint
+        if args.datapath:
+            # Only the module's side has this address; cellgated finds it by name, from the
+            # module's DNS server.
+            self.cloud.host = BROKER_IP
+            endpoint = "cloud.example:1883"
+        self.in_cloud(self.cloud.__enter__)
+        stack.push(self.cloud.__exit__)
         self.local = stack.enter_context(MosquittoBroker(workdir=os.path.join(work, "local")))
         config = CONFIG.format(link=self.sim.link, vendor=args.module or "auto",
-                               transport="module" if args.module else "host", endpoint=self.cloud.endpoint,
+                               datapath=DATAPATH_MODEM if args.datapath else "",
+                               transport="module" if args.module else "host", endpoint=endpoint,
                                password_file=password_file,
                                local_endpoint=self.local.endpoint, outbox=os.path.join(work, "outbox.db"))
         self.bus = stack.enter_context(PrivateBus(POLICY))
-        self.daemon = stack.enter_context(Daemon(args.daemon, config, self.bus))
+        self.daemon = stack.enter_context(Daemon(args.daemon, config, self.bus, env=daemon_env, wrapper=wrapper))
 
     def describe(self) -> None:
         from harness import MODEM_PATH
@@ -237,6 +351,10 @@ class Rig:
         if self.module:
             say(f"demo: the cloud session goes through the module's own MQTT client ({self.module} AT commands); "
                 "the simulator holds the real connection to the cloud broker")
+        if self.net:
+            say(f"demo: data path: cellgated in network namespace {self.net.pi}, the module's usb0 a veth to "
+                f"{self.net.mod} (dnsmasq: DHCP and DNS for cloud.example); Ethernet eth0 to {self.net.lan}\n"
+                f"demo: the cloud broker listens only in {self.net.mod}, on {self.cloud.endpoint}")
         say(f"demo: try  DBUS_SYSTEM_BUS_ADDRESS={self.bus.address} busctl --system introspect "
             f"org.cellgate.Gateway1 {MODEM_PATH}\n")
 
@@ -343,6 +461,13 @@ class Watcher:
             self.last_summary = line
             say(f"[{self.elapsed():6.1f}s] {line}")
 
+    def get(self, label: str, prop: str):
+        """One property read now (counters that need not be signalled at once)."""
+        path = next(p for p, (name, _) in self.objects.items() if name == label)
+        self.reads += 1
+        return _plain(self._conn.call_blocking(self.service, path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                                               (self.objects[path][1], prop)))
+
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
 
@@ -371,12 +496,13 @@ class Telemetry:
     the cloud subscribed with a persistent session, so what cellgate delivers while it reconnects
     after a broker restart waits for it at the broker."""
 
-    def __init__(self, local, cloud):
+    def __init__(self, local, cloud, in_cloud=lambda fn: fn()):
         from harness import MqttCollector
         self.sent = 0
         self.stop = threading.Event()
-        self.sub = MqttCollector(cloud.host, cloud.port, ["gw/#"], client_id="demo-cloud-app", clean=False,
-                                 username="gw", password="demo-secret").__enter__()
+        # in_cloud: where the cloud broker is reachable (its network namespace with --datapath).
+        self.sub = in_cloud(lambda: MqttCollector(cloud.host, cloud.port, ["gw/#"], client_id="demo-cloud-app",
+                                                  clean=False, username="gw", password="demo-secret").__enter__())
         self.pub = MqttCollector(local.host, local.port, [], client_id="demo-sensor", clean=True).__enter__()
         self.thread = threading.Thread(target=self._publish, daemon=True)
         self.thread.start()
@@ -453,7 +579,7 @@ def run(args, rig: Rig, w: Watcher, problems: list) -> None:
     rig.describe()
     t0 = time.monotonic()
     rig.daemon.wait_ready()
-    telemetry = w.telemetry = Telemetry(rig.local, rig.cloud)
+    telemetry = w.telemetry = Telemetry(rig.local, rig.cloud, rig.in_cloud)
     try:
         if not w.run_until(time.monotonic() + 60, lambda: w.value("modem", "State") == "connected"):
             say("\ndemo: the modem did not connect; see the log below")
@@ -466,6 +592,8 @@ def run(args, rig: Rig, w: Watcher, problems: list) -> None:
         expected = "module" if args.module else "host"
         if transport != expected:
             problems.append(f"the cloud session's Transport is {transport!r}, not {expected!r}")
+        if rig.net:
+            show_datapath(rig, w, problems)
         play(rig, w, telemetry, story_of(args), problems)
         if not w.run_until(time.monotonic() + 60, lambda: w.value("cloud", "Queued") == 0):
             problems.append(f"the outbox did not drain (Queued {w.value('cloud', 'Queued')})")
@@ -476,6 +604,8 @@ def run(args, rig: Rig, w: Watcher, problems: list) -> None:
             problems.append(f"readings lost: {telemetry.missing()[:10]}")
         if telemetry.sent < 40:
             problems.append(f"only {telemetry.sent} readings were published")
+        if rig.net:
+            show_datapath(rig, w, problems, counters=True)
     finally:
         telemetry.close()
     if args.forever or sys.stdin.isatty():
@@ -485,6 +615,32 @@ def run(args, rig: Rig, w: Watcher, problems: list) -> None:
         except Stop as e:
             if not e.interactive:
                 raise
+
+
+DATAPATH_PROPS = ("Interface", "IpMethod", "Ipv4Address", "Ipv4Gateway", "Dns", "Mtu", "Route", "RxBytes", "TxBytes")
+
+
+def show_datapath(rig: Rig, w: Watcher, problems: list, counters: bool = False) -> None:
+    """The host side of the path as the daemon reports it and as the kernel has it, and where the
+    cloud broker saw the session come from. `counters`: RxBytes/TxBytes must have moved (the daemon
+    reads them every signal_interval, 10 s here)."""
+    net = rig.net
+    if counters and not w.run_until(time.monotonic() + 15, lambda: (w.value("modem", "RxBytes") or 0) > 0
+                                    and (w.value("modem", "TxBytes") or 0) > 0):
+        problems.append("RxBytes/TxBytes did not move")
+    say("demo: the data path: " + ", ".join(f"{k} {w.get('modem', k)!r}" for k in DATAPATH_PROPS))
+    for what in ("route", "rule", "route show table 100"):
+        say(f"demo: ip -n pi {what}\n" + textwrap.indent(net.ip(net.pi, what, check=False).rstrip(), "    "))
+    lease = str(w.value("modem", "Ipv4Address") or "").split("/")[0]
+    sources = re.findall(r"New client connected from ([0-9.]+):\d+ as gw-demo\b", rig.cloud.log())
+    say(f"demo: the cloud broker saw gw-demo connect from {sorted(set(sources))} (the lease: {lease or 'none'}); "
+        f"the Ethernet side's broker saw it {len(net.lan_broker.clients('gw-demo'))} times")
+    if lease != LEASE:
+        problems.append(f"the lease {lease!r} is not the address the module reports ({LEASE})")
+    if not sources or set(sources) != {lease}:
+        problems.append(f"the cloud broker saw the session from {sorted(set(sources))}, not from the lease {lease}")
+    if net.lan_broker.clients("gw-demo"):
+        problems.append("the session went out through Ethernet")
 
 
 def story_of(args) -> tuple:
@@ -503,6 +659,8 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"the story, after the modem and the cloud session are up:\n{steps}\n"
                "then the outbox drains and every reading must have reached the cloud.\n"
+               "with --datapath, the data path is shown (D-Bus, routes and rules) once the session is up and\n"
+               "at the end, and the cloud broker must have seen the session only from the DHCP lease.\n"
                f"with --module, also (before the broker dies):\n{added}\n\n"
                "scenarios (the simulated module's behaviour):\n"
                + textwrap.fill(", ".join(scenarios.NAMES), initial_indent="  ", subsequent_indent="  ") + "\n"
@@ -517,6 +675,9 @@ def parse_args(argv=None):
     ap.add_argument("--module", choices=list(MODULE_VENDORS), metavar="{" + ",".join(MODULE_VENDORS) + "}",
                     help="carry the cloud session over the simulated module's own MQTT client in this vendor's AT "
                          "command set (transport: module; sets --vendor) instead of the host's network")
+    ap.add_argument("--datapath", action="store_true",
+                    help="(root) run cellgated in a network namespace whose usb0 leads to the module's: a DHCP "
+                         "lease, DNS, routes and rules as on a Pi, the cloud broker reachable only there")
     ap.add_argument("--forever", action="store_true", help="keep watching after the story (Ctrl-C stops)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless every fault healed, the outbox filled and drained, and no reading was lost "
@@ -524,6 +685,10 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     if args.module:
         args.vendor = args.module
+    if args.datapath and args.module:
+        ap.error("--datapath shows the host's data path; --module takes the session off it")
+    if args.datapath and os.geteuid() != 0:
+        ap.error("--datapath needs root (network namespaces)")
     if not os.access(args.daemon, os.X_OK):
         ap.error(f"no cellgated at {args.daemon}: run scripts/demo, which builds it first")
     return args
