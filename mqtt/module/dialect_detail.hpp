@@ -32,6 +32,8 @@ std::optional<std::string_view> after(std::string_view line, std::string_view pr
 int int_field(const std::vector<std::string>& f, std::size_t i, int fallback = -1);
 
 // The limit checks every set makes at publish, worded alike.
+// The size check every set makes before an upload.
+std::optional<std::string> check_upload(const ModuleLimits& l, std::string_view name, std::size_t size);
 std::optional<std::string> check_publish(const ModuleLimits& l, std::string_view topic, std::size_t payload_size);
 
 std::unique_ptr<Dialect> make_luat();
