@@ -187,6 +187,19 @@ int int_field(const std::vector<std::string>& f, std::size_t i, int fallback) {
     return to_int(f[i]).value_or(fallback);
 }
 
+int tls_level(const ModuleTls& t) { return !t.verify ? 0 : t.client_cert ? 2 : 1; }
+
+void add_tls_files(ModuleSteps& steps, const std::string& cfg, const std::string& ctx, int idx, const ModuleTls& t) {
+    const auto file = [&](const char* key, TlsFile f) {
+        steps.push_back(ModuleStep::of(cfg + "\"" + key + "\"," + ctx + ",\"" + tls_file_name(f, idx) + "\""));
+    };
+    if (t.ca) file("cacert", TlsFile::ca);
+    if (t.client_cert) {
+        file("clientcert", TlsFile::cert);
+        file("clientkey", TlsFile::key);
+    }
+}
+
 std::optional<std::string> check_upload(const ModuleLimits& l, std::string_view name, std::size_t size) {
     if (size == 0) return std::string(name) + " is empty";
     if (size > l.max_file)

@@ -36,16 +36,9 @@ public:
 
     // Context 88 is the one the MQTT client uses (AT+SSLCFG in the Luat AT command manual).
     ModuleSteps ssl_context(int idx, const ModuleTls& t) const override {
-        const std::string cfg = "AT+SSLCFG=";
         ModuleSteps steps;
-        if (t.ca) steps.push_back(ModuleStep::of(cfg + "\"cacert\",88,\"" + tls_file_name(TlsFile::ca, idx) + "\""));
-        if (t.client_cert) {
-            steps.push_back(ModuleStep::of(cfg + "\"clientcert\",88,\"" + tls_file_name(TlsFile::cert, idx) + "\""));
-            steps.push_back(ModuleStep::of(cfg + "\"clientkey\",88,\"" + tls_file_name(TlsFile::key, idx) + "\""));
-        }
-        // 0 no check, 1 the server's certificate, 2 both sides.
-        const int level = !t.verify ? 0 : t.client_cert ? 2 : 1;
-        steps.push_back(ModuleStep::of(cfg + "\"seclevel\",88," + std::to_string(level)));
+        add_tls_files(steps, "AT+SSLCFG=", "88", idx, t);
+        steps.push_back(ModuleStep::of("AT+SSLCFG=\"seclevel\",88," + std::to_string(tls_level(t))));
         return steps;
     }
 

@@ -70,20 +70,12 @@ public:
     ModuleSteps ssl_context(int idx, const ModuleTls& t) const override {
         const auto ctx = std::to_string(idx);
         const std::string cfg = "AT+QSSLCFG=";
-        const auto file = [&](const char* key, TlsFile f) {
-            return ModuleStep::of(cfg + "\"" + key + "\"," + ctx + ",\"" + tls_file_name(f, idx) + "\"");
-        };
         ModuleSteps steps;
         // Every version the module knows, and its whole cipher list.
         steps.push_back(ModuleStep::of(cfg + "\"sslversion\"," + ctx + ",4"));
         steps.push_back(ModuleStep::of(cfg + "\"ciphersuite\"," + ctx + ",0xFFFF"));
-        const int level = !t.verify ? 0 : t.client_cert ? 2 : 1;
-        steps.push_back(ModuleStep::of(cfg + "\"seclevel\"," + ctx + "," + std::to_string(level)));
-        if (t.ca) steps.push_back(file("cacert", TlsFile::ca));
-        if (t.client_cert) {
-            steps.push_back(file("clientcert", TlsFile::cert));
-            steps.push_back(file("clientkey", TlsFile::key));
-        }
+        steps.push_back(ModuleStep::of(cfg + "\"seclevel\"," + ctx + "," + std::to_string(tls_level(t))));
+        add_tls_files(steps, cfg, ctx, idx, t);
         // Brokers behind a shared address need the name; older firmware lacks the option.
         steps.push_back(ModuleStep::of(cfg + "\"sni\"," + ctx + ",1").optional());
         return steps;

@@ -77,19 +77,10 @@ public:
     ModuleSteps ssl_context(int idx, const ModuleTls& t) const override {
         const auto ctx = std::to_string(idx);
         const std::string cfg = "AT+CSSLCFG=";
-        const auto file = [&](const char* key, TlsFile f) {
-            return ModuleStep::of(cfg + "\"" + key + "\"," + ctx + ",\"" + tls_file_name(f, idx) + "\"");
-        };
         ModuleSteps steps;
         steps.push_back(ModuleStep::of(cfg + "\"sslversion\"," + ctx + ",4"));
-        // 0 no check, 1 the server's certificate, 2 both sides.
-        const int mode = !t.verify ? 0 : t.client_cert ? 2 : 1;
-        steps.push_back(ModuleStep::of(cfg + "\"authmode\"," + ctx + "," + std::to_string(mode)));
-        if (t.ca) steps.push_back(file("cacert", TlsFile::ca));
-        if (t.client_cert) {
-            steps.push_back(file("clientcert", TlsFile::cert));
-            steps.push_back(file("clientkey", TlsFile::key));
-        }
+        steps.push_back(ModuleStep::of(cfg + "\"authmode\"," + ctx + "," + std::to_string(tls_level(t))));
+        add_tls_files(steps, cfg, ctx, idx, t);
         steps.push_back(ModuleStep::of(cfg + "\"enableSNI\"," + ctx + ",1").optional());
         return steps;
     }
