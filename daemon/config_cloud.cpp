@@ -262,11 +262,11 @@ private:
         if (vendor && !mqtt::has_mqtt_command_set(*vendor))
             return e_.add(at, key, "module" + implied + ": the " + *vendor +
                                        " modem has no MQTT command set of its own (luat, quectel and simcom do)");
-        if (c_.tls.enabled)
-            return e_.add(at, key, "module" + implied + ": TLS through the module's own MQTT client is not "
-                                                        "supported yet; set tls: false or transport: host");
         if (!vendor) return;
         const auto limits = mqtt::dialect_limits(*vendor);
+        if (c_.tls.enabled && !limits.tls)
+            return e_.add(at, key, "module" + implied + ": the " + *vendor +
+                                       " module's MQTT client has no TLS; set tls: false or transport: host");
         const auto ka = static_cast<int>(c_.keepalive.count());
         if (ka < limits.keepalive_min || ka > limits.keepalive_max)
             e_.add(at, path_ + ".keepalive", "must be " + std::to_string(limits.keepalive_min) + "s to " +

@@ -332,6 +332,11 @@ struct AtChannel::Impl {
             return;
         }
         auto fin = parse_final_result(line);
+        if (fin->status == AtStatus::connect && current.data) {
+            // An upload's CONNECT (Quectel AT+QFUPL) asks for the data as the prompt does.
+            write(*std::exchange(current.data, std::nullopt));
+            return;
+        }
         result.status = fin->status;
         result.error_code = fin->error_code;
         result.error_text = std::move(fin->error_text);

@@ -29,7 +29,7 @@ public:
 
     void send(std::string command, std::chrono::milliseconds timeout, AtCallback cb) override;
     // For a command that takes input after the "> " prompt (a length-prefixed MQTT publish, a file
-    // upload): once the prompt came, `data` goes out exactly as given (no CR), and `cb` gets the
+    // upload) or after CONNECT (Quectel's AT+QFUPL): once the prompt came, `data` goes out exactly as given (no CR), and `cb` gets the
     // final result that follows. Without a prompt the command ends as any other (ERROR, say) and
     // nothing is written: the bytes would be read as commands. `timeout` covers the whole exchange.
     void send_data(std::string command, std::string data, std::chrono::milliseconds timeout, AtCallback cb);

@@ -41,6 +41,12 @@ ModuleLimits dialect_limits(std::string_view vendor) {
     return {};
 }
 
+std::string tls_file_name(TlsFile f, int idx) {
+    // SIMCom takes names of 5..108 bytes ending in .pem or .der; the others take these too.
+    const char* role = f == TlsFile::ca ? "ca" : f == TlsFile::cert ? "cert" : "key";
+    return std::string("cellgate_") + role + std::to_string(idx) + ".pem";
+}
+
 bool is_module_mqtt_urc(std::string_view line) {
     static constexpr std::string_view kWords[] = {"CONNECT OK", "CONNECT FAIL", "ALREADY CONNECT", "CONNACK OK",
                                                   "SUBACK",     "UNSUBACK",     "PUBACK",          "PUBREC",
@@ -179,6 +185,27 @@ std::optional<std::string_view> after(std::string_view line, std::string_view pr
 int int_field(const std::vector<std::string>& f, std::size_t i, int fallback) {
     if (i >= f.size()) return fallback;
     return to_int(f[i]).value_or(fallback);
+}
+
+int tls_level(const ModuleTls& t) { return !t.verify ? 0 : t.client_cert ? 2 : 1; }
+
+void add_tls_files(ModuleSteps& steps, const std::string& cfg, const std::string& ctx, int idx, const ModuleTls& t) {
+    const auto file = [&](const char* key, TlsFile f) {
+        steps.push_back(ModuleStep::of(cfg + "\"" + key + "\"," + ctx + ",\"" + tls_file_name(f, idx) + "\""));
+    };
+    if (t.ca) file("cacert", TlsFile::ca);
+    if (t.client_cert) {
+        file("clientcert", TlsFile::cert);
+        file("clientkey", TlsFile::key);
+    }
+}
+
+std::optional<std::string> check_upload(const ModuleLimits& l, std::string_view name, std::size_t size) {
+    if (size == 0) return std::string(name) + " is empty";
+    if (size > l.max_file)
+        return std::string(name) + " of " + std::to_string(size) + " bytes is over the module's " +
+               std::to_string(l.max_file) + " per file";
+    return std::nullopt;
 }
 
 std::optional<std::string> check_publish(const ModuleLimits& l, std::string_view topic, std::size_t payload_size) {

@@ -96,6 +96,21 @@ struct ModuleLimits {
     std::size_t max_payload = 0;  // bytes
     int keepalive_min = 1;        // seconds
     int keepalive_max = 65535;
+    bool tls = false;              // the set has an SSL context for its MQTT client
+    std::size_t max_file = 0;      // bytes of one uploaded certificate or key
+};
+
+// The certificate files of a TLS session, in the module's file system. One name per file and
+// client index, so the clients of one module never overwrite each other's files.
+enum class TlsFile { ca, cert, key };
+std::string tls_file_name(TlsFile f, int idx);
+
+// What the SSL context is given: which files were uploaded (tls_file_name) and whether the
+// server's certificate is checked.
+struct ModuleTls {
+    bool ca = false;
+    bool client_cert = false;  // certificate and key together: mutual TLS
+    bool verify = true;
 };
 
 class Dialect {
@@ -107,6 +122,11 @@ public:
     virtual ModuleSteps route_urcs() const = 0;
     // From whatever state client `idx` is in back to closed; every step best effort.
     virtual ModuleSteps close(int idx) const = 0;
+    // Writes `content` to the module's file `name` (replacing it), with the length announced
+    // ahead of the bytes.
+    virtual Built upload(const std::string& name, const std::string& content) const = 0;
+    // The SSL context client `idx` connects with; connect() then enables it when p.tls is set.
+    virtual ModuleSteps ssl_context(int idx, const ModuleTls& tls) const = 0;
     virtual Built connect(int idx, const ConnectParams& p) const = 0;
     virtual Built subscribe(int idx, int mid, const std::string& topic, int qos) const = 0;
     virtual Built unsubscribe(int idx, int mid, const std::string& topic) const = 0;

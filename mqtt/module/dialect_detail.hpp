@@ -32,6 +32,13 @@ std::optional<std::string_view> after(std::string_view line, std::string_view pr
 int int_field(const std::vector<std::string>& f, std::size_t i, int fallback = -1);
 
 // The limit checks every set makes at publish, worded alike.
+// The check the SSL context makes, on the scale all three sets use: 0 none, 1 the server's
+// certificate, 2 both sides.
+int tls_level(const ModuleTls& t);
+// `<cfg>"cacert",<ctx>,"<file>"`, then the client certificate and key, for the files uploaded.
+void add_tls_files(ModuleSteps& steps, const std::string& cfg, const std::string& ctx, int idx, const ModuleTls& t);
+// The size check every set makes before an upload.
+std::optional<std::string> check_upload(const ModuleLimits& l, std::string_view name, std::size_t size);
 std::optional<std::string> check_publish(const ModuleLimits& l, std::string_view topic, std::size_t payload_size);
 
 std::unique_ptr<Dialect> make_luat();

@@ -22,6 +22,26 @@ public:
         };
     }
 
+    // AT+FSCREATE then AT+FSWRITE (mode 0 overwrites; the module waits 15 s for the bytes), per
+    // the Luat AT command manual, FS chapter. FSCREATE of an existing file may answer ERROR.
+    Built upload(const std::string& name, const std::string& content) const override {
+        if (auto why = check_upload(limits(), name, content.size())) return std::unexpected(*why);
+        auto n = quoted(name, "file name");
+        if (!n) return std::unexpected(n.error());
+        return ModuleSteps{
+            ModuleStep::of("AT+FSCREATE=" + *n).optional(),
+            ModuleStep::of("AT+FSWRITE=" + *n + ",0," + std::to_string(content.size()) + ",15").with_data(content, 30s),
+        };
+    }
+
+    // Context 88 is the one the MQTT client uses (AT+SSLCFG in the Luat AT command manual).
+    ModuleSteps ssl_context(int idx, const ModuleTls& t) const override {
+        ModuleSteps steps;
+        add_tls_files(steps, "AT+SSLCFG=", "88", idx, t);
+        steps.push_back(ModuleStep::of("AT+SSLCFG=\"seclevel\",88," + std::to_string(tls_level(t))));
+        return steps;
+    }
+
     Built connect(int, const ConnectParams& p) const override {
         auto who = quoted_identity(p);
         auto host = quoted(p.host, "host");
@@ -146,7 +166,7 @@ private:
 
 ModuleLimits luat_limits() {
     return ModuleLimits{.max_clients = 1, .max_topic = 256, .max_payload = 4100, .keepalive_min = 1,
-                        .keepalive_max = 65535};
+                        .keepalive_max = 65535, .tls = true, .max_file = 10240};
 }
 
 std::unique_ptr<Dialect> make_luat() { return std::make_unique<Luat>(); }

@@ -54,6 +54,33 @@ public:
         };
     }
 
+    // AT+QFUPL answers CONNECT and takes the bytes (Quectel file application note); an existing
+    // file makes it fail with 407, so the old one goes first.
+    Built upload(const std::string& name, const std::string& content) const override {
+        if (auto why = check_upload(limits(), name, content.size())) return std::unexpected(*why);
+        auto n = quoted(name, "file name");
+        if (!n) return std::unexpected(n.error());
+        return ModuleSteps{
+            ModuleStep::of("AT+QFDEL=" + *n).optional(),
+            ModuleStep::of("AT+QFUPL=" + *n + "," + std::to_string(content.size()) + ",60").with_data(content, 70s),
+        };
+    }
+
+    // SSL context `idx`, the one connect() names in QMTCFG="ssl" (Quectel SSL application note).
+    ModuleSteps ssl_context(int idx, const ModuleTls& t) const override {
+        const auto ctx = std::to_string(idx);
+        const std::string cfg = "AT+QSSLCFG=";
+        ModuleSteps steps;
+        // Every version the module knows, and its whole cipher list.
+        steps.push_back(ModuleStep::of(cfg + "\"sslversion\"," + ctx + ",4"));
+        steps.push_back(ModuleStep::of(cfg + "\"ciphersuite\"," + ctx + ",0xFFFF"));
+        steps.push_back(ModuleStep::of(cfg + "\"seclevel\"," + ctx + "," + std::to_string(tls_level(t))));
+        add_tls_files(steps, cfg, ctx, idx, t);
+        // Brokers behind a shared address need the name; older firmware lacks the option.
+        steps.push_back(ModuleStep::of(cfg + "\"sni\"," + ctx + ",1").optional());
+        return steps;
+    }
+
     Built connect(int idx, const ConnectParams& p) const override {
         auto who = quoted_identity(p);
         auto host = quoted(p.host, "host");
@@ -202,7 +229,7 @@ private:
 ModuleLimits quectel_limits() {
     // Topic: the command line that carries it; payload: the BG95 note's 4096 bytes.
     return ModuleLimits{.max_clients = 6, .max_topic = 1024, .max_payload = 4096, .keepalive_min = 0,
-                        .keepalive_max = 3600};
+                        .keepalive_max = 3600, .tls = true, .max_file = 65536};
 }
 
 std::unique_ptr<Dialect> make_quectel() { return std::make_unique<Quectel>(); }

@@ -63,6 +63,28 @@ public:
         };
     }
 
+    // AT+CCERTDOWN takes the length and the bytes after ">", at most 10240 (SIMCom A76XX AT
+    // command manual, SSL chapter); a file of that name is replaced.
+    Built upload(const std::string& name, const std::string& content) const override {
+        if (auto why = check_upload(limits(), name, content.size())) return std::unexpected(*why);
+        auto n = quoted(name, "file name");
+        if (!n) return std::unexpected(n.error());
+        return ModuleSteps{
+            ModuleStep::of("AT+CCERTDOWN=" + *n + "," + std::to_string(content.size())).with_data(content, 120s)};
+    }
+
+    // SSL context `idx`, which connect() hands to the client with AT+CMQTTSSLCFG.
+    ModuleSteps ssl_context(int idx, const ModuleTls& t) const override {
+        const auto ctx = std::to_string(idx);
+        const std::string cfg = "AT+CSSLCFG=";
+        ModuleSteps steps;
+        steps.push_back(ModuleStep::of(cfg + "\"sslversion\"," + ctx + ",4"));
+        steps.push_back(ModuleStep::of(cfg + "\"authmode\"," + ctx + "," + std::to_string(tls_level(t))));
+        add_tls_files(steps, cfg, ctx, idx, t);
+        steps.push_back(ModuleStep::of(cfg + "\"enableSNI\"," + ctx + ",1").optional());
+        return steps;
+    }
+
     Built connect(int idx, const ConnectParams& p) const override {
         auto who = quoted_identity(p);
         auto addr = quoted("tcp://" + p.host + ":" + std::to_string(p.port), "host");
@@ -72,7 +94,7 @@ public:
         // The address starts with tcp:// even for TLS; the ACCQ server type chooses.
         std::string conn = "AT+CMQTTCONNECT=" + i + "," + *addr + "," + std::to_string(p.keepalive.count()) + "," +
                            (p.clean_session ? "1" : "0") + who->login;
-        return ModuleSteps{
+        ModuleSteps steps{
             // Activates the PDP context; a second START answers ERROR (already running): fine.
             ModuleStep::of("AT+CMQTTSTART").awaiting(ModuleUrc::started, 13s).optional(),
             ModuleStep::of("AT+CMQTTACCQ=" + i + "," + who->client_id + "," + (p.tls ? "1" : "0")),
@@ -80,8 +102,11 @@ public:
             ModuleStep::of("AT+CMQTTCFG=\"version\"," + i + ",4"),
             // Binary payloads would fail the UTF-8 check with error 2. Not on every firmware.
             ModuleStep::of("AT+CMQTTCFG=\"checkUTF8\"," + i + ",0").optional(),
-            ModuleStep::of(std::move(conn)).awaiting(ModuleUrc::connected, 30s),
         };
+        // The SSL context of the same number (ssl_context); cleared by REL, so every time too.
+        if (p.tls) steps.push_back(ModuleStep::of("AT+CMQTTSSLCFG=" + i + "," + i));
+        steps.push_back(ModuleStep::of(std::move(conn)).awaiting(ModuleUrc::connected, 30s));
+        return steps;
     }
 
     Built subscribe(int idx, int, const std::string& topic, int qos) const override {
@@ -209,7 +234,7 @@ private:
 
 ModuleLimits simcom_limits() {
     return ModuleLimits{.max_clients = 2, .max_topic = 1024, .max_payload = 10240, .keepalive_min = 1,
-                        .keepalive_max = 64800};
+                        .keepalive_max = 64800, .tls = true, .max_file = 10240};
 }
 
 std::unique_ptr<Dialect> make_simcom() { return std::make_unique<Simcom>(); }

@@ -29,7 +29,7 @@ public:
     // Queued behind everything else on the channel; `done` runs once, from the loop, never from
     // inside the call.
     virtual void send(std::string command, std::chrono::milliseconds timeout, AtDone done) = 0;
-    // `data` is written exactly (no CR) once the module's "> " prompt came; `done` gets the final
+    // `data` is written exactly (no CR) once the module's "> " prompt (or an upload's CONNECT) came; `done` gets the final
     // result after it. Without a prompt nothing is written.
     virtual void send_data(std::string command, std::string data, std::chrono::milliseconds timeout,
                            AtDone done) = 0;

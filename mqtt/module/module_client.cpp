@@ -2,7 +2,11 @@
 
 #include <cerrno>
 #include <deque>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 #include "base/duration_text.hpp"
@@ -45,6 +49,15 @@ std::string describe(const AtReply& r) {
     return "?";
 }
 
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream out;
+    out << in.rdbuf();
+    if (in.bad()) return std::nullopt;
+    return std::move(out).str();
+}
+
 // Without a keepalive the module never notices a dead link by itself; poll anyway.
 constexpr milliseconds kPollWithoutKeepalive = 60s;
 
@@ -53,13 +66,16 @@ constexpr milliseconds kPollWithoutKeepalive = 60s;
 struct ModuleClient::Impl {
     struct Op {
         // tidy and close never fail; close is the module-side teardown of a connection.
-        enum class Kind { tidy, close, connect, subscribe, unsubscribe, publish, status };
+        // upload: a certificate or key written to the module's files before a TLS connect.
+        enum class Kind { tidy, close, upload, connect, subscribe, unsubscribe, publish, status };
         Kind kind = Kind::tidy;
         ModuleSteps steps;
         std::size_t next = 0;
         int mid = -1;
         uint64_t generation = 0;  // the connection it belongs to; tidying runs whatever
         bool cancelled = false;
+        std::string file;  // upload: the module's file name and the hash of what it now holds
+        std::size_t hash = 0;
     };
     enum class StepState { none, command, urc };
 
@@ -107,6 +123,14 @@ struct ModuleClient::Impl {
                                           std::to_string(limits.keepalive_max) + " s");
         auto steps = dialect->connect(options.client_index, p);
         if (!steps) return fail_soon(-EINVAL, steps.error());
+        std::vector<Op> uploads;
+        if (p.tls) {
+            if (!limits.tls) return fail_soon(-EPROTONOSUPPORT, std::string("the ") + dialect->name() +
+                                                                      " module has no TLS for its MQTT client");
+            auto tls = tls_steps(p, uploads);
+            if (!tls) return fail_soon(-EINVAL, tls.error());
+            steps->insert(steps->begin(), std::make_move_iterator(tls->begin()), std::make_move_iterator(tls->end()));
+        }
 
         params = p;
         ++generation;
@@ -119,8 +143,47 @@ struct ModuleClient::Impl {
         // Whatever the module still holds for this index (a daemon killed mid-session) goes first.
         if (ops.empty() || ops.back().kind != Op::Kind::close || ops.back().cancelled)
             push(Op::Kind::close, dialect->close(options.client_index), 0);
+        for (auto& up : uploads) {
+            // Whatever the file held before, a half-written one must be written again next time.
+            uploaded.erase(up.file);
+            up.generation = generation;
+            ops.push_back(std::move(up));
+        }
         push(Op::Kind::connect, std::move(*steps), generation);
         run();
+    }
+
+    // The SSL context's steps, after queuing in `uploads` the files whose content the module does
+    // not hold yet. The module has no CA store of its own, so checking the server needs a CA file.
+    Built tls_steps(const ConnectParams& p, std::vector<Op>& uploads) {
+        ModuleTls tls;
+        tls.verify = p.verify_server;
+        tls.ca = !p.ca_file.empty();
+        tls.client_cert = !p.cert_file.empty() && !p.key_file.empty();
+        if (tls.verify && !tls.ca)
+            return std::unexpected("checking the broker's certificate through the module needs a CA file "
+                                   "(tls.ca_file): the module has no CA store");
+        const auto idx = options.client_index;
+        const auto add = [&](TlsFile role, const std::string& path) -> std::optional<std::string> {
+            auto content = read_file(path);
+            if (!content) return "cannot read " + path;
+            const auto name = tls_file_name(role, idx);
+            const auto hash = std::hash<std::string>{}(*content);
+            if (auto it = uploaded.find(name); it != uploaded.end() && it->second == hash) return std::nullopt;
+            auto steps = dialect->upload(name, *content);
+            if (!steps) return path + ": " + steps.error();
+            Op op = make_op(Op::Kind::upload, std::move(*steps), 0);
+            op.file = name;
+            op.hash = hash;
+            uploads.push_back(std::move(op));
+            return std::nullopt;
+        };
+        std::optional<std::string> why;
+        if (tls.ca) why = add(TlsFile::ca, p.ca_file);
+        if (!why && tls.client_cert) why = add(TlsFile::cert, p.cert_file);
+        if (!why && tls.client_cert) why = add(TlsFile::key, p.key_file);
+        if (why) return std::unexpected(*why);
+        return dialect->ssl_context(idx, tls);
     }
 
     void disconnect() {
@@ -172,9 +235,18 @@ struct ModuleClient::Impl {
         return next_mid;
     }
 
+    static Op make_op(Op::Kind kind, ModuleSteps steps, uint64_t gen, int mid = -1) {
+        Op op;
+        op.kind = kind;
+        op.steps = std::move(steps);
+        op.mid = mid;
+        op.generation = gen;
+        return op;
+    }
+
     void push(Op::Kind kind, ModuleSteps steps, uint64_t gen, int mid = -1) {
         if (steps.empty()) return;
-        ops.push_back(Op{kind, std::move(steps), 0, mid, gen, false});
+        ops.push_back(make_op(kind, std::move(steps), gen, mid));
     }
 
     void run() {
@@ -219,6 +291,8 @@ struct ModuleClient::Impl {
     }
 
     void complete(const Op& op) {
+        // The file is on the module whichever connection asked for it.
+        if (op.kind == Op::Kind::upload) uploaded[op.file] = op.hash;
         if (op.generation != generation) return;
         switch (op.kind) {
             case Op::Kind::connect:
@@ -231,6 +305,7 @@ struct ModuleClient::Impl {
                 return;
             case Op::Kind::tidy:
             case Op::Kind::close:
+            case Op::Kind::upload:
             case Op::Kind::subscribe:
             case Op::Kind::unsubscribe:
             case Op::Kind::status:
@@ -301,7 +376,7 @@ struct ModuleClient::Impl {
         const auto alive = life.token();
         advance();
         if (!alive || !current) return;
-        if (was == Phase::connecting && kind == Op::Kind::connect) notify_failed(connack > 0 ? connack : -EIO, why);
+        if (was == Phase::connecting && (kind == Op::Kind::connect || kind == Op::Kind::upload)) notify_failed(connack > 0 ? connack : -EIO, why);
         else if (was == Phase::connected) notify_lost(why);
     }
 
@@ -345,6 +420,8 @@ struct ModuleClient::Impl {
 
     void on_reset(const std::string& why) {
         urcs_routed = false;
+        // A restart may come with a firmware update or a wiped file system: upload again.
+        uploaded.clear();
         // The module forgot everything, tidying included; a command in flight is answered "closed".
         for (auto& op : ops) op.cancelled = true;
         ops.clear();
@@ -434,6 +511,8 @@ struct ModuleClient::Impl {
     std::unique_ptr<Timer> urc_timer, poll_timer, status_timer;
     int next_mid = 0;
     bool urcs_routed = false;
+    // The module's TLS files by name, and the hash of the content uploaded into each.
+    std::map<std::string, std::size_t> uploaded;
     Lifetime life;
 };
 

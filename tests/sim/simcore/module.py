@@ -147,7 +147,7 @@ class Module(Commands):
         self._pump()
 
     def _take_input(self, data):
-        """The bytes after a "> " prompt belong to the command that asked for them, CR LF and all."""
+        """The bytes after a "> " prompt (or an upload's CONNECT) belong to the command that asked for them, CR LF and all."""
         r = self.input_wanted
         need = r.input_len - len(self.input_buf)
         self.input_buf += data[:need]
@@ -169,8 +169,9 @@ class Module(Commands):
                 self.busy = True
                 if reply.input_len:
                     self.input_wanted = reply
-                    self.log("<", "> ")
-                    self.port.write(b"\r\n> ")
+                    prompt = getattr(reply, "prompt", "> ")
+                    self.log("<", prompt)
+                    self.port.write(b"\r\n" + prompt.encode() + (b"\r\n" if prompt == "CONNECT" else b""))
                 continue
             if reply is None or reply.final is None:
                 continue

@@ -4,7 +4,10 @@ at the broker. The AT command sets on top of it are in mqtt_module.py.
 
 Like a module, it pings by itself at the keepalive given at connect (paho's loop_misc does).
 """
+import os
 import socket
+import ssl
+import tempfile
 
 try:
     import paho.mqtt.client as paho
@@ -35,11 +38,13 @@ class BrokerLink:
         self.connected = False
         self.pings = 0
         self.acks = {}      # mid -> callback on PUBACK/SUBACK/UNSUBACK
+        self.tls = None     # how the last connection was made: None, "verified" or "unverified"
         self._tick_timer = None
 
     # ---- connect / disconnect ----------------------------------------------------------------
-    def connect(self, host, port, client_id, user, password, keepalive, clean, done):
-        """done(rc): 0 accepted, 1..5 CONNACK refusal, -1 no TCP connection."""
+    def connect(self, host, port, client_id, user, password, keepalive, clean, done, tls=None):
+        """done(rc): 0 accepted, 1..5 CONNACK refusal, -1 no TCP connection (or no TLS handshake).
+        tls: dict(ca, cert, key bytes or None, verify) from the module's SSL context."""
         self.close()
         if paho is None:
             self.note("mqtt: python3-paho-mqtt is not installed")
@@ -57,8 +62,9 @@ class BrokerLink:
         c.on_log = self._log
         self.client = c
         try:
+            self.tls = self._tls_set(c, tls) if tls is not None else None
             c.connect(host, int(port), keepalive=int(keepalive))
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, ssl.SSLError) as e:
             self.note("mqtt: connect to %s:%s failed: %s" % (host, port, e))
             self.client = None
             self.loop.later_real(0.05, lambda: done(-1))
@@ -97,6 +103,25 @@ class BrokerLink:
                     sock.close()
                 except OSError:
                     pass
+
+    @staticmethod
+    def _tls_set(c, tls):
+        """paho reads certificates from files: the module's uploaded bytes go to a temp dir."""
+        tmp = tempfile.mkdtemp(prefix="sim-tls-")
+
+        def path(name):
+            if not tls.get(name):
+                return None
+            p = os.path.join(tmp, name + ".pem")
+            with open(p, "wb") as f:
+                f.write(tls[name])
+            return p
+        verify = bool(tls.get("verify"))
+        c.tls_set(ca_certs=path("ca"), certfile=path("cert"), keyfile=path("key"),
+                  cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
+        if not verify:
+            c.tls_insecure_set(True)
+        return "verified" if verify else "unverified"
 
     # ---- traffic ------------------------------------------------------------------------------
     def publish(self, topic, payload, qos, retain, done):

@@ -8,6 +8,9 @@
            UNSUB / DISC; the +CMQTTRX* block, +CMQTTCONNLOST, +CMQTTNONET
 
 As the manuals have it: OK first, the outcome later as a URC; length-prefixed input after "> ".
+TLS: certificates uploaded into the module's files (Luat FSCREATE/FSWRITE, Quectel QFDEL/QFUPL after
+CONNECT, SIMCom CCERTDOWN), SSL contexts (SSLCFG context 88, QSSLCFG + QMTCFG "ssl", CSSLCFG +
+CMQTTSSLCFG or ACCQ server type 1); a TLS client's broker connection checks the uploaded CA.
 Fault controls (control socket "mqtt ..."): drop [idx] (the broker side goes away: lost-link URC),
 silent [idx] (the connection dies and the URC is lost on the UART), pdp [seconds] (the bearer goes:
 every connection drops, opens fail meanwhile), state (JSON).
@@ -23,9 +26,9 @@ class Held(Reply):
     prints "> " and hands the next input_len bytes to on_input(data), which finishes it."""
     held = True
 
-    def __init__(self, input_len=None, on_input=None):
+    def __init__(self, input_len=None, on_input=None, prompt="> "):
         super().__init__([], None)
-        self.input_len, self.on_input = input_len, on_input
+        self.input_len, self.on_input, self.prompt = input_len, on_input, prompt
 
 
 def unescape_luat(text):
@@ -43,6 +46,7 @@ class Client:
         self.opened = False        # TCP (MIPSTART / QMTOPEN) or acquired (CMQTTACCQ)
         self.host = self.port = None
         self.topic = self.payload = b""
+        self.ssl_ctx = None        # the SSL context the client connects with; None: plain TCP
         self.link = BrokerLink(mm.m.loop, mm.m.note, self._message, self._lost)
         self.published = 0
 
@@ -67,6 +71,9 @@ class MqttModule:
         self.started = False       # SIMCom CMQTTSTART
         self.pdp_down_until = 0.0
         self.urcport = "usbat"
+        self.files = {}            # the module's file system (kept across reboots, as flash is)
+        self.uploads = []          # names, in upload order
+        self.ssl = {}              # SSL context -> {option: value}
 
     def client(self, idx):
         if idx not in self.clients:
@@ -77,8 +84,9 @@ class MqttModule:
         """The module reboots: every connection dies without a word (no DISCONNECT either)."""
         for c in self.clients.values():
             c.link.close()
-            c.opened, c.cfg, c.topic, c.payload = False, {}, b"", b""
+            c.opened, c.cfg, c.topic, c.payload, c.ssl_ctx = False, {}, b"", b"", None
         self.started = False
+        self.ssl = {}
 
     def pdp_up(self):
         return self.m.loop.now() >= self.pdp_down_until
@@ -138,6 +146,8 @@ class MqttModule:
                 self.m.urc("+CMQTTNONET")
         elif cmd == "state":
             return json.dumps({"pings": self.pings(), "urcport": self.urcport, "started": self.started,
+                               "uploads": self.uploads, "files": sorted(self.files),
+                               "tls": {i: c.link.tls for i, c in self.clients.items()},
                                "clients": {i: {"connected": c.connected, "opened": c.opened,
                                                "published": c.published, "pings": c.link.pings}
                                            for i, c in self.clients.items()}}) + "\n"
@@ -158,7 +168,28 @@ class MqttModule:
         if not self.pdp_up():
             self.later(lambda: done(-1))
             return
-        c.link.connect(c.host, c.port, client_id, user, password, keepalive, clean, done)
+        c.link.connect(c.host, c.port, client_id, user, password, keepalive, clean, done, tls=self.tls_for(c))
+
+    def tls_for(self, c):
+        """The TLS settings of the client's SSL context: the uploaded files' bytes and the check."""
+        if c.ssl_ctx is None:
+            return None
+        ctx = self.ssl.get(c.ssl_ctx, {})
+        level = ctx.get("seclevel", ctx.get("authmode", "0"))
+        files = {k: self.files.get(ctx[k]) for k in ("cacert", "clientcert", "clientkey") if ctx.get(k)}
+        return dict(ca=files.get("cacert"), cert=files.get("clientcert"), key=files.get("clientkey"),
+                    verify=str(level) != "0")
+
+    def store_file(self, name, data):
+        self.files[name] = bytes(data)
+        self.uploads.append(name)
+
+    def store_ssl(self, cmd):
+        """AT+SSLCFG / QSSLCFG / CSSLCFG="<option>",<ctx>,<value>."""
+        if cmd.arg(2) is None:
+            return Reply([], "ERROR")
+        self.ssl.setdefault(cmd.int_arg(1, 0), {})[cmd.arg(0)] = cmd.arg(2)
+        return Reply()
 
     def publish(self, c, topic, payload, qos, retain, done):
         def sent():
@@ -184,10 +215,11 @@ class MqttModule:
             c.cfg.update(client_id=a[0], user=a[1], password=a[2])
             return Reply()
 
-        def mipstart(cmd):
+        def mipstart(cmd, tls=False):
             if c.opened:
                 return Reply(then=lambda: m.urc("ALREADY CONNECT"))
             host, port = cmd.arg(0), cmd.arg(1)
+            c.ssl_ctx = 88 if tls else None  # the MQTT client's context
             return Reply(then=lambda: self.open_tcp(c, host, port,
                                                     lambda ok: m.urc("CONNECT OK" if ok else "CONNECT FAIL")))
 
@@ -262,7 +294,23 @@ class MqttModule:
             c.opened = False
             return Reply(then=lambda: m.urc("CLOSED"))
 
-        return {"+MCONFIG": mconfig, "+MIPSTART": mipstart, "+MCONNECT": mconnect, "+MSUB": msub,
+        def fscreate(cmd):
+            self.files.setdefault(cmd.arg(0), b"")
+            return Reply()
+
+        def fswrite(cmd):
+            name, mode, n = cmd.arg(0), cmd.int_arg(1, 0), cmd.int_arg(2)
+            if name not in self.files or not n or n > 10240:
+                return Reply([], "ERROR")
+
+            def got(data):
+                self.store_file(name, (self.files[name] if mode == 1 else b"") + data)
+                return Reply()
+            return Held(n, got)
+
+        return {"+FSCREATE": fscreate, "+FSWRITE": fswrite, "+SSLCFG": self.store_ssl,
+                "+SSLMIPSTART": lambda cmd: mipstart(cmd, tls=True),
+                "+MCONFIG": mconfig, "+MIPSTART": mipstart, "+MCONNECT": mconnect, "+MSUB": msub,
                 "+MUNSUB": munsub, "+MPUB": mpub, "+MPUBEX": mpubex, "+MQTTSTATU": mqttstatu,
                 "+MDISCONNECT": mdisconnect, "+MIPCLOSE": mipclose,
                 "+MQTTMSGSET": lambda cmd: Reply()}
@@ -288,6 +336,8 @@ class MqttModule:
             if c.opened:
                 return Reply(then=lambda: m.urc("+QMTOPEN: %d,2" % c.idx))
             host, port = cmd.arg(1), cmd.arg(2)
+            ssl = c.cfg.get("ssl") or ["0"]
+            c.ssl_ctx = int(ssl[1] if len(ssl) > 1 else 0) if ssl[0] == "1" else None
 
             def opened(ok):
                 code = 0 if ok else (3 if not self.pdp_up() else 5)
@@ -360,7 +410,25 @@ class MqttModule:
             c.opened = False
             return Reply(then=lambda: m.urc("+QMTCLOSE: %d,%d" % (c.idx, 0 if was else -1)))
 
-        return {"+QURCCFG": qurccfg, "+QMTCFG": self.store_cfg, "+QMTOPEN": qmtopen, "+QMTCONN": qmtconn,
+        def qfdel(cmd):
+            if self.files.pop(cmd.arg(0), None) is None:
+                return Reply([], 405)  # file not found
+            return Reply()
+
+        def qfupl(cmd):
+            name, n = cmd.arg(0), cmd.int_arg(1)
+            if name in self.files:
+                return Reply([], 407)  # file exists
+            if not n:
+                return Reply([], "ERROR")
+
+            def got(data):
+                self.store_file(name, data)
+                return Reply(["+QFUPL: %d,%x" % (len(data), sum(data) & 0xFFFF)])
+            return Held(n, got, prompt="CONNECT")
+
+        return {"+QFDEL": qfdel, "+QFUPL": qfupl, "+QSSLCFG": self.store_ssl,
+                "+QURCCFG": qurccfg, "+QMTCFG": self.store_cfg, "+QMTOPEN": qmtopen, "+QMTCONN": qmtconn,
                 "+QMTSUB": qmtsub, "+QMTUNS": qmtuns, "+QMTPUBEX": qmtpubex, "+QMTDISC": qmtdisc,
                 "+QMTCLOSE": qmtclose}
 
@@ -391,7 +459,26 @@ class MqttModule:
                 return Reply(["+CMQTTACCQ: %d,19" % c.idx], "ERROR")
             c.opened = True
             c.cfg = {"client_id": cmd.arg(1, "")}
+            # Server type 1: TLS, in the context of the client's number unless CMQTTSSLCFG names one.
+            c.ssl_ctx = c.idx if cmd.int_arg(2, 0) == 1 else None
             return Reply()
+
+        def sslcfg(cmd):
+            c = idx_of(cmd)
+            if c is None or not c.opened:
+                return Reply([], "ERROR")
+            c.ssl_ctx = cmd.int_arg(1, c.idx)
+            return Reply()
+
+        def certdown(cmd):
+            name, n = cmd.arg(0), cmd.int_arg(1)
+            if not name or not name.endswith((".pem", ".der")) or not n or n > 10240:
+                return Reply([], "ERROR")
+
+            def got(data):
+                self.store_file(name, data)
+                return Reply()
+            return Held(n, got)
 
         def rel(cmd):
             c = idx_of(cmd)
@@ -478,7 +565,8 @@ class MqttModule:
             c.link.disconnect()
             return Reply(then=lambda: m.urc("+CMQTTDISC: %d,%d" % (c.idx, 0 if was else 11)))
 
-        return {"+CATR": lambda cmd: Reply(), "+CMQTTSTART": start, "+CMQTTSTOP": stop, "+CMQTTACCQ": accq,
+        return {"+CCERTDOWN": certdown, "+CSSLCFG": self.store_ssl, "+CMQTTSSLCFG": sslcfg,
+                "+CATR": lambda cmd: Reply(), "+CMQTTSTART": start, "+CMQTTSTOP": stop, "+CMQTTACCQ": accq,
                 "+CMQTTREL": rel, "+CMQTTCFG": self.store_cfg, "+CMQTTCONNECT": connect,
                 "+CMQTTTOPIC": input_into("topic"), "+CMQTTPAYLOAD": input_into("payload"), "+CMQTTPUB": pub,
                 "+CMQTTSUB": sub, "+CMQTTUNSUB": unsub, "+CMQTTDISC": disc}

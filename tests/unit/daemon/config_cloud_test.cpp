@@ -269,6 +269,16 @@ TEST_F(CloudConfigTest, TransportDefaultsToTheModuleOnlyForAModemOnAUart) {
     EXPECT_EQ(forced.config->cloud.at(0).transport, cloud::Transport::host);
 }
 
+TEST_F(CloudConfigTest, ModuleTransportTakesTlsInEveryCommandSet) {
+    for (const std::string vendor : {"luat", "quectel", "simcom", ""}) {
+        const auto r = load(modem_on("/dev/ttyAMA0", vendor) + "cloud:\n" + kLabEntry +
+                            "    tls: {ca: /etc/ssl/certs/ca-certificates.crt}\n    transport: module\n");
+        ASSERT_TRUE(r.errors.empty()) << vendor << all_errors(r);
+        EXPECT_EQ(r.config->cloud.at(0).transport, cloud::Transport::module) << vendor;
+        EXPECT_TRUE(r.config->cloud.at(0).tls.enabled) << vendor;
+    }
+}
+
 TEST_F(CloudConfigTest, ModuleTransportIsRefusedWhereItCannotWork) {
     struct Case {
         std::string yaml, key, message;
@@ -276,8 +286,6 @@ TEST_F(CloudConfigTest, ModuleTransportIsRefusedWhereItCannotWork) {
         {"cloud:\n" + kLabEntry + "    transport: module\n", "cloud[0].transport", "needs a modem: section"},
         {modem_on("/dev/ttyUSB2", "huawei") + "cloud:\n" + kLabEntry + "    transport: module\n",
          "cloud[0].transport", "has no MQTT command set"},
-        {modem_on("/dev/ttyAMA0") + "cloud:\n" + kLabEntry + "    tls: true\n", "cloud[0].transport",
-         "TLS through the module's own MQTT client is not supported yet"},
         {modem_on("/dev/ttyAMA0", "quectel") + "cloud:\n" + kLabEntry + "    keepalive: 7200s\n",
          "cloud[0].keepalive", "for the MQTT client of a quectel module"},
         {modem_on("/dev/ttyAMA0", "luat") + "cloud:\n" + kLabEntry +

@@ -302,6 +302,23 @@ TEST_F(AtChannelTest, DataGoesOutAfterThePromptAndTheResultFollowsIt) {
     EXPECT_TRUE(modem.raw.ends_with(data + "AT+QMTPUBEX=0,2,1,0,\"t\",6\r"));
 }
 
+TEST_F(AtChannelTest, UploadDataGoesOutAfterConnectAndTheResultFollowsIt) {
+    open();
+    modem.on_command = [&](const std::string& cmd) {
+        if (cmd.starts_with("AT+QFUPL")) modem.send("\r\nCONNECT\r\n");
+    };
+    auto slot = std::make_shared<std::optional<AtResult>>();
+    const std::string pem = "-----BEGIN-----\r\nOK\r\n";
+    ch->send_data("AT+QFUPL=\"ca.pem\",21,60", pem, 2000ms, [slot](const AtResult& r) { *slot = r; });
+    ASSERT_TRUE(sched.run_until([&] { return modem.raw.ends_with(pem); }));
+    EXPECT_FALSE(slot->has_value());
+    modem.send("\r\n+QFUPL: 21,1a2b\r\n\r\nOK\r\n");
+    ASSERT_TRUE(wait(slot));
+    EXPECT_EQ((*slot)->status, AtStatus::ok);
+    EXPECT_EQ((*slot)->lines, (std::vector<std::string>{"+QFUPL: 21,1a2b"}));
+    EXPECT_EQ(modem.raw, "AT+QFUPL=\"ca.pem\",21,60\r" + pem);
+}
+
 TEST_F(AtChannelTest, RawDownlinkUrcArrivesWhole) {
     open();
     ch->set_raw_framer([](std::string_view head, bool line_end) -> std::size_t {
