@@ -195,7 +195,7 @@ TEST_F(SdLoopTest, FdWatchWithNoEventsStaysQuietUntilReenabled) {
     auto w = loop.watch_fd(p.read_end(), 0, [&](uint32_t) {
         ++calls;
         char buf[8];
-        (void)::read(p.read_end(), buf, sizeof buf);
+        if (::read(p.read_end(), buf, sizeof buf) < 0) {}  // drained or not, the watch is what is tested
         loop.exit(0);
     });
     ASSERT_EQ(::write(p.write_end(), "x", 1), 1);
