@@ -457,4 +457,6 @@ void Bus::set_modem_status(const modem::ModemStatus& status) {
     impl_->schedule_emit();
 }
 
+sd_bus* Bus::connection() const { return impl_->bus.get(); }
+
 }  // namespace cellgate

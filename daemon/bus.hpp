@@ -21,6 +21,8 @@
 #include "cloud/session_status.hpp"
 #include "modem/modem_status.hpp"
 
+struct sd_bus;
+
 namespace cellgate {
 
 class SdEventLoop;
@@ -94,6 +96,10 @@ public:
     void set_modem_status(const modem::ModemStatus& status);
     void set_session_status(size_t index, const cloud::SessionStatus& status);
     void set_delivery_status(size_t index, const bridge::DeliveryStatus& status);
+
+    // The connection, attached to the loop, for the daemon's own asynchronous calls to other
+    // services (ResolvedLink).
+    sd_bus* connection() const;
 
 private:
     struct Impl;

@@ -22,6 +22,7 @@
 #include "daemon/module_link.hpp"
 #include "daemon/pinned_mqtt.hpp"
 #include "daemon/reload.hpp"
+#include "daemon/resolved_link.hpp"
 #include "daemon/sd_loop.hpp"
 #include "daemon/status_message.hpp"
 #include "daemon/status_publisher.hpp"
@@ -49,6 +50,7 @@ Gateway::Gateway(const Config& config) : config_(config), loop_(std::make_unique
     module_link_ = std::make_unique<ModuleLink>(*loop_);
     if (config.modem) make_modem(*config.modem);
     bus_ = std::make_unique<Bus>(*loop_, std::move(handlers));
+    resolved_ = std::make_unique<ResolvedLink>(bus_->connection());
     if (modem_) bus_->set_modem_reset([this] { modem_->reset(); });
     // No modem section: the Modem object exists and says "disabled" (the default status).
     bus_->set_modem_status(inputs_.modem);
@@ -88,6 +90,7 @@ Gateway::~Gateway() {
     data_path_.reset();
     local_.reset();
     outbox_.reset();
+    resolved_.reset();
     bus_.reset();
 }
 
@@ -300,7 +303,7 @@ void Gateway::apply(const ReloadPlan& plan, const Config& next) {
         inputs_.modem = modem::ModemStatus{};
         inputs_.modem_known = false;
         inputs_.modem_configured = false;
-        bus_->set_modem_status(inputs_.modem);
+        publish_modem();
     }
 
     // Old ones go first: a replacement with the same client id must not kick its predecessor.
@@ -382,6 +385,7 @@ void Gateway::on_modem_change(const modem::ModemStatus& status) {
 
 void Gateway::publish_modem() {
     if (data_path_) inputs_.modem.data_path = data_path_->status();
+    resolved_->update(inputs_.modem.data_path.interface, inputs_.modem.data_path.dns);
     bus_->set_modem_status(inputs_.modem);
 }
 

@@ -23,6 +23,7 @@ namespace cellgate {
 class Bus;
 class ModuleLink;
 class DataPath;
+class ResolvedLink;
 class SdEventLoop;
 class StatusPublisher;
 struct ReloadPlan;
@@ -102,6 +103,7 @@ private:
     std::unique_ptr<SdEventLoop> loop_;
     std::unique_ptr<bridge::Outbox> outbox_;
     std::unique_ptr<Bus> bus_;
+    std::unique_ptr<ResolvedLink> resolved_;  // the data link's DNS servers, to systemd-resolved
     std::unique_ptr<modem::Modem> modem_;
     // The modem's AT channel for sessions with `transport: module`; outlives the modem (a reload
     // replaces it) and the sessions' clients.

@@ -26,14 +26,14 @@ class Case:
     """The topology, the simulator and cellgated in the pi namespace, with one cloud session to
     cloud.example."""
 
-    def __init__(self, args, tag, route, raw_ip=False):
-        self.args, self.tag, self.route, self.raw_ip = args, tag, route, raw_ip
+    def __init__(self, args, tag, route, raw_ip=False, bus_type=PrivateBus):
+        self.args, self.tag, self.route, self.raw_ip, self.bus_type = args, tag, route, raw_ip, bus_type
 
     def __enter__(self):
         self.net = Topology(self.tag, raw_ip=self.raw_ip, keep=self.args.keep)
         self.net.__enter__()
         try:
-            self.bus = PrivateBus(self.args.policy, keep=self.args.keep).__enter__()
+            self.bus = self.bus_type(self.args.policy, keep=self.args.keep).__enter__()
             sim_args = ["--ip", "10.64.12.34", "--prefix", "32", "--gateway", "10.64.12.1", "--dns", "10.64.12.1",
                         "--mtu", "1400"] if self.raw_ip else []
             self.sim = Simulator(self.args.sim, "normal", vendor="generic", speed=4.0, extra_args=sim_args,
