@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,9 @@ struct CloudConfig {
 
     TlsConfig tls;
     Transport transport = Transport::host;
+    // transport module: the longest topic the module's MQTT client takes (0: the vendor is not known
+    // yet, so only publish checks it). Routes are held to it when the config is loaded.
+    std::size_t module_max_topic = 0;
     // MQTT carries whole seconds; the config reader refuses anything finer.
     std::chrono::seconds keepalive{120};
     // Compares config_line too; a reload compares entries without it (daemon/reload.cpp).

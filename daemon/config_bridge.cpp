@@ -132,6 +132,15 @@ Where item_at(const Field& item) {
     return w.line ? w : where_of(item.key);
 }
 
+// A session through the module's own MQTT client is also held to the module's topic limit (what
+// the captures add is checked again at publish).
+std::string module_topic_problem(const cloud::CloudConfig& session, const std::string& topic) {
+    if (session.transport != cloud::Transport::module || session.module_max_topic == 0) return "";
+    if (topic.size() <= session.module_max_topic) return "";
+    return "longer than the module's MQTT client takes (" + std::to_string(topic.size()) + " > " +
+           std::to_string(session.module_max_topic) + " bytes)";
+}
+
 // The route's topic as the bridge will build it, tried with placeholder captures.
 void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const bridge::RouteConfig& r,
                        const cloud::CloudConfig& session) {
@@ -147,6 +156,8 @@ void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const b
         // The platform's topic is literal; a brace in a device name must not read as a field.
         if (auto why = cloud::check_publish_topic(session.platform, *t, fields); !why.empty())
             e.add(item_at(item), item.path + ".topic", "the platform topic " + quoted(*t) + ": " + why);
+        else if (auto too_long = module_topic_problem(session, *t); !too_long.empty())
+            e.add(item_at(item), item.path + ".topic", "the platform topic " + quoted(*t) + ": " + too_long);
         return;
     }
     const auto f = m.get("topic");
@@ -160,6 +171,8 @@ void check_route_topic(Errors& e, const MapWalker& m, const Field& item, const b
     }
     if (auto why = cloud::check_publish_topic(session.platform, *topic, fields); !why.empty())
         e.add(f->at(), f->path, "expands to " + quoted(*topic) + " (captures as x): " + why);
+    else if (auto too_long = module_topic_problem(session, *topic); !too_long.empty())
+        e.add(f->at(), f->path, "expands to " + quoted(*topic) + " (captures as x): " + too_long);
 }
 
 std::optional<bridge::RouteConfig> read_route(Errors& e, const Field& item, const std::vector<cloud::CloudConfig>& sessions) {

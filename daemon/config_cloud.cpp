@@ -264,6 +264,7 @@ private:
                                        " modem has no MQTT command set of its own (luat, quectel and simcom do)");
         if (!vendor) return;
         const auto limits = mqtt::dialect_limits(*vendor);
+        c_.module_max_topic = limits.max_topic;
         if (c_.tls.enabled && !limits.tls)
             return e_.add(at, key, "module" + implied + ": the " + *vendor +
                                        " module's MQTT client has no TLS; set tls: false or transport: host");

@@ -269,6 +269,21 @@ TEST_F(CloudConfigTest, TransportDefaultsToTheModuleOnlyForAModemOnAUart) {
     EXPECT_EQ(forced.config->cloud.at(0).transport, cloud::Transport::host);
 }
 
+TEST_F(CloudConfigTest, RouteTopicsAreHeldToTheModulesTopicLimitAtLoad) {
+    // Luat's MQTT client takes topics of at most 256 bytes; Quectel's 1024.
+    const std::string long_topic(300, 't');
+    const auto route = "routes:\n  - from: app/#\n    to: lab\n    as: raw\n    topic: " + long_topic + "\n";
+    const auto luat = load(modem_on("/dev/ttyAMA0", "luat") + "cloud:\n" + kLabEntry + route);
+    ASSERT_EQ(luat.errors.size(), 1u) << all_errors(luat);
+    EXPECT_EQ(luat.errors[0].key, "routes[0].topic");
+    EXPECT_NE(luat.errors[0].message.find("longer than the module's MQTT client takes (300 > 256 bytes)"),
+              std::string::npos) << luat.errors[0].message;
+    const auto quectel = load(modem_on("/dev/ttyAMA0", "quectel") + "cloud:\n" + kLabEntry + route);
+    EXPECT_TRUE(quectel.errors.empty()) << all_errors(quectel);
+    const auto host = load(modem_on("/dev/ttyAMA0", "luat") + "cloud:\n" + kLabEntry + "    transport: host\n" + route);
+    EXPECT_TRUE(host.errors.empty()) << all_errors(host);
+}
+
 TEST_F(CloudConfigTest, ModuleTransportTakesTlsInEveryCommandSet) {
     for (const std::string vendor : {"luat", "quectel", "simcom", ""}) {
         const auto r = load(modem_on("/dev/ttyAMA0", vendor) + "cloud:\n" + kLabEntry +
