@@ -114,8 +114,15 @@ std::string session_path(const std::string& name) {
 }
 
 GatewayClient::GatewayClient() {
-    int r = sd_bus_open_system(&bus_);
+    sd_bus* raw_bus = nullptr;
+    int r = sd_bus_open_system(&raw_bus);
     if (r < 0) throw CtlError(kNotRunning, std::string("cannot reach the system bus: ") + std::strerror(-r));
+    // Owned here until the daemon is known to run: a constructor that throws runs no destructor.
+    struct BusClose {
+        void operator()(sd_bus* b) const noexcept { sd_bus_flush_close_unref(b); }
+    };
+    std::unique_ptr<sd_bus, BusClose> opened(raw_bus);
+    bus_ = raw_bus;
     sd_bus_error error = SD_BUS_ERROR_NULL;
     std::unique_ptr<sd_bus_error, ErrorFree> guard(&error);
     sd_bus_message* reply = nullptr;
@@ -127,6 +134,7 @@ GatewayClient::GatewayClient() {
         throw CtlError(kNotRunning, std::string("cannot ask the system bus about ") + kService + ": " +
                                         (error.message ? error.message : std::strerror(-r)));
     if (!has) throw CtlError(kNotRunning, std::string("cellgated is not running (nobody owns ") + kService + ")");
+    (void)opened.release();  // the destructor closes it from here on
 }
 
 GatewayClient::~GatewayClient() { sd_bus_flush_close_unref(bus_); }

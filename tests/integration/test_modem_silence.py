@@ -5,8 +5,7 @@ the silence, or a long backoff)."""
 
 import time
 
-from harness import wait_for
-from modem_common import modem_case, run_parallel
+from harness import modem_case, run, wait_for
 
 SILENCE = 60      # seconds the module says nothing at all
 BACK_WITHIN = 10  # seconds from its first answer to the link being up again
@@ -46,7 +45,7 @@ def test_silence_ends_during_a_long_backoff(args):
 
 
 if __name__ == "__main__":
-    run_parallel([
+    run([
         test_silence_while_the_ladder_climbs,
         test_silence_ends_during_a_long_backoff,
     ])
