@@ -80,7 +80,7 @@ PdpEvent parse_cgev(std::string_view value);
 // Bare-digit identity lines (AT+CGSN, AT+CIMI): first line of `reply.lines` that is all digits
 // (after an optional "+CGSN:" prefix and quotes). nullopt when absent.
 std::optional<std::string> parse_digits_line(const AtResult& reply);
-// ICCID from a bare line or after any "+XXX:" / "^XXX:" prefix, as parse_iccid() reads it
+// ICCID from a bare line or after any "+NAME:" / "^NAME:" prefix, as parse_iccid() reads it
 // (modem/iccid.hpp): hex account digits kept, the SIM's nibble-swapped form decoded, anything not
 // starting with 89 refused.
 std::optional<std::string> parse_iccid_line(const AtResult& reply);

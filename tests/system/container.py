@@ -194,16 +194,16 @@ def _children(pid: int) -> list:
 def _descendant(top: int, match) -> int | None:
     """The first of `top` and its descendants whose NSpid list (its PID in each namespace, the
     innermost last) satisfies match(list)."""
-    todo = [top]
-    while todo:
-        pid = todo.pop()
+    unvisited = [top]
+    while unvisited:
+        pid = unvisited.pop()
         try:
             nspid = _status(pid).get("NSpid", "").split()
         except OSError:
             continue
         if nspid and match(nspid):
             return pid
-        todo += _children(pid)
+        unvisited += _children(pid)
     return None
 
 

@@ -136,7 +136,11 @@ TEST(MosquittoSocketError, ARefusedConnectIsReadOnceThenCleared) {
     EXPECT_EQ(take_socket_error(fd.get()), 0);
     const int rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&port.addr), sizeof port.addr);
     ASSERT_TRUE(rc == 0 || errno == EINPROGRESS || errno == ECONNREFUSED) << std::strerror(errno);
-    if (rc != 0 && errno == ECONNREFUSED) GTEST_SKIP() << "the kernel refused synchronously";
+    if (rc != 0 && errno == ECONNREFUSED) {
+        // Refused inside connect() itself: the error was reported there, so nothing is pending.
+        EXPECT_EQ(take_socket_error(fd.get()), 0);
+        return;
+    }
     pollfd p{fd.get(), POLLOUT, 0};
     ASSERT_EQ(::poll(&p, 1, 5000), 1);
     EXPECT_EQ(take_socket_error(fd.get()), ECONNREFUSED);
