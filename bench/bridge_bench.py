@@ -42,6 +42,9 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--daemon", default=os.path.join(REPO, "build/bench/cellgated"),
                    help="cellgated to measure (a release build without sanitizers)")
+    p.add_argument("--baseline", default=None, metavar="DAEMON",
+                   help="an earlier cellgated (same kind of build), run interleaved as the bridge "
+                        "`baseline`: the table gains a cellgate/baseline column")
     p.add_argument("--policy", default=os.path.join(REPO, "etc/dbus-1/system.d/org.cellgate.Gateway1.conf"))
     p.add_argument("--count", type=int, default=5000, help="messages in the latency run")
     p.add_argument("--rate", type=float, default=1000, help="msg/s of the latency run")
@@ -252,7 +255,13 @@ def main():
         "mosq-inbroker": lambda: InBrokerBridge(),
         "cellgate": lambda: CellgateBridge(args.daemon, args.policy, args.cellgate_log_level,
                                            args.outbox_dir),
+        "baseline": lambda: CellgateBridge(args.baseline, args.policy, args.cellgate_log_level,
+                                           args.outbox_dir, name="baseline"),
     }
+    if args.baseline and "baseline" not in wanted:
+        wanted.append("baseline")
+    if "baseline" in wanted and not args.baseline:
+        sys.exit("the baseline bridge needs --baseline DAEMON")
     unknown = [w for w in wanted if w not in makers]
     if unknown:
         sys.exit(f"unknown bridge(s): {', '.join(unknown)}")

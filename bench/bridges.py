@@ -149,8 +149,11 @@ class CellgateBridge:
     cloud_client_id = "gw-bench"
     has_backlog = True
 
-    def __init__(self, daemon: str, policy: str, log_level: str = "info", outbox_dir: str | None = None):
+    def __init__(self, daemon: str, policy: str, log_level: str = "info", outbox_dir: str | None = None,
+                 name: str = "cellgate"):
         self.daemon, self.policy, self.log_level = daemon, policy, log_level
+        if name != "cellgate":
+            self.name, self.label = name, f"cellgated, {name} build (`{daemon}`)"
         self.outbox_dir = outbox_dir
         self.d = None
         self.outbox_path = ""

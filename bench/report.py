@@ -87,8 +87,8 @@ def table(results: list[dict], markdown: bool, spread: bool = False) -> str:
     min..max of the repeats under each median."""
     names = [r["name"] for r in results]
     by = {r["name"]: r for r in results}
-    ratio = "mosquitto" in by and "cellgate" in by
-    head = ["metric"] + names + (["cellgate/mosquitto"] if ratio else [])
+    ratios = [d for d in ("mosquitto", "baseline") if d in by and "cellgate" in by]
+    head = ["metric"] + names + [f"cellgate/{d}" for d in ratios]
     rows = []
     for label, path, f, scale in ROWS:
         vals = [_g(by[n], *path) for n in names]
@@ -102,8 +102,8 @@ def table(results: list[dict], markdown: bool, spread: bool = False) -> str:
                 cell += f" ({_fmt(rg[0], f, scale)}..{_fmt(rg[1], f, scale)})"
             cells.append(cell)
         row = [label] + cells
-        if ratio:
-            a, b = _g(by["cellgate"], *path), _g(by["mosquitto"], *path)
+        for d in ratios:
+            a, b = _g(by["cellgate"], *path), _g(by[d], *path)
             ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b and not math.isnan(a)
             row.append("{:.2f}".format(a / b) if ok else "-")
         rows.append(row)
@@ -150,13 +150,15 @@ SUMMARY = [  # (what, path, higher is better)
 def summary(results: list[dict]) -> str:
     """One line per headline ratio, for the closing note."""
     by = {r["name"]: r for r in results}
-    if "cellgate" not in by or "mosquitto" not in by:
-        return ""
-    out = ["Summary, cellgate against mosquitto's bridge (x = cellgate / mosquitto):", ""]
-    for what, path, _ in SUMMARY:
-        a, b = _g(by["cellgate"], *path), _g(by["mosquitto"], *path)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b and not math.isnan(a):
-            out.append(f"- {what}: x{a / b:.2f}")
+    out = []
+    for d, title in (("mosquitto", "mosquitto's bridge"), ("baseline", "the baseline build")):
+        if "cellgate" not in by or d not in by:
+            continue
+        out += [("\n" if out else "") + f"Summary, cellgate against {title} (x = cellgate / {d}):", ""]
+        for what, path, _ in SUMMARY:
+            a, b = _g(by["cellgate"], *path), _g(by[d], *path)
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b and not math.isnan(a):
+                out.append(f"- {what}: x{a / b:.2f}")
     return "\n".join(out)
 
 
@@ -195,6 +197,8 @@ def write_results(path, results, args, mach, notes, load_before):
         f"{' '.join(load_before)} before, {' '.join(mach['loadavg'])} after (the machine was shared)",
         f"- {mach['mosquitto']}; Python {mach['python']} with paho-mqtt",
         f"- cellgated: `{os.path.relpath(os.path.abspath(args.daemon), REPO)}` (RelWithDebInfo, no sanitizers), log_level {args.cellgate_log_level}",
+        *([f"- baseline: `{args.baseline}`, an earlier cellgated built the same way, run interleaved"]
+          if getattr(args, "baseline", None) else []),
         f"- load: QoS 1, {args.payload}-byte payloads; low-rate run {args.slow_count} msgs at "
         f"{args.slow_rate:g} msg/s; latency run {args.count} msgs at {args.rate:g} msg/s; "
         f"flood run {args.flood} msgs; backlog {args.backlog} msgs; publisher window {args.inflight}",
