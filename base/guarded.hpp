@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -13,9 +14,11 @@
 namespace cellgate {
 
 // Runs `body` and returns its int result (0 for void bodies). Any exception is logged at err as
-// "<where>: <what>" and turned into -EIO, which a C library treats as an ordinary error.
+// "<owner>: <where>: <what>" and turned into -EIO, which a C library treats as an ordinary error.
+// `owner` (a session's name, say) is joined only when something throws: callbacks run once per
+// message, and the guard must cost nothing on that path.
 template <class F>
-int guarded(const char* where, F&& body) noexcept {
+int guarded(std::string_view owner, const char* where, F&& body) noexcept {
     try {
         if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
             std::forward<F>(body)();
@@ -24,11 +27,18 @@ int guarded(const char* where, F&& body) noexcept {
             return static_cast<int>(std::forward<F>(body)());
         }
     } catch (const std::exception& e) {
-        log::error(where, ": ", e.what());
+        if (owner.empty()) log::error(where, ": ", e.what());
+        else log::error(owner, ": ", where, ": ", e.what());
     } catch (...) {
-        log::error(where, ": unknown exception");
+        if (owner.empty()) log::error(where, ": unknown exception");
+        else log::error(owner, ": ", where, ": unknown exception");
     }
     return -EIO;
+}
+
+template <class F>
+int guarded(const char* where, F&& body) noexcept {
+    return guarded(std::string_view{}, where, std::forward<F>(body));
 }
 
 }  // namespace cellgate

@@ -50,7 +50,7 @@ void LocalIntake::submit(OutboxMessage m) {
 }
 
 void LocalIntake::send(uint64_t seq, OutboxMessage m) {
-    in_flight_.emplace(seq, m);
+    ++in_flight_;
     outbox_.enqueue(std::move(m), [this, alive = life_.token(), seq](std::expected<uint64_t, OutboxError> r) {
         if (alive.expired()) return;
         guarded("bridge: a local message's commit", [&] { completed(seq, r); });
@@ -70,13 +70,13 @@ void LocalIntake::hold(uint64_t seq, OutboxMessage m) {
 }
 
 void LocalIntake::completed(uint64_t seq, const std::expected<uint64_t, OutboxError>& r) {
-    auto node = in_flight_.extract(seq);
-    if (node.empty()) return;
+    --in_flight_;
     const bool probe = seq == probe_seq_;
     if (probe) probe_seq_ = 0;
     if (!r) {
         last_refusal_ = r.error().message;
-        hold(seq, std::move(node.mapped()));
+        if (r.error().refused) hold(seq, *r.error().refused);
+        else log::error("bridge: a local message is lost: the outbox refused it without handing it back (", last_refusal_, ")");
         if (state_ == IntakeState::taking) {
             retry_in_ = kFirstRetry;
             set_state(IntakeState::holding, r.error().message);
@@ -96,14 +96,14 @@ void LocalIntake::completed(uint64_t seq, const std::expected<uint64_t, OutboxEr
         for (auto& [s, m] : rest) send(s, std::move(m));
         return;
     }
-    if (held_.empty() && in_flight_.empty()) set_state(IntakeState::taking, "the outbox takes messages again");
+    if (held_.empty() && in_flight_ == 0) set_state(IntakeState::taking, "the outbox takes messages again");
 }
 
 // One message, the oldest held, tells whether the outbox has room again.
 void LocalIntake::retry() {
     if (state_ != IntakeState::holding || probe_seq_ != 0) return;
     if (held_.empty()) {
-        if (in_flight_.empty()) set_state(IntakeState::taking, "nothing held");
+        if (in_flight_ == 0) set_state(IntakeState::taking, "nothing held");
         return;
     }
     auto node = held_.extract(held_.begin());

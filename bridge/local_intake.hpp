@@ -66,7 +66,7 @@ private:
     cloud::Session& local_;
     IntakeState state_ = IntakeState::taking;
     uint64_t next_seq_ = 1;
-    std::map<uint64_t, OutboxMessage> in_flight_;  // enqueued, not yet committed: a copy, by arrival
+    uint64_t in_flight_ = 0;                  // enqueued, not yet committed (a refusal hands them back)
     std::map<uint64_t, OutboxMessage> held_;       // refused, by arrival
     uint64_t held_bytes_ = 0;
     uint64_t probe_seq_ = 0;  // the held message offered again, 0 when none is on its way

@@ -290,13 +290,14 @@ void SqliteOutbox::fail_later(Done done, OutboxError why) {
 
 void SqliteOutbox::enqueue(OutboxMessage m, Done done) {
     const uint64_t bytes = m.payload.size();
-    if (m.session.empty())
-        return fail_later(std::move(done), {OutboxErrorKind::failed, "outbox: message without a session"});
+    const auto refuse = [&](OutboxErrorKind kind, std::string why) {
+        fail_later(std::move(done), {kind, std::move(why), std::make_shared<const OutboxMessage>(std::move(m))});
+    };
+    if (m.session.empty()) return refuse(OutboxErrorKind::failed, "outbox: message without a session");
     if (cfg_.max_bytes > 0 && bytes > cfg_.max_bytes)
-        return fail_later(std::move(done), {OutboxErrorKind::full, "outbox: a payload of " + std::to_string(bytes) +
-                                                                       " bytes is larger than the whole outbox "
-                                                                       "(max_bytes " +
-                                                                       std::to_string(cfg_.max_bytes) + ")"});
+        return refuse(OutboxErrorKind::full, "outbox: a payload of " + std::to_string(bytes) +
+                                                 " bytes is larger than the whole outbox (max_bytes " +
+                                                 std::to_string(cfg_.max_bytes) + ")");
     drop_expired(false);
     make_room(1, bytes);
     if (m.created_ms == 0) m.created_ms = wall_ms();
@@ -355,7 +356,7 @@ void SqliteOutbox::take_result(OutboxResult& r, std::vector<std::string>& availa
     }
     if (r.outcome != OutboxResult::Outcome::committed) {
         const auto kind = r.outcome == OutboxResult::Outcome::full ? OutboxErrorKind::full : OutboxErrorKind::failed;
-        if (p.done) p.done(std::unexpected(OutboxError{kind, r.error}));
+        if (p.done) p.done(std::unexpected(OutboxError{kind, r.error, std::move(p.msg)}));
     } else if (p.doomed) {
         writer_->post(OutboxOp{0, nullptr, r.id, Clock::now(), bytes});
         ++sessions_[p.msg->session].dropped;

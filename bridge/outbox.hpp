@@ -54,6 +54,9 @@ enum class OutboxErrorKind { full, failed };
 struct OutboxError {
     OutboxErrorKind kind = OutboxErrorKind::failed;
     std::string message;
+    // The message that was not taken, handed back: a caller that offers it again later needs no
+    // copy of its own of every message on its way to the disk.
+    std::shared_ptr<const OutboxMessage> refused;
 };
 
 struct OutboxCounters {
@@ -71,8 +74,8 @@ public:
 
     // Queues `m` (its id is ignored). `done` runs on the loop once the group commit holding the
     // insert is durable (with the new id), or failed (with why: disk full, I/O error). Never runs
-    // inside enqueue(). Nothing is retried here: a caller that must not lose `m` keeps it and
-    // enqueues it again later.
+    // inside enqueue(). Nothing is retried here: a caller that must not lose `m` takes it back
+    // from the error (`refused`) and enqueues it again later.
     virtual void enqueue(OutboxMessage m, Done done) = 0;
     // Up to `max` committed messages of `session` with id > `after_id`, oldest first.
     virtual std::vector<OutboxMessage> next(const std::string& session, uint64_t after_id, size_t max) = 0;

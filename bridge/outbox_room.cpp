@@ -62,6 +62,7 @@ void OutboxRoom::measure() {
     cap_disk_ = cap.disk;
     fs_free_ = use.fs_free;
     cap_pages_ = cap.pages;
+    pages_bound_ = kNoCap;  // unknown until the first insert asks
 }
 
 void OutboxRoom::set_max_pages(uint64_t pages) {
@@ -80,9 +81,15 @@ bool OutboxRoom::make_room(const OutboxMessage& m, const std::function<void(uint
     const uint64_t need = (record + page_size_ - 41) / (page_size_ - 40) + 2;
     // Larger than the whole cap (beside the file's own first pages): dropping every row would not do.
     bool room = need + kFilePages <= cap_pages_;
+    // The file grows by at most `need` per insert: while that bound fits, no need to ask SQLite.
+    if (room && pages_bound_ + need <= cap_pages_) {
+        pages_bound_ += need;
+        return true;
+    }
     while (room) {
         const uint64_t pages = pages_of(db_, "PRAGMA page_count");
         const uint64_t free = pages_of(db_, "PRAGMA freelist_count");
+        pages_bound_ = pages + need;
         if (pages + (need > free ? need - free : 0) <= cap_pages_) return true;
         // Over the filesystem's room nothing is dropped: rows freed do not shrink the file.
         room = !cap_disk_ && drop_oldest(erase, dropped);

@@ -68,6 +68,7 @@ private:
     const uint64_t wal_budget_;
     std::unique_ptr<sqlite::Stmt> oldest_;
     uint64_t cap_pages_ = kNoCap;
+    uint64_t pages_bound_ = kNoCap;  // the file's pages at most, within this batch
     uint64_t max_pages_set_ = 0;
     bool cap_disk_ = false;  // the filesystem binds, not max_bytes
     uint64_t fs_free_ = 0;

@@ -184,11 +184,14 @@ void OutboxWriter::commit(std::vector<OutboxOp>& batch, std::vector<OutboxResult
     try {
         if (inserts) room_.measure();
         db_->exec("BEGIN IMMEDIATE");
+        // Deletes first: they are of rows committed earlier, they free pages for the inserts,
+        // and the page cap is switched once per batch instead of at every change of kind.
+        for (const auto& op : batch)
+            if (!op.msg) erase_one(op.erase_id);
         bool room = true;
         for (const auto& op : batch) {
-            if (!op.msg)
-                erase_one(op.erase_id);
-            else if (!room)  // keeps the order: nothing later may pass one refused
+            if (!op.msg) continue;
+            if (!room)  // keeps the order: nothing later may pass one refused
                 out.push_back({op.ticket, 0, room_.refusal(), OutboxResult::Outcome::full});
             else
                 room = insert_fitting(op, out);

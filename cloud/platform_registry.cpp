@@ -2,6 +2,9 @@
 // cloud/platform_<name>.cpp, a value in `enum class Platform` and its line here.
 #include "cloud/platform_profile.hpp"
 
+#include <cstddef>
+#include <vector>
+
 namespace cellgate::cloud {
 namespace detail {
 
@@ -25,10 +28,19 @@ std::span<const PlatformProfile* const> platform_profiles() {
 }
 
 const PlatformProfile& profile(Platform p) {
-    for (const PlatformProfile* each : platform_profiles())
-        if (each->id() == p) return *each;
-    // Only a Platform value cast from outside the enum gets here.
-    return detail::generic_profile();
+    // Asked for several times per message: the search runs once, for every value at a time.
+    static const auto by_id = [] {
+        std::vector<const PlatformProfile*> table;
+        for (const PlatformProfile* each : platform_profiles()) {
+            const auto i = static_cast<size_t>(each->id());
+            if (i >= table.size()) table.resize(i + 1);
+            table[i] = each;
+        }
+        return table;
+    }();
+    const auto i = static_cast<size_t>(p);
+    // Only a Platform value cast from outside the enum misses.
+    return i < by_id.size() && by_id[i] ? *by_id[i] : detail::generic_profile();
 }
 
 const char* to_string(Platform p) { return profile(p).name(); }

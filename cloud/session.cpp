@@ -49,7 +49,7 @@ struct Session::Impl {
 
     // Every callback from the client, a timer or the loop enters through here (base/guarded.hpp):
     // nothing may throw into libmosquitto or sd-event.
-    template <class F> void guarded(std::string_view where, F&& f) noexcept;
+    template <class F> void guarded(const char* where, F&& f) noexcept;
 
     void set_state(SessionState next, const std::string& reason);
     void publish_status();
@@ -163,9 +163,8 @@ Session::Impl::~Impl() {
 }
 
 template <class F>
-void Session::Impl::guarded(std::string_view where, F&& f) noexcept {
-    const std::string label = tag + ": " + std::string(where);
-    cellgate::guarded(label.c_str(), std::forward<F>(f));
+void Session::Impl::guarded(const char* where, F&& f) noexcept {
+    cellgate::guarded(tag, where, std::forward<F>(f));
 }
 
 void Session::Impl::set_state(SessionState next, const std::string& reason) {

@@ -4,6 +4,7 @@
 
 #include <system_error>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -150,6 +151,7 @@ struct Bus::Impl {
         cloud::SessionStatus current, emitted;
         bridge::DeliveryStatus delivery, delivery_emitted;
         uint64_t counters_emitted_usec = 0;  // CLOCK_MONOTONIC
+        bool dirty = false;  // set since the last comparison with what was emitted
         SdBusSlotPtr slot;
 
         static const cloud::SessionStatus& session_snapshot(void* userdata) {
@@ -330,18 +332,24 @@ struct Bus::Impl {
         if (gateway.reason != gateway_emitted.reason) gateway_names.push_back("StateReason");
         gateway_emitted = gateway;
         if (ready) emit(kGatewayPath, kGatewayInterface, std::move(gateway_names));
-        auto names = modem_properties().changed(modem_emitted, modem_current);
-        modem_emitted = modem_current;
-        if (ready) emit(kModemPath, kModemInterface, std::move(names));
+        // Comparing and copying every property is not free, and most wakeups are a session's counters.
+        if (std::exchange(modem_dirty, false)) {
+            auto names = modem_properties().changed(modem_emitted, modem_current);
+            modem_emitted = modem_current;
+            if (ready) emit(kModemPath, kModemInterface, std::move(names));
+        }
         uint64_t now = 0;
         (void)sd_event_now(sd_bus_get_event(bus.get()), CLOCK_MONOTONIC, &now);
         uint64_t next_flush = UINT64_MAX;
         for (auto& obj : clouds) {
-            if (!obj) continue;  // removed by a reload
+            if (!obj || !obj->dirty) continue;  // removed by a reload, or nothing new
             auto changed = cloud_properties().changed(obj->emitted, obj->current);
             for (const char* n : delivery_properties().changed(obj->delivery_emitted, obj->delivery))
                 changed.push_back(n);
-            if (changed.empty()) continue;
+            if (changed.empty()) {
+                obj->dirty = false;
+                continue;
+            }
             // Counters alone wait out their interval (one signal then carries their latest values);
             // any other change goes now and takes the counters along.
             const bool only_counters = std::all_of(changed.begin(), changed.end(), is_counter_property);
@@ -351,6 +359,7 @@ struct Bus::Impl {
             }
             obj->emitted = obj->current;
             obj->delivery_emitted = obj->delivery;
+            obj->dirty = false;
             if (std::any_of(changed.begin(), changed.end(), is_counter_property)) obj->counters_emitted_usec = now;
             if (ready) emit(obj->path.c_str(), kCloudSessionInterface, std::move(changed));
         }
@@ -403,6 +412,7 @@ struct Bus::Impl {
     };
     GatewayValues gateway, gateway_emitted;
     modem::ModemStatus modem_current, modem_emitted;
+    bool modem_dirty = false;
 
     // Declared so that slots and sources go before the vtable they point into and the bus.
     SdBusPtr bus;
@@ -441,6 +451,7 @@ void Bus::set_delivery_status(size_t index, const bridge::DeliveryStatus& status
     auto& obj = impl_->clouds.at(index);
     if (!obj || obj->delivery == status) return;
     obj->delivery = status;
+    obj->dirty = true;
     impl_->schedule_emit();
 }
 
@@ -448,12 +459,14 @@ void Bus::set_session_status(size_t index, const cloud::SessionStatus& status) {
     auto& obj = impl_->clouds.at(index);
     if (!obj || obj->current == status) return;
     obj->current = status;
+    obj->dirty = true;
     impl_->schedule_emit();
 }
 
 void Bus::set_modem_status(const modem::ModemStatus& status) {
     if (impl_->modem_current == status) return;
     impl_->modem_current = status;
+    impl_->modem_dirty = true;
     impl_->schedule_emit();
 }
 

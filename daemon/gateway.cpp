@@ -408,8 +408,11 @@ void Gateway::on_path(bool up) {
 void Gateway::on_session_change(const std::string& name, const cloud::SessionStatus& status) {
     for (size_t i = 0; i < sessions_.size(); ++i) {
         if (sessions_[i].name != name) continue;
-        if (i < inputs_.sessions.size()) inputs_.sessions[i].state = status.state;
         bus_->set_session_status(sessions_[i].bus_index, status);
+        // Most changes are counters, once per message: the gateway's state and the status
+        // message follow only the sessions' states.
+        if (i < inputs_.sessions.size() && inputs_.sessions[i].state == status.state) return;
+        if (i < inputs_.sessions.size()) inputs_.sessions[i].state = status.state;
         update();
         return;
     }

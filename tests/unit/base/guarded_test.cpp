@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <string>
 
 namespace cellgate {
 namespace {
@@ -13,6 +14,15 @@ TEST(Guarded, PassesResultsThrough) {
     bool ran = false;
     EXPECT_EQ(guarded("void", [&] { ran = true; }), 0);
     EXPECT_TRUE(ran);
+}
+
+TEST(Guarded, NamesItsOwnerOnlyInTheLogLine) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(guarded("cloud lab", "on_published", []() -> void { throw std::runtime_error("boom"); }), -EIO);
+    EXPECT_EQ(guarded("", "notify", []() -> void { throw std::runtime_error("bang"); }), -EIO);
+    const std::string logged = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(logged.find("<3>cloud lab: on_published: boom\n"), std::string::npos) << logged;
+    EXPECT_NE(logged.find("<3>notify: bang\n"), std::string::npos) << logged;
 }
 
 TEST(Guarded, TurnsAnyExceptionIntoEio) {

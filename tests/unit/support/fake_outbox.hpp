@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -70,7 +71,9 @@ public:
     void fail(const std::string& why, bridge::OutboxErrorKind kind = bridge::OutboxErrorKind::failed) {
         auto batch = std::move(pending);
         pending.clear();
-        for (auto& p : batch) p.done(std::unexpected(bridge::OutboxError{kind, why}));
+        for (auto& p : batch)
+            p.done(std::unexpected(
+                bridge::OutboxError{kind, why, std::make_shared<const OutboxMessage>(std::move(p.message))}));
     }
 
     // Committed rows, as a restart finds them.
