@@ -292,7 +292,7 @@ def main():
             if r.get("junk"):
                 notes.append(f"{name} run {rep + 1}: {r['junk']} unparsable payloads at the cloud")
             log(f"{name} done in {time.monotonic() - t:.0f}s")
-    results = [aggregate(runs[w]) for w in wanted if runs[w]]
+    results = [dict(aggregate(runs[w]), _runs=runs[w]) for w in wanted if runs[w]]
     fs = {r.get("outbox_fs") for rs in runs.values() for r in rs if r.get("outbox_fs")}
     notes += [f"cellgate's outbox was on {f} (fsync cost depends on it)" for f in sorted(fs)]
     print()

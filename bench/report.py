@@ -76,6 +76,22 @@ ROWS = [  # (label, path, format, scale)
 ]
 
 
+def _ratio(by, a, b, path):
+    """cellgate / `b` for one metric. Against the baseline build it is the median of the ratios of
+    runs made one right after the other, which cancels most of a shared machine's drift; against
+    mosquitto it is the ratio of the medians, as in earlier results."""
+    if b == "baseline" and by[a].get("_runs") and by[b].get("_runs"):
+        pairs = []
+        for ra, rb in zip(by[a]["_runs"], by[b]["_runs"]):
+            x, y = _g(ra, *path), _g(rb, *path)
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y and not math.isnan(x):
+                pairs.append(x / y)
+        return statistics.median(pairs) if pairs else None
+    x, y = _g(by[a], *path), _g(by[b], *path)
+    ok = isinstance(x, (int, float)) and isinstance(y, (int, float)) and y and not math.isnan(x)
+    return x / y if ok else None
+
+
 def _fmt(v, f, scale):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -103,9 +119,8 @@ def table(results: list[dict], markdown: bool, spread: bool = False) -> str:
             cells.append(cell)
         row = [label] + cells
         for d in ratios:
-            a, b = _g(by["cellgate"], *path), _g(by[d], *path)
-            ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b and not math.isnan(a)
-            row.append("{:.2f}".format(a / b) if ok else "-")
+            r = _ratio(by, "cellgate", d, path)
+            row.append("-" if r is None else "{:.2f}".format(r))
         rows.append(row)
     if markdown:
         out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
@@ -156,9 +171,9 @@ def summary(results: list[dict]) -> str:
             continue
         out += [("\n" if out else "") + f"Summary, cellgate against {title} (x = cellgate / {d}):", ""]
         for what, path, _ in SUMMARY:
-            a, b = _g(by["cellgate"], *path), _g(by[d], *path)
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b and not math.isnan(a):
-                out.append(f"- {what}: x{a / b:.2f}")
+            r = _ratio(by, "cellgate", d, path)
+            if r is not None:
+                out.append(f"- {what}: x{r:.2f}")
     return "\n".join(out)
 
 
@@ -189,7 +204,8 @@ def write_results(path, results, args, mach, notes, load_before):
         "Produced by `bench/bridge_bench.py` (method and caveats: bench/README.md). Loopback;",
         f"each number is the median of {args.repeat} runs (bridges interleaved); min..max in brackets.",
         "Ratios are cellgate / mosquitto: below 1 is better for latency, CPU and RSS, above 1 is",
-        "better for rates.",
+        "better for rates." + (" cellgate / baseline is the median of the ratios of each repeat's"
+                               " two runs, made one after the other." if getattr(args, "baseline", None) else ""),
         "",
         f"- date: {mach['date']}",
         f"- commit: {commit}",

@@ -29,7 +29,10 @@ std::string path_of(const sqlite::Db& db) {
     return p ? p : "";
 }
 
-uint64_t pages_of(const sqlite::Db& db, const char* pragma) { return static_cast<uint64_t>(query_int(db, pragma)); }
+uint64_t value_of(sqlite::Stmt& pragma) {
+    sqlite::Stmt::Use q(pragma);
+    return q->step() ? static_cast<uint64_t>(std::max<int64_t>(0, q->int64(0))) : 0;
+}
 
 }  // namespace
 
@@ -44,7 +47,9 @@ OutboxRoom::OutboxRoom(sqlite::Db& db, WriterSpace space)
       path_(path_of(db_)),
       page_size_(page_size_of(db_)),
       wal_budget_(wal_budget(space_.max_bytes, space_.measure(path_).fs_size)),
-      oldest_(std::make_unique<sqlite::Stmt>(db_, "SELECT id, length(payload) FROM messages ORDER BY id LIMIT 256")) {
+      oldest_(std::make_unique<sqlite::Stmt>(db_, "SELECT id, length(payload) FROM messages ORDER BY id LIMIT 256")),
+      page_count_(std::make_unique<sqlite::Stmt>(db_, "PRAGMA page_count")),
+      freelist_count_(std::make_unique<sqlite::Stmt>(db_, "PRAGMA freelist_count")) {
     // Debian builds SQLite with SECURE_DELETE, which overwrites every freed page: deleting a
     // drained backlog would then need as much WAL as the rows themselves, which a full disk does
     // not have. FAST only zeroes what is written anyway.
@@ -87,8 +92,8 @@ bool OutboxRoom::make_room(const OutboxMessage& m, const std::function<void(uint
         return true;
     }
     while (room) {
-        const uint64_t pages = pages_of(db_, "PRAGMA page_count");
-        const uint64_t free = pages_of(db_, "PRAGMA freelist_count");
+        const uint64_t pages = value_of(*page_count_);
+        const uint64_t free = value_of(*freelist_count_);
         pages_bound_ = pages + need;
         if (pages + (need > free ? need - free : 0) <= cap_pages_) return true;
         // Over the filesystem's room nothing is dropped: rows freed do not shrink the file.
@@ -125,8 +130,8 @@ bool OutboxRoom::drop_oldest(const std::function<void(uint64_t id)>& erase, std:
 // that the WAL stays within its room (on a full disk there is no other).
 void OutboxRoom::shrink(const std::function<bool()>& interrupted) {
     try {
-        const auto pages = static_cast<int64_t>(pages_of(db_, "PRAGMA page_count"));
-        const auto free = static_cast<int64_t>(pages_of(db_, "PRAGMA freelist_count"));
+        const auto pages = static_cast<int64_t>(value_of(*page_count_));
+        const auto free = static_cast<int64_t>(value_of(*freelist_count_));
         if (!shrinking_ && (free < kShrinkMinPages || free * 2 < pages)) return;
         shrinking_ = false;
         if (free == 0) return;
@@ -136,7 +141,7 @@ void OutboxRoom::shrink(const std::function<bool()>& interrupted) {
             const std::string step = "PRAGMA incremental_vacuum(" +
                                      std::to_string(std::max<uint64_t>(1, wal_budget_ / 4 / page_size_)) + ")";
             for (int64_t left = free, before = free + 1; left > 0 && left < before;
-                 before = left, left = query_int(db_, "PRAGMA freelist_count")) {
+                 before = left, left = static_cast<int64_t>(value_of(*freelist_count_))) {
                 if (interrupted()) {
                     shrinking_ = true;
                     return;

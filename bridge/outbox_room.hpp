@@ -67,6 +67,8 @@ private:
     const uint64_t page_size_;
     const uint64_t wal_budget_;
     std::unique_ptr<sqlite::Stmt> oldest_;
+    // Asked before inserts and after deletes: prepared once (SQLite evaluates a PRAGMA at each step).
+    std::unique_ptr<sqlite::Stmt> page_count_, freelist_count_;
     uint64_t cap_pages_ = kNoCap;
     uint64_t pages_bound_ = kNoCap;  // the file's pages at most, within this batch
     uint64_t max_pages_set_ = 0;
