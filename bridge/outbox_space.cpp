@@ -48,7 +48,9 @@ DiskUse measure_disk(const std::string& db_path) {
 uint64_t wal_budget(uint64_t max_bytes, uint64_t fs_size) {
     uint64_t base = fs_size;
     if (max_bytes > 0) base = std::min(base, std::max(max_bytes, kMinOutboxBytes));
-    return std::clamp<uint64_t>(base / 8 / 4096 * 4096, 32 * 1024, 1024 * 1024);
+    // At most 8 MiB: checkpoints then start near SQLite's own default (1000 pages). Each one
+    // holds up the commit that runs it, so a smaller WAL shows in the latency's tail.
+    return std::clamp<uint64_t>(base / 8 / 4096 * 4096, 32 * 1024, 8 * 1024 * 1024);
 }
 
 PageCap page_cap(const DiskUse& use, uint64_t max_bytes, uint64_t wal, uint64_t page_size) {

@@ -25,7 +25,7 @@ struct DiskUse {
 DiskUse measure_disk(const std::string& db_path);
 
 // The largest the WAL may grow between checkpoints: an eighth of the budget (max_bytes or the
-// filesystem, whichever is smaller), 32 KiB to 1 MiB. Checkpoints start at half of it.
+// filesystem, whichever is smaller), 32 KiB to 8 MiB. Checkpoints start at half of it.
 uint64_t wal_budget(uint64_t max_bytes, uint64_t fs_size);
 
 struct PageCap {

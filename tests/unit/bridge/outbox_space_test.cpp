@@ -22,7 +22,9 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
 
 TEST(OutboxSpace, TheWalBudgetIsAnEighthOfTheSmallerOfMaxBytesAndTheDiskWithinBounds) {
-    EXPECT_EQ(wal_budget(64 * MiB, kUnlimited), 1 * MiB);
+    EXPECT_EQ(wal_budget(64 * MiB, kUnlimited), 8 * MiB);
+    EXPECT_EQ(wal_budget(1024 * MiB, kUnlimited), 8 * MiB);
+    EXPECT_EQ(wal_budget(16 * MiB, kUnlimited), 2 * MiB);
     EXPECT_EQ(wal_budget(64 * MiB, 2 * MiB), 256 * KiB);
     EXPECT_EQ(wal_budget(1 * MiB, 2 * MiB), 128 * KiB);
     EXPECT_EQ(wal_budget(0, 2 * MiB), 256 * KiB);
