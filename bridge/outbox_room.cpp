@@ -16,6 +16,9 @@ constexpr int64_t kShrinkMinPages = 16;
 constexpr int64_t kConvertMaxPages = 256;
 // Rows dropped per step while an insert does not fit below max_bytes: a few pages' worth.
 constexpr uint64_t kDropStepPages = 2;
+// How far below the cap (at the batch's bound) SQLite's own cap is not needed: more than one
+// batch (a quarter of an 8 MiB WAL) can add.
+constexpr uint64_t kUncappedMarginPages = 1024;
 // An empty outbox's own pages: the header and schema, the pointer map, the two tables' roots.
 constexpr uint64_t kFilePages = 4;
 
@@ -76,7 +79,12 @@ void OutboxRoom::set_max_pages(uint64_t pages) {
     max_pages_set_ = pages;
 }
 
-void OutboxRoom::cap_for_insert() { set_max_pages(cap_pages_); }
+void OutboxRoom::cap_for_insert() {
+    // Far below the cap, make_room's own bound keeps the file in it; SQLite's cap is then left
+    // off, which spares two PRAGMA statements per batch. Near it, the cap is SQLite's to enforce.
+    if (pages_bound_ < cap_pages_ && cap_pages_ - pages_bound_ > kUncappedMarginPages) set_max_pages(kNoCap);
+    else set_max_pages(cap_pages_);
+}
 void OutboxRoom::uncap() { set_max_pages(kNoCap); }
 
 bool OutboxRoom::make_room(const OutboxMessage& m, const std::function<void(uint64_t id)>& erase,

@@ -1,11 +1,11 @@
 // Private to the outbox writer: keeping its files within their room (outbox_space.hpp) on the
-// writer's connection. Before a batch of inserts it measures the files and their filesystem and
-// caps the database (PRAGMA max_page_count) so that the WAL and its index always still fit. Room
-// for an insert is made before it is written, since SQLite answers an insert beyond the cap by
-// rolling the whole transaction back: over max_bytes the oldest rows are dropped; over what the
-// filesystem has, nothing is (freed rows do not shrink the file) and the insert is refused as
-// full. Deletes are never capped. Once most of the file is free, the free pages are cut off its
-// end and the WAL truncated: a drained outbox gives the disk back.
+// writer's connection. Before a batch of inserts it measures the files and their filesystem; near
+// the room they leave, it caps the database (PRAGMA max_page_count) so that the WAL and its index
+// always still fit. Room for an insert is made before it is written, since SQLite answers an
+// insert beyond the cap by rolling the whole transaction back: over max_bytes the oldest rows are
+// dropped; over what the filesystem has, nothing is (freed rows do not shrink the file) and the
+// insert is refused as full. Deletes are never capped. Once most of the file is free, the free
+// pages are cut off its end and the WAL truncated: a drained outbox gives the disk back.
 #pragma once
 
 #include <cstdint>
