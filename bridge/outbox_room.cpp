@@ -134,6 +134,17 @@ bool OutboxRoom::drop_oldest(const std::function<void(uint64_t id)>& erase, std:
     return !ids.empty();
 }
 
+bool OutboxRoom::worth_shrinking() noexcept {
+    if (shrinking_) return true;
+    try {
+        const uint64_t pages = value_of(*page_count_);
+        const uint64_t free = value_of(*freelist_count_);
+        return free >= static_cast<uint64_t>(kShrinkMinPages) && free * 2 >= pages;
+    } catch (const std::exception&) {
+        return true;  // shrink() asks again, and reports
+    }
+}
+
 // The live pages behind the holes move into them a quarter of the WAL's budget at a time, so
 // that the WAL stays within its room (on a full disk there is no other).
 void OutboxRoom::shrink(const std::function<bool()>& interrupted) {

@@ -53,6 +53,9 @@ public:
     // After a commit that deleted rows: gives the free pages back once most of the file is free.
     // `interrupted` (inserts waiting) stops it between steps; the next call goes on.
     void shrink(const std::function<bool()>& interrupted);
+    // Whether shrink() has work: asked inside the transaction that deleted, under its lock (on
+    // its own, each page count would take a read lock of its own).
+    bool worth_shrinking() noexcept;
     bool shrinking() const { return shrinking_; }
 
 private:

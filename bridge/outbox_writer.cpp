@@ -196,12 +196,13 @@ void OutboxWriter::commit(std::vector<OutboxOp>& batch, std::vector<OutboxResult
             else
                 room = insert_fitting(op, out);
         }
-        db_->exec("COMMIT");
-        commits_.fetch_add(1, std::memory_order_relaxed);
         bool dropped = false;
         for (const auto& r : out) dropped = dropped || r.outcome == OutboxResult::Outcome::dropped;
+        const bool give_back = (erases || dropped || room_.shrinking()) && room_.worth_shrinking();
+        db_->exec("COMMIT");
+        commits_.fetch_add(1, std::memory_order_relaxed);
         if (erases) erases_done();
-        if (erases || dropped || room_.shrinking()) shrink();
+        if (give_back) shrink();
         return;
     } catch (const std::exception& e) {
         rollback(*db_);
