@@ -127,6 +127,21 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error) {
 
 namespace {
 
+std::atomic<int> jobs_alive{0};
+
+}  // namespace
+
+ConnectJob::ConnectJob() { jobs_alive.fetch_add(1, std::memory_order_relaxed); }
+// The handle (and its TLS session) goes first, so that a count of 0 means everything is freed.
+ConnectJob::~ConnectJob() {
+    mosq.reset();
+    jobs_alive.fetch_sub(1, std::memory_order_release);
+}
+
+int connect_jobs_alive() { return jobs_alive.load(std::memory_order_acquire); }
+
+namespace {
+
 void worker_log(mosquitto*, void* job, int level, const char* line) noexcept {
     if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) || !line) return;
     try {

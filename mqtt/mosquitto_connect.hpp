@@ -31,6 +31,11 @@ MosqPtr make_handle(const ConnectParams& p, std::string& error);
 // worker thread. Loop and worker share the job; whoever lets go last frees the handle and the
 // eventfd, so the loop may walk away from a worker stuck in getaddrinfo.
 struct ConnectJob {
+    ConnectJob();
+    ~ConnectJob();
+    ConnectJob(const ConnectJob&) = delete;
+    ConnectJob& operator=(const ConnectJob&) = delete;
+
     MosqPtr mosq;        // the worker's until `finished`, then the loop's to take
     UniqueFd done_fd;    // eventfd, readable once `finished`
     std::string host;     // what to connect to: the name, or the address resolved for it
@@ -44,6 +49,10 @@ struct ConnectJob {
     int err = 0;                // errno after it (the getaddrinfo code for MOSQ_ERR_EAI)
     std::string lib_error;      // libmosquitto's last error log line on the worker (a TLS failure)
 };
+
+// Jobs not yet freed. A worker may outlive its client (the loop walks away from it); a test that
+// exits while one still holds its TLS session would have it reported as leaked.
+int connect_jobs_alive();
 
 // Throws std::system_error when no eventfd or thread can be had. Until the loop takes the handle
 // back, its user data is the job and only a log callback (recording `lib_error`) is set.

@@ -2,6 +2,7 @@
 // trip, CONNACK refusals, refused and hanging connects, broker killed / frozen / silently dropped,
 // one PINGREQ per keepalive interval, TLS. Slow tests carry "Slow" in their name (~7-10 s each).
 #include "mqtt/mosquitto_client.hpp"
+#include "mqtt/mosquitto_connect.hpp"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -243,6 +244,14 @@ class MosquittoClientTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (std::getenv("CELLGATE_TEST_DEBUG")) log::set_max_level(log::Level::debug);
+    }
+    // A connect worker the client walked away from frees its handle on its own thread: wait for
+    // it, or the process may exit first and the leak checker report its TLS session.
+    void TearDown() override {
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (detail::connect_jobs_alive() > 0 && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(5ms);
+        EXPECT_EQ(detail::connect_jobs_alive(), 0) << "a connect worker is still running";
     }
 
     // Connects and runs the loop until CONNACK.
