@@ -153,7 +153,7 @@ class CellgateBridge:
                  name: str = "cellgate"):
         self.daemon, self.policy, self.log_level = daemon, policy, log_level
         if name != "cellgate":
-            self.name, self.label = name, f"cellgated, {name} build (`{daemon}`)"
+            self.name, self.label = name, f"cellgated, {name} build"
         self.outbox_dir = outbox_dir
         self.d = None
         self.outbox_path = ""

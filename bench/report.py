@@ -196,6 +196,13 @@ def machine() -> dict:
                 loadavg=open("/proc/loadavg").read().split()[:3])
 
 
+def build_commit(daemon: str) -> str:
+    """The commit of the checkout (a worktree, say) a cellgated was built in, by asking git there."""
+    r = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(daemon)), "rev-parse", "--short", "HEAD"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "an unknown commit"
+
+
 def write_results(path, results, args, mach, notes, load_before):
     commit = mach["commit"] + (" with uncommitted changes in the working tree" if mach["dirty"] else "")
     lines = [
@@ -213,7 +220,7 @@ def write_results(path, results, args, mach, notes, load_before):
         f"{' '.join(load_before)} before, {' '.join(mach['loadavg'])} after (the machine was shared)",
         f"- {mach['mosquitto']}; Python {mach['python']} with paho-mqtt",
         f"- cellgated: `{os.path.relpath(os.path.abspath(args.daemon), REPO)}` (RelWithDebInfo, no sanitizers), log_level {args.cellgate_log_level}",
-        *([f"- baseline: `{args.baseline}`, an earlier cellgated built the same way, run interleaved"]
+        *([f"- baseline: cellgated at {build_commit(args.baseline)}, built the same way, run interleaved"]
           if getattr(args, "baseline", None) else []),
         f"- load: QoS 1, {args.payload}-byte payloads; low-rate run {args.slow_count} msgs at "
         f"{args.slow_rate:g} msg/s; latency run {args.count} msgs at {args.rate:g} msg/s; "
