@@ -11,22 +11,12 @@
 #include "base/log.hpp"
 #include "daemon/bus_cloud.hpp"
 #include "daemon/bus_modem.hpp"
+#include "daemon/sd_bus_handles.hpp"
 #include "daemon/sd_loop.hpp"
 #include "version.hpp"
 
 namespace cellgate {
 namespace {
-
-struct SdBusDeleter {
-    // Flush so replies and the last PropertiesChanged still go out when the daemon stops.
-    void operator()(sd_bus* b) const noexcept { sd_bus_flush_close_unref(b); }
-};
-using SdBusPtr = std::unique_ptr<sd_bus, SdBusDeleter>;
-
-struct SdBusSlotDeleter {
-    void operator()(sd_bus_slot* s) const noexcept { sd_bus_slot_unref(s); }
-};
-using SdBusSlotPtr = std::unique_ptr<sd_bus_slot, SdBusSlotDeleter>;
 
 // RequestName replies, from the D-Bus specification.
 constexpr uint32_t kPrimaryOwner = 1;

@@ -9,6 +9,7 @@
 
 #include "base/guarded.hpp"
 #include "base/log.hpp"
+#include "daemon/sd_bus_handles.hpp"
 
 namespace cellgate {
 namespace {
@@ -18,16 +19,6 @@ constexpr const char* kResolvedPath = "/org/freedesktop/resolve1";
 constexpr const char* kResolvedManager = "org.freedesktop.resolve1.Manager";
 constexpr char kSetLinkDns[] = "SetLinkDNS";
 constexpr char kSetLinkDefaultRoute[] = "SetLinkDefaultRoute";
-
-struct SlotDeleter {
-    void operator()(sd_bus_slot* s) const noexcept { sd_bus_slot_unref(s); }
-};
-using SlotPtr = std::unique_ptr<sd_bus_slot, SlotDeleter>;
-
-struct MessageDeleter {
-    void operator()(sd_bus_message* m) const noexcept { sd_bus_message_unref(m); }
-};
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageDeleter>;
 
 using Address = std::array<uint8_t, 4>;
 
@@ -54,7 +45,7 @@ struct ResolvedLink::Impl {
     int want = 0;                   // the ifindex waiting for the name check
     std::vector<Address> want_dns;
     int applied = 0;                // the ifindex resolved was given servers for
-    SlotPtr owner_slot, dns_slot, route_slot;
+    SdBusSlotPtr owner_slot, dns_slot, route_slot;
     bool told = false;
 
     explicit Impl(sd_bus* b) : bus(b) {}
@@ -117,7 +108,7 @@ struct ResolvedLink::Impl {
         sd_bus_message* raw = nullptr;
         if (sd_bus_message_new_method_call(bus, &raw, kResolved, kResolvedPath, kResolvedManager, kSetLinkDns) < 0)
             return tell("SetLinkDNS could not be built");
-        MessagePtr m(raw);
+        SdBusMessagePtr m(raw);
         int r = sd_bus_message_append(m.get(), "i", want);
         if (r >= 0) r = sd_bus_message_open_container(m.get(), 'a', "(iay)");
         for (const auto& a : want_dns) {
