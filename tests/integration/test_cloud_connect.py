@@ -4,6 +4,7 @@ and the Aliyun and OneNET CONNECT rules (emulated on loopback), which only the r
 Refusals end in auth-failed with the platform's meaning of the code, without hammering."""
 
 import base64
+import contextlib
 import os
 import re
 import subprocess
@@ -24,10 +25,11 @@ def connected(p):
     return p["State"] == "connected"
 
 
+@contextlib.contextmanager
 def tmpdir():
-    d = tempfile.mkdtemp(prefix="cellgate-cloud-")
-    os.chmod(d, 0o755)
-    return d
+    with tempfile.TemporaryDirectory(prefix="cellgate-cloud-") as d:
+        os.chmod(d, 0o755)
+        yield d
 
 
 def mosquitto_pub(broker, topic, payload, user=None, password=None):
@@ -44,8 +46,7 @@ def concrete(topic_filter):
 
 
 def test_generic_password_connects_and_counts(args):
-    with MosquittoBroker(users={"gw": "pw-Secr3t-lab", "tester": "tpw"}, keep=args.keep) as b:
-        d = tmpdir()
+    with MosquittoBroker(users={"gw": "pw-Secr3t-lab", "tester": "tpw"}, keep=args.keep) as b, tmpdir() as d:
         pw = write_secret(d, "lab", "pw-Secr3t-lab")
         cfg = cloud_config([dict(name="lab", platform="generic", endpoint=b.endpoint, client_id="gw-001",
                                  username="gw", password_file=pw, tls=False, keepalive="60s")])
@@ -141,26 +142,27 @@ def test_aliyun_signatures_accepted(args):
     for e in emus:
         e.start()
     try:
-        d = tmpdir()
-        entries = []
-        for i, (m, e) in enumerate(zip(methods, emus)):
-            extra = dict(sign_method=m)
-            if i == 1:  # also the file form of the secret
-                extra = dict(sign_method=m, device_secret=None, device_secret_file=write_secret(d, "ali", ALI_SECRET))
-            entries.append(_aliyun_entry(f"ali{i}", e, **extra))
-        with cloud_daemon(args, cloud_config(entries)) as (bus, dm):
+        with tmpdir() as d:
+            entries = []
             for i, (m, e) in enumerate(zip(methods, emus)):
-                p = wait_cloud(bus, f"ali{i}", connected, 15, f"connected with {m}", dm)
-                acc = e.accepted()
-                assert len(acc) == 1, [(r.rc, r.reason) for r in e.connects]
-                rec = acc[0]
-                assert f"signmethod={m}" in rec.client_id and "securemode=3" in rec.client_id, rec.client_id
-                assert rec.username == f"{ALI_DN}&{ALI_PK}", rec.username
-                assert p["ClientId"] == rec.client_id.split("|")[0] or p["ClientId"] == rec.client_id, \
-                    f"ClientId {p['ClientId']!r} vs CONNECT {rec.client_id!r}"
-                assert p["Platform"] == "aliyun", p
-                assert not e.protocol_errors, e.protocol_errors
-                print(f"aliyun {m}: clientId {rec.client_id!r}, keepalive {rec.keepalive}, clean {rec.clean}")
+                extra = dict(sign_method=m)
+                if i == 1:  # also the file form of the secret
+                    extra = dict(sign_method=m, device_secret=None,
+                                 device_secret_file=write_secret(d, "ali", ALI_SECRET))
+                entries.append(_aliyun_entry(f"ali{i}", e, **extra))
+            with cloud_daemon(args, cloud_config(entries)) as (bus, dm):
+                for i, (m, e) in enumerate(zip(methods, emus)):
+                    p = wait_cloud(bus, f"ali{i}", connected, 15, f"connected with {m}", dm)
+                    acc = e.accepted()
+                    assert len(acc) == 1, [(r.rc, r.reason) for r in e.connects]
+                    rec = acc[0]
+                    assert f"signmethod={m}" in rec.client_id and "securemode=3" in rec.client_id, rec.client_id
+                    assert rec.username == f"{ALI_DN}&{ALI_PK}", rec.username
+                    assert p["ClientId"] == rec.client_id.split("|")[0] or p["ClientId"] == rec.client_id, \
+                        f"ClientId {p['ClientId']!r} vs CONNECT {rec.client_id!r}"
+                    assert p["Platform"] == "aliyun", p
+                    assert not e.protocol_errors, e.protocol_errors
+                    print(f"aliyun {m}: clientId {rec.client_id!r}, keepalive {rec.keepalive}, clean {rec.clean}")
     finally:
         for e in emus:
             e.stop()
@@ -173,28 +175,28 @@ def test_onenet_tokens_accepted(args):
     for e in emus:
         e.start()
     try:
-        d = tmpdir()
-        entries = []
-        for i, (m, e) in enumerate(zip(methods, emus)):
-            entry = dict(name=f"one{i}", platform="onenet", product_id=ONENET_PID, device_name=ONENET_DN,
-                         device_key=ONENET_KEY, token_method=m, token_lifetime="1h", endpoint=e.endpoint,
-                         tls=False, keepalive="60s")
-            if i == 2:
-                entry.update(device_key=None, device_key_file=write_secret(d, "onenet", ONENET_KEY))
-            entries.append(entry)
-        with cloud_daemon(args, cloud_config(entries)) as (bus, dm):
+        with tmpdir() as d:
+            entries = []
             for i, (m, e) in enumerate(zip(methods, emus)):
-                p = wait_cloud(bus, f"one{i}", connected, 15, f"connected with a {m} token", dm)
-                acc = e.accepted()
-                assert len(acc) == 1, [(r.rc, r.reason) for r in e.connects]
-                rec = acc[0]
-                et = int(re.search(r"(?:^|&)et=(\d+)", rec.password).group(1))
-                assert f"method={m}" in rec.password, rec.password
-                assert abs(et - (rec.wall + 3600)) < 120, f"et {et} is not now + token_lifetime (1h)"
-                assert rec.clean and not rec.will and rec.client_id == ONENET_DN and rec.username == ONENET_PID
-                assert p["ClientId"] == ONENET_DN, p
-                assert not e.protocol_errors, e.protocol_errors
-                print(f"onenet {m}: token et = now + {et - rec.wall:.0f} s, keepalive {rec.keepalive}")
+                entry = dict(name=f"one{i}", platform="onenet", product_id=ONENET_PID, device_name=ONENET_DN,
+                             device_key=ONENET_KEY, token_method=m, token_lifetime="1h", endpoint=e.endpoint,
+                             tls=False, keepalive="60s")
+                if i == 2:
+                    entry.update(device_key=None, device_key_file=write_secret(d, "onenet", ONENET_KEY))
+                entries.append(entry)
+            with cloud_daemon(args, cloud_config(entries)) as (bus, dm):
+                for i, (m, e) in enumerate(zip(methods, emus)):
+                    p = wait_cloud(bus, f"one{i}", connected, 15, f"connected with a {m} token", dm)
+                    acc = e.accepted()
+                    assert len(acc) == 1, [(r.rc, r.reason) for r in e.connects]
+                    rec = acc[0]
+                    et = int(re.search(r"(?:^|&)et=(\d+)", rec.password).group(1))
+                    assert f"method={m}" in rec.password, rec.password
+                    assert abs(et - (rec.wall + 3600)) < 120, f"et {et} is not now + token_lifetime (1h)"
+                    assert rec.clean and not rec.will and rec.client_id == ONENET_DN and rec.username == ONENET_PID
+                    assert p["ClientId"] == ONENET_DN, p
+                    assert not e.protocol_errors, e.protocol_errors
+                    print(f"onenet {m}: token et = now + {et - rec.wall:.0f} s, keepalive {rec.keepalive}")
     finally:
         for e in emus:
             e.stop()

@@ -109,45 +109,45 @@ def _timed_get(bus, path, iface, prop):
 
 
 def test_hanging_resolver_does_not_stall_dbus(args):
-    d = tempfile.mkdtemp(prefix="cellgate-resolver-")
-    os.chmod(d, 0o755)
-    resolv = os.path.join(d, "resolv.conf")
-    with open(resolv, "w") as f:
-        f.write("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
-    hole, hole_log, wrapper = (os.path.join(d, x) for x in ("blackhole.py", "blackhole.log", "cellgated-netns"))
-    with open(hole, "w") as f:
-        f.write(BLACKHOLE)
-    with open(wrapper, "w") as f:
-        f.write(WRAPPER)
-    os.chmod(wrapper, 0o755)
-    env = dict(CT_RESOLV=resolv, CT_HOLE=hole, CT_HOLE_LOG=hole_log, CT_REAL=os.path.abspath(args.daemon))
-    cfg = cloud_config([dict(name="far", platform="generic", endpoint="cloud.invalid.example:1883", client_id="gw-dns",
-                             tls=False, keepalive=f"{KEEPALIVE}s")])
-    with cloud_daemon(args, cfg, env=env, binary=wrapper) as (bus, dm):
-        wait_for(lambda: "query" in open(hole_log).read(), 10, "a DNS query reaching the silent name server")
-        t_query = time.monotonic()
-        worst, samples, states = 0.0, 0, set()
-        while time.monotonic() - t_query < 10:
-            for path, iface, prop in ((GATEWAY_PATH, GATEWAY_IFACE, "State"), (MODEM_PATH, MODEM_IFACE, "State"),
-                                      (harness.cloud_path("far"), CLOUD_IFACE, "State")):
-                dt, v = _timed_get(bus, path, iface, prop)
-                worst = max(worst, dt)
-                samples += 1
-                assert dt < 0.2, f"Get {iface}.{prop} took {dt * 1000:.0f} ms while the resolver hangs"
-                if iface == CLOUD_IFACE:
-                    states.add(v)
-            time.sleep(0.05)
-        # A method call goes through the same loop: it must not wait for the resolver either.
-        t = time.monotonic()
-        bus.call(harness.cloud_path("far"), CLOUD_IFACE, "Reconnect")
-        dt_call = time.monotonic() - t
-        p = harness.cloud_props(bus, "far")
-        queries = open(hole_log).read().count("query")
-        print(f"hanging resolver: {samples} Gets in 10 s, slowest {worst * 1000:.0f} ms; Reconnect() "
-              f"{dt_call * 1000:.0f} ms; session states seen {sorted(states)}; {queries} DNS queries unanswered")
-        assert dt_call < 0.5, f"Reconnect() took {dt_call * 1000:.0f} ms"
-        assert states <= {"connecting", "backoff"}, f"session states while resolving: {states}"
-        assert p["State"] in ("connecting", "backoff"), p
+    with tempfile.TemporaryDirectory(prefix="cellgate-resolver-") as d:
+        os.chmod(d, 0o755)
+        resolv = os.path.join(d, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
+        hole, hole_log, wrapper = (os.path.join(d, x) for x in ("blackhole.py", "blackhole.log", "cellgated-netns"))
+        with open(hole, "w") as f:
+            f.write(BLACKHOLE)
+        with open(wrapper, "w") as f:
+            f.write(WRAPPER)
+        os.chmod(wrapper, 0o755)
+        env = dict(CT_RESOLV=resolv, CT_HOLE=hole, CT_HOLE_LOG=hole_log, CT_REAL=os.path.abspath(args.daemon))
+        cfg = cloud_config([dict(name="far", platform="generic", endpoint="cloud.invalid.example:1883",
+                                 client_id="gw-dns", tls=False, keepalive=f"{KEEPALIVE}s")])
+        with cloud_daemon(args, cfg, env=env, binary=wrapper) as (bus, dm):
+            wait_for(lambda: "query" in open(hole_log).read(), 10, "a DNS query reaching the silent name server")
+            t_query = time.monotonic()
+            worst, samples, states = 0.0, 0, set()
+            while time.monotonic() - t_query < 10:
+                for path, iface, prop in ((GATEWAY_PATH, GATEWAY_IFACE, "State"), (MODEM_PATH, MODEM_IFACE, "State"),
+                                          (harness.cloud_path("far"), CLOUD_IFACE, "State")):
+                    dt, v = _timed_get(bus, path, iface, prop)
+                    worst = max(worst, dt)
+                    samples += 1
+                    assert dt < 0.2, f"Get {iface}.{prop} took {dt * 1000:.0f} ms while the resolver hangs"
+                    if iface == CLOUD_IFACE:
+                        states.add(v)
+                time.sleep(0.05)
+            # A method call goes through the same loop: it must not wait for the resolver either.
+            t = time.monotonic()
+            bus.call(harness.cloud_path("far"), CLOUD_IFACE, "Reconnect")
+            dt_call = time.monotonic() - t
+            p = harness.cloud_props(bus, "far")
+            queries = open(hole_log).read().count("query")
+            print(f"hanging resolver: {samples} Gets in 10 s, slowest {worst * 1000:.0f} ms; Reconnect() "
+                  f"{dt_call * 1000:.0f} ms; session states seen {sorted(states)}; {queries} DNS queries unanswered")
+            assert dt_call < 0.5, f"Reconnect() took {dt_call * 1000:.0f} ms"
+            assert states <= {"connecting", "backoff"}, f"session states while resolving: {states}"
+            assert p["State"] in ("connecting", "backoff"), p
 
 
 def _all_properties(bus):
@@ -168,8 +168,7 @@ def test_secrets_never_in_log_or_on_dbus(args):
     wrong_secret = "Wr0ngSecret-DoNotLeak-44af"
     with MosquittoBroker(users={"gw": LAB_PASSWORD}, keep=args.keep) as b, \
             PlatformEmulator("aliyun", **ALI) as ali, PlatformEmulator("onenet", **ONE) as one, \
-            PlatformEmulator("aliyun", **ALI) as ali_bad:
-        d = tempfile.mkdtemp(prefix="cellgate-secrets-")
+            PlatformEmulator("aliyun", **ALI) as ali_bad, tempfile.TemporaryDirectory(prefix="cellgate-secrets-") as d:
         os.chmod(d, 0o755)
         cfg = cloud_config([
             dict(name="lab", platform="generic", endpoint=b.endpoint, client_id="gw-sec", username="gw",

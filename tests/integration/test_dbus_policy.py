@@ -35,9 +35,13 @@ class Installed:
 
     def __enter__(self):
         env = dict(os.environ, DESTDIR=self.root)
-        r = subprocess.run(["cmake", "--install", self.build, "--prefix", "/usr"], env=env,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
+        try:
+            r = subprocess.run(["cmake", "--install", self.build, "--prefix", "/usr"], env=env,
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stdout + r.stderr
+        except BaseException:
+            self.__exit__(None, None, None)  # `with` calls it only once __enter__ returned
+            raise
         return self
 
     def __exit__(self, *exc):

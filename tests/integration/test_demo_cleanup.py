@@ -65,6 +65,10 @@ class DemoRun:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self._reader.join(5)
+        # A SIGKILLed demo (by its test, or here after a failure) leaves its scratch directory behind.
+        work = re.search(r"demo: scratch directory (\S+)", self.output())
+        if work:
+            shutil.rmtree(work.group(1), ignore_errors=True)
 
 
 def processes(sid: int | None = None, mentioning: str | None = None) -> dict[int, str]:

@@ -7,6 +7,7 @@ it to another topic."""
 
 import contextlib
 import json
+import shutil
 import signal
 import time
 
@@ -33,18 +34,22 @@ def gateway(args, status_topic=TOPIC):
     """The simulator, a cloud and a local mosquitto, cellgated with one session over the modem and
     a local: section (no routes: the status alone needs no outbox)."""
     workdir = make_workdir("cellgate-status-")
-    with started_mosquitto(keep=args.keep) as local, started_mosquitto(keep=args.keep) as cloud, \
-            Simulator(args.sim, "normal", speed=4.0, keep=args.keep) as sim:
-        sessions = [dict(name="lab", platform="generic", endpoint=cloud.endpoint, client_id="gw-st", tls=False,
-                         keepalive="60s")]
-        cfg = bridge_config(sessions, local=dict(endpoint=local.endpoint, client_id="gw-st-local",
-                                                 status_topic=status_topic),
-                            backoff=dict(initial="1s", max="2s", stable_after="2s"),
-                            modem=harness.modem_config(sim.link))
-        check_config(args.daemon, cfg, workdir)
-        with PrivateBus(args.policy, keep=args.keep) as bus, Daemon(args.daemon, cfg, bus, keep=args.keep) as d:
-            d.wait_ready(timeout=20)
-            yield Case(bus, d, local, cloud, sim)
+    try:
+        with started_mosquitto(keep=args.keep) as local, started_mosquitto(keep=args.keep) as cloud, \
+                Simulator(args.sim, "normal", speed=4.0, keep=args.keep) as sim:
+            sessions = [dict(name="lab", platform="generic", endpoint=cloud.endpoint, client_id="gw-st", tls=False,
+                             keepalive="60s")]
+            cfg = bridge_config(sessions, local=dict(endpoint=local.endpoint, client_id="gw-st-local",
+                                                     status_topic=status_topic),
+                                backoff=dict(initial="1s", max="2s", stable_after="2s"),
+                                modem=harness.modem_config(sim.link))
+            check_config(args.daemon, cfg, workdir)
+            with PrivateBus(args.policy, keep=args.keep) as bus, Daemon(args.daemon, cfg, bus, keep=args.keep) as d:
+                d.wait_ready(timeout=20)
+                yield Case(bus, d, local, cloud, sim)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def statuses(sub: MqttCollector) -> list:

@@ -5,6 +5,7 @@ at the broker. The AT command sets on top of it are in mqtt_module.py.
 Like a module, it pings by itself at the keepalive given at connect (paho's loop_misc does).
 """
 import os
+import shutil
 import socket
 import ssl
 import tempfile
@@ -117,8 +118,11 @@ class BrokerLink:
                 f.write(tls[name])
             return p
         verify = bool(tls.get("verify"))
-        c.tls_set(ca_certs=path("ca"), certfile=path("cert"), keyfile=path("key"),
-                  cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
+        try:
+            c.tls_set(ca_certs=path("ca"), certfile=path("cert"), keyfile=path("key"),
+                      cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # tls_set() has read them into its SSLContext
         if not verify:
             c.tls_insecure_set(True)
         return "verified" if verify else "unverified"
