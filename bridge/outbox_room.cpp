@@ -12,6 +12,12 @@ namespace {
 
 // Giving space back starts once at least this many pages, and half the file, are free.
 constexpr int64_t kShrinkMinPages = 16;
+// Whether it does is asked of SQLite once rows of at least this many pages' worth were deleted
+// since it was last asked: fewer cannot have freed kShrinkMinPages pages (pages hold whole rows
+// packed by id), and each ask compiles its PRAGMA again.
+constexpr uint64_t kShrinkAskPages = kShrinkMinPages / 2;
+// Per row, beside its payload: the cell's header, key and other columns.
+constexpr uint64_t kRowOverhead = 64;
 // A file made before incremental auto-vacuum is converted (VACUUM) only while this small.
 constexpr int64_t kConvertMaxPages = 256;
 // Rows dropped per step while an insert does not fit below max_bytes: a few pages' worth.
@@ -70,7 +76,7 @@ void OutboxRoom::measure() {
     cap_disk_ = cap.disk;
     fs_free_ = use.fs_free;
     cap_pages_ = cap.pages;
-    pages_bound_ = kNoCap;  // unknown until the first insert asks
+    bound_asked_ = false;
 }
 
 void OutboxRoom::set_max_pages(uint64_t pages) {
@@ -90,12 +96,15 @@ void OutboxRoom::uncap() { set_max_pages(kNoCap); }
 bool OutboxRoom::make_room(const OutboxMessage& m, const std::function<void(uint64_t id)>& erase,
                            std::vector<uint64_t>& dropped) {
     // The cell (or its overflow chain), and a leaf and its parent should the tree split.
-    const uint64_t record = m.payload.size() + m.topic.size() + m.session.size() + m.format.size() + 64;
+    const uint64_t record = m.payload.size() + m.topic.size() + m.session.size() + m.format.size() + kRowOverhead;
     const uint64_t need = (record + page_size_ - 41) / (page_size_ - 40) + 2;
     // Larger than the whole cap (beside the file's own first pages): dropping every row would not do.
     bool room = need + kFilePages <= cap_pages_;
-    // The file grows by at most `need` per insert: while that bound fits, no need to ask SQLite.
-    if (room && pages_bound_ + need <= cap_pages_) {
+    // The file grows by at most `need` per insert, and deletes do not grow it: while that bound
+    // fits, no need to ask SQLite (each ask compiles its PRAGMA again). A bound carried over from
+    // earlier batches has only grown; it is trusted while far from the cap, asked again near it.
+    const uint64_t margin = bound_asked_ ? 0 : kUncappedMarginPages;
+    if (room && pages_bound_ + need + margin <= cap_pages_) {
         pages_bound_ += need;
         return true;
     }
@@ -103,6 +112,7 @@ bool OutboxRoom::make_room(const OutboxMessage& m, const std::function<void(uint
         const uint64_t pages = value_of(*page_count_);
         const uint64_t free = value_of(*freelist_count_);
         pages_bound_ = pages + need;
+        bound_asked_ = true;
         if (pages + (need > free ? need - free : 0) <= cap_pages_) return true;
         // Over the filesystem's room nothing is dropped: rows freed do not shrink the file.
         room = !cap_disk_ && drop_oldest(erase, dropped);
@@ -124,8 +134,9 @@ bool OutboxRoom::drop_oldest(const std::function<void(uint64_t id)>& erase, std:
         uint64_t bytes = 0;
         while (bytes < kDropStepPages * page_size_ && q->step()) {
             ids.push_back(static_cast<uint64_t>(q->int64(0)));
-            bytes += static_cast<uint64_t>(q->int64(1)) + 64;
+            bytes += static_cast<uint64_t>(q->int64(1)) + kRowOverhead;
         }
+        freed(bytes);
     }
     for (const uint64_t id : ids) {
         erase(id);
@@ -134,8 +145,12 @@ bool OutboxRoom::drop_oldest(const std::function<void(uint64_t id)>& erase, std:
     return !ids.empty();
 }
 
+void OutboxRoom::freed(uint64_t payload_bytes) { freed_bytes_ += payload_bytes + kRowOverhead; }
+
 bool OutboxRoom::worth_shrinking() noexcept {
     if (shrinking_) return true;
+    if (freed_bytes_ < kShrinkAskPages * page_size_) return false;
+    freed_bytes_ = 0;
     try {
         const uint64_t pages = value_of(*page_count_);
         const uint64_t free = value_of(*freelist_count_);
@@ -155,6 +170,7 @@ void OutboxRoom::shrink(const std::function<bool()>& interrupted) {
         shrinking_ = false;
         if (free == 0) return;
         uncap();
+        pages_bound_ = kNoCap;  // asked again at the next insert
         // Asked each time: another connection (the sqlite3 shell, a restore) may have changed it.
         if (query_int(db_, "PRAGMA auto_vacuum") == 2) {
             const std::string step = "PRAGMA incremental_vacuum(" +

@@ -50,11 +50,13 @@ public:
     void cap_for_insert();
     void uncap();
 
+    // A row of this payload was deleted (the shrink heuristic's count).
+    void freed(uint64_t payload_bytes);
     // After a commit that deleted rows: gives the free pages back once most of the file is free.
     // `interrupted` (inserts waiting) stops it between steps; the next call goes on.
     void shrink(const std::function<bool()>& interrupted);
     // Whether shrink() has work: asked inside the transaction that deleted, under its lock (on
-    // its own, each page count would take a read lock of its own).
+    // its own, each page count would take a read lock of its own), once enough was deleted.
     bool worth_shrinking() noexcept;
     bool shrinking() const { return shrinking_; }
 
@@ -70,10 +72,12 @@ private:
     const uint64_t page_size_;
     const uint64_t wal_budget_;
     std::unique_ptr<sqlite::Stmt> oldest_;
-    // Asked before inserts and after deletes: prepared once (SQLite evaluates a PRAGMA at each step).
+    // Asked before inserts and after deletes (SQLite compiles a PRAGMA again at each step).
     std::unique_ptr<sqlite::Stmt> page_count_, freelist_count_;
     uint64_t cap_pages_ = kNoCap;
-    uint64_t pages_bound_ = kNoCap;  // the file's pages at most, within this batch
+    uint64_t pages_bound_ = kNoCap;  // the file's pages at most: asked, plus what inserts since can add
+    bool bound_asked_ = false;       // asked within this batch
+    uint64_t freed_bytes_ = 0;       // deleted since worth_shrinking() last asked
     uint64_t max_pages_set_ = 0;
     bool cap_disk_ = false;  // the filesystem binds, not max_bytes
     uint64_t fs_free_ = 0;

@@ -187,7 +187,10 @@ void OutboxWriter::commit(std::vector<OutboxOp>& batch, std::vector<OutboxResult
         // Deletes first: they are of rows committed earlier, they free pages for the inserts,
         // and the page cap is switched once per batch instead of at every change of kind.
         for (const auto& op : batch)
-            if (!op.msg) erase_one(op.erase_id);
+            if (!op.msg) {
+                erase_one(op.erase_id);
+                room_.freed(op.bytes);
+            }
         bool room = true;
         for (const auto& op : batch) {
             if (!op.msg) continue;
@@ -227,7 +230,10 @@ void OutboxWriter::erase_only(const std::vector<OutboxOp>& batch) {
     if (erases.empty()) return;
     try {
         db_->exec("BEGIN IMMEDIATE");
-        for (const auto& op : erases) erase_one(op.erase_id);
+        for (const auto& op : erases) {
+            erase_one(op.erase_id);
+            room_.freed(op.bytes);
+        }
         db_->exec("COMMIT");
         commits_.fetch_add(1, std::memory_order_relaxed);
         erases_done();

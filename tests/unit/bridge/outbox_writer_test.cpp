@@ -54,7 +54,8 @@ protected:
         return OutboxOp{ticket, std::move(m), 0, Clock::now()};
     }
 
-    static OutboxOp erase(uint64_t id) { return OutboxOp{0, nullptr, id, Clock::now()}; }
+    // As the outbox posts it: with the row's payload bytes, which the writer counts.
+    static OutboxOp erase(uint64_t id, uint64_t bytes = 1) { return OutboxOp{0, nullptr, id, Clock::now(), bytes}; }
 
     // Collects results as the eventfd announces them, until `n` inserts have theirs (or 5 s
     // passed); rows dropped for max_bytes come along.
@@ -267,7 +268,7 @@ TEST_F(OutboxWriterTest, ADrainedOutboxGivesItsSpaceBack) {
     ASSERT_EQ(r.size(), 200u);
     const auto before = measure_disk(path_);
     ASSERT_GT(before.db + before.wal, 600u * 1024);
-    for (const auto& x : r) w.post(erase(x.id));
+    for (const auto& x : r) w.post(erase(x.id, 4000));
     ASSERT_TRUE(eventually([&] { return rows_on_disk() == 0; }));
     EXPECT_TRUE(eventually([&] {
         const auto u = measure_disk(path_);
@@ -290,7 +291,7 @@ TEST_F(OutboxWriterTest, AnOlderFileIsConvertedOnceDrained) {
     for (uint64_t t = 1; t <= 100; ++t) w.post(insert(t, std::string(4000, 'x')));
     const auto r = results(100);
     ASSERT_EQ(r.size(), 100u);
-    for (const auto& x : r) w.post(erase(x.id));
+    for (const auto& x : r) w.post(erase(x.id, 4000));
     ASSERT_TRUE(eventually([&] { return rows_on_disk() == 0; }));
     EXPECT_TRUE(eventually([&] { return pragma("auto_vacuum") == 2 && pragma("page_count") < 16; }))
         << "auto_vacuum " << pragma("auto_vacuum") << ", " << pragma("page_count") << " pages";
