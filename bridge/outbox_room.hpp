@@ -53,7 +53,7 @@ public:
     // A row of this payload was deleted (the shrink heuristic's count).
     void freed(uint64_t payload_bytes);
     // After a commit that deleted rows: gives the free pages back once most of the file is free.
-    // `interrupted` (inserts waiting) stops it between steps; the next call goes on.
+    // `interrupted` (work waiting) stops it between steps; the next call goes on.
     void shrink(const std::function<bool()>& interrupted);
     // Whether shrink() has work: asked inside the transaction that deleted, under its lock (on
     // its own, each page count would take a read lock of its own), once enough was deleted.

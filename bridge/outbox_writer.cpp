@@ -171,10 +171,12 @@ void OutboxWriter::erase_one(uint64_t id) {
     q->step();
 }
 
+// Queued work goes first, deletes too: while a backlog drains, giving space back at each halving
+// of the file would vacuum and checkpoint again and again; once the queue is idle, once will do.
 void OutboxWriter::shrink() {
     room_.shrink([this] {
         std::lock_guard lk(mu_);
-        return queued_inserts_ > 0 && !stop_;
+        return !queue_.empty() && !stop_;
     });
 }
 
