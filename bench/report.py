@@ -185,12 +185,12 @@ def machine() -> dict:
                 model = line.split(":", 1)[1].strip()
                 break
     git = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+    # The results file itself is left out: an earlier run of this bench has rewritten it.
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", ".", ":!bench/RESULTS.md"],
                            capture_output=True, text=True)
     mosq = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout.splitlines()
     return dict(nproc=os.cpu_count(), cpu=model, kernel=platform.release(),
-                commit=git.stdout.strip(), dirty=bool(dirty.stdout.strip() or subprocess.run(
-                    ["git", "-C", REPO, "status", "--porcelain"], capture_output=True, text=True).stdout.strip()),
+                commit=git.stdout.strip(), dirty=bool(dirty.stdout.strip()),
                 date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 mosquitto=mosq[0] if mosq else "?", python=platform.python_version(),
                 loadavg=open("/proc/loadavg").read().split()[:3])
