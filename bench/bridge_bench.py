@@ -65,6 +65,9 @@ def parse_args():
     p.add_argument("--json", default=None, help="also write the raw results as JSON here")
     p.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
     p.add_argument("--keep", action="store_true", help="keep temp dirs and logs")
+    p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                   help="run nothing: pool the runs of earlier --json files (same bridges, same load) "
+                        "into one table, and into RESULTS.md unless --no-write")
     return p.parse_args()
 
 
@@ -246,8 +249,47 @@ class Direct:
     label = "no bridge (publisher on the cloud broker)"
 
 
+# What must match for runs of several --json files to be pooled.
+SAME_LOAD = ("count", "rate", "slow_count", "slow_rate", "flood", "backlog", "payload", "inflight", "only",
+             "cellgate_log_level")
+
+
+def merge(args) -> None:
+    files = []
+    for path in args.merge:
+        with open(path) as f:
+            files.append(json.load(f))
+    first = files[0]["args"]
+    for path, d in zip(args.merge, files):
+        other = [k for k in SAME_LOAD if d["args"].get(k) != first.get(k)]
+        if other or bool(d["args"].get("baseline")) != bool(first.get("baseline")):
+            sys.exit(f"{path}: not the load of {args.merge[0]} ({', '.join(other) or 'baseline'})")
+        if len({len(rs) for rs in d["runs"].values()}) != 1:
+            sys.exit(f"{path}: a bridge has fewer runs than the others, which would unpair the repeats")
+    runs: dict[str, list] = {}
+    for d in files:
+        for name, rs in d["runs"].items():
+            runs.setdefault(name, []).extend(rs)
+    pooled = argparse.Namespace(**dict(first, repeat=len(next(iter(runs.values()))), results=args.results))
+    results = [dict(aggregate(rs), _runs=rs) for rs in runs.values() if rs]
+    machines = [d["machine"] for d in files]
+    commits = list(dict.fromkeys(m["commit"] for m in machines))
+    mach = dict(machines[-1], commit=" and ".join(commits), dirty=any(m["dirty"] for m in machines),
+                date=f"{machines[0]['date']} to {machines[-1]['date']}, {len(files)} bench runs pooled")
+    mach["loads"] = "; ".join(f"{' '.join(d.get('load_before', ['?']))} -> {' '.join(d['machine']['loadavg'])}"
+                              for d in files)
+    notes = list(dict.fromkeys(n for d in files for n in d["notes"]))
+    print(table(results, False, spread=True))
+    if not args.no_write:
+        write_results(args.results, results, pooled, mach, notes, None)
+        log(f"wrote {args.results}")
+
+
 def main():
     args = parse_args()
+    if args.merge:
+        merge(args)
+        return
     wanted = [w.strip() for w in args.only.split(",") if w.strip()]
     makers = {
         "direct": lambda: Direct(),
@@ -305,7 +347,8 @@ def main():
     mach = machine()
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(machine=mach, args=vars(args), runs=runs, notes=notes), f, indent=1)
+            json.dump(dict(machine=mach, args=vars(args), runs=runs, notes=notes, load_before=load_before), f,
+                      indent=1)
     if not args.no_write and results:
         write_results(args.results, results, args, mach, notes, load_before)
         log(f"wrote {args.results}")

@@ -217,7 +217,8 @@ def write_results(path, results, args, mach, notes, load_before):
         f"- date: {mach['date']}",
         f"- commit: {commit}",
         f"- machine: {mach['nproc']} CPUs, {mach['cpu']}, Linux {mach['kernel']}; load average "
-        f"{' '.join(load_before)} before, {' '.join(mach['loadavg'])} after (the machine was shared)",
+        + (f"before -> after each bench run: {mach['loads']}" if mach.get("loads") else
+           f"{' '.join(load_before)} before, {' '.join(mach['loadavg'])} after (the machine was shared)"),
         f"- {mach['mosquitto']}; Python {mach['python']} with paho-mqtt",
         f"- cellgated: `{os.path.relpath(os.path.abspath(args.daemon), REPO)}` (RelWithDebInfo, no sanitizers), log_level {args.cellgate_log_level}",
         *([f"- baseline: cellgated at {build_commit(args.baseline)}, built the same way, run interleaved"]
