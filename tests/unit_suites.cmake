@@ -1,8 +1,8 @@
 # Run by CTest when it reads the test list (TEST_INCLUDE_FILES), with UNIT_TESTS set to the
-# binary: one test per gtest suite. A process per case cost a sanitizer start-up (about 0.25 s)
-# 1 500 times over, about 350 s of the suite's CPU; a suite's cases share one process instead.
+# binary: one test per gtest suite. A process per case would pay a sanitizer start-up (about
+# 0.25 s) 1 500 times, some 350 s of the suite's CPU; a suite's cases share one process instead.
 execute_process(COMMAND "${UNIT_TESTS}" --gtest_list_tests
-                OUTPUT_VARIABLE listing ERROR_VARIABLE listing RESULT_VARIABLE rc TIMEOUT 30)
+                OUTPUT_VARIABLE listing ERROR_VARIABLE errors RESULT_VARIABLE rc TIMEOUT 30)
 if(NOT rc EQUAL 0)
   # A binary that cannot list its tests fails here, visibly, rather than running none.
   add_test(unit.list "${UNIT_TESTS}" --gtest_list_tests)
